@@ -1,0 +1,38 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Each creates (or reuses) .venv and installs what is missing first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# CPU machines: pin the CPU build of torch so pip does not pull a multi-GB CUDA wheel.
+# On a GPU machine: make CONSTRAINTS= demo   (keeps the torch you install)
+CONSTRAINTS ?= requirements/cpu-constraints.txt
+
+.PHONY: demo test check lint typecheck install clean-demo
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@bash scripts/ensure-system-deps.sh
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/gsmreport demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gsmreport tests benchmarks
+	$(VENV)/bin/ruff format --check gsmreport tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check: lint typecheck test
+
+clean-demo:
+	rm -rf .demo

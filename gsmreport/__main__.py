@@ -1,0 +1,3 @@
+from gsmreport.cli import main
+
+main()

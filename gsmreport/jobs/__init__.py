@@ -1,0 +1,1 @@
+"""Code that runs inside the child process: the only place that imports torch and friends."""

@@ -1,0 +1,208 @@
+"""The one core that the CLI and the TUI both call: train, evaluate, ingest, summarise, render.
+
+Nothing here imports torch: training and evaluation run in child processes (gsmreport.jobs),
+so `gsmreport --help` and the TUI's first paint stay fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gsmreport.config import DataConfig, EvalConfig, TrainConfig, load_yaml_model
+from gsmreport.errors import JobFailed, NotFoundError, UsageError
+from gsmreport.fsutil import atomic_write_yaml
+from gsmreport.launch.command import job_command
+from gsmreport.launch.process import LineSink, run_job
+from gsmreport.runs import RunRecord, RunStore, slugify, validate_run_id
+from gsmreport.settings import Dirs
+
+if TYPE_CHECKING:
+    from gsmreport.analysis.summary import RunSummary
+    from gsmreport.report.render import ReportPaths
+
+
+def resolve_model(model: str) -> str:
+    """A local model folder as an absolute path, a Hub id unchanged; refuse a missing path."""
+    local = Path(model).expanduser()
+    if local.exists():
+        return str(local.resolve())
+    looks_local = model.startswith(("/", ".", "~")) or model.count("/") != 1 or "\\" in model
+    if looks_local:
+        raise NotFoundError(f"model path not found: {model} (give a local folder or a Hub id)")
+    return model
+
+
+def _resolve_data(data: DataConfig) -> DataConfig:
+    if data.path is None:
+        return data
+    folder = Path(data.path).expanduser()
+    if not folder.is_dir():
+        raise NotFoundError(f"data folder not found: {data.path}")
+    return data.model_copy(update={"path": str(folder.resolve())})
+
+
+def _data_label(data: DataConfig) -> str:
+    return f"{data.path} ({data.subset})" if data.path else f"openai/gsm8k ({data.subset})"
+
+
+def _finish(store: RunStore, run_id: str, code: int) -> RunRecord:
+    """The child records its own outcome; if it died before that (SIGKILL, OOM), we do."""
+    record = store.read(run_id)
+    if record.status in ("pending", "running"):
+        record = store.set_status(
+            run_id, "failed", error=f"job process exited with code {code} before finishing"
+        )
+    return record
+
+
+def train(
+    dirs: Dirs,
+    config_path: Path,
+    *,
+    run_id: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_line: LineSink | None = None,
+    cancel: threading.Event | None = None,
+) -> RunRecord:
+    """Create a run from a YAML config, train it in a child process, ingest its metrics."""
+    cfg = load_yaml_model(config_path, TrainConfig, overrides)
+    cfg = cfg.model_copy(update={"model": resolve_model(cfg.model), "data": _resolve_data(cfg.data)})
+    store = RunStore(dirs.runs)
+    rid = run_id or cfg.run_id
+    rid = validate_run_id(rid) if rid else store.unique_id(config_path.stem)
+    record = RunRecord(
+        id=rid,
+        kind="train",
+        model=cfg.model,
+        method=cfg.method,
+        data=_data_label(cfg.data),
+        seed=cfg.training.seed,
+        config=cfg.model_dump(mode="json"),
+        price_per_device_hour=cfg.price_per_device_hour,
+        price_source="config" if cfg.price_per_device_hour is not None else None,
+    )
+    run_dir = store.path(rid)
+    record.command = job_command("train", run_dir.resolve())
+    store.create(record)
+    code = run_job(record.command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel)
+    record = _finish(store, rid, code)
+    if (run_dir / "metrics.jsonl").is_file():
+        ingest(dirs, rid)  # keep the metrics of failed and interrupted runs readable too
+    return record
+
+
+def evaluate(
+    dirs: Dirs,
+    *,
+    run_id: str | None = None,
+    model: str | None = None,
+    eval_run_id: str | None = None,
+    data: DataConfig | None = None,
+    on_line: LineSink | None = None,
+    cancel: threading.Event | None = None,
+    **settings: Any,
+) -> tuple[str, str]:
+    """Evaluate a trained run (`run_id`) or a model (`model`, as a new eval-only run).
+
+    Returns (run id, eval id); the results are in runs/<run>/evals/<eval>/.
+    """
+    store = RunStore(dirs.runs)
+    if (run_id is None) == (model is None):
+        raise UsageError("give exactly one of --run RUN_ID or --model PATH_OR_HUB_ID")
+    if run_id is not None:
+        record = store.read(run_id)
+        if record.kind != "train" or record.status != "completed":
+            raise UsageError(
+                f"run {run_id!r} is {record.kind}/{record.status}: only completed training "
+                "runs have a model to evaluate"
+            )
+        tcfg = TrainConfig.model_validate(record.config)
+        saved = str((store.path(run_id) / "model").resolve())
+        base, adapter = (tcfg.model, saved) if tcfg.method == "lora" else (saved, None)
+        data = data or tcfg.data
+        cfg = EvalConfig(model=base, adapter=adapter, data=data, prompt_template=tcfg.prompt_template, **settings)
+    else:
+        assert model is not None
+        resolved = resolve_model(model)
+        cfg = EvalConfig(model=resolved, data=data or DataConfig(), **settings)
+        rid = eval_run_id or store.unique_id(f"base-{slugify(Path(model).name)}")
+        record = RunRecord(
+            id=validate_run_id(rid),
+            kind="eval",
+            model=resolved,
+            method="none",
+            data=_data_label(cfg.data),
+            seed=cfg.seed,
+            config=cfg.model_dump(mode="json"),
+        )
+        store.create(record)
+    cfg = cfg.model_copy(update={"data": _resolve_data(cfg.data)})
+    run_dir = store.path(record.id)
+    eval_id = _new_eval_id(run_dir, cfg)
+    eval_dir = run_dir / "evals" / eval_id
+    command = job_command("evaluate", eval_dir.resolve())
+    atomic_write_yaml(eval_dir / "eval.yaml", {"config": cfg.model_dump(mode="json"), "command": command})
+    code = run_job(command, run_dir / "logs" / f"eval-{eval_id}.log", on_line=on_line, cancel=cancel)
+    if record.kind == "eval":
+        _finish(store, record.id, code)
+    if not (eval_dir / "results.json").is_file():
+        raise JobFailed(
+            f"evaluation of {record.id!r} did not complete (exit code {code}); "
+            f"see {run_dir / 'logs' / f'eval-{eval_id}.log'}",
+            exit_code=130 if code == 130 else 1,
+        )
+    return record.id, eval_id
+
+
+def _new_eval_id(run_dir: Path, cfg: EvalConfig) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = f"{cfg.split}-n{cfg.n}-{stamp}"
+    candidate, k = base, 1
+    while (run_dir / "evals" / candidate).exists():
+        k += 1
+        candidate = f"{base}-{k}"
+    return candidate
+
+
+def ingest(dirs: Dirs, run_id: str) -> Path:
+    """Rebuild runs/<id>/metrics.parquet from the run's own logs."""
+    from gsmreport.ingest import ingest_run
+
+    store = RunStore(dirs.runs)
+    store.read(run_id)
+    ingest_run(store.path(run_id), run_id)
+    return store.path(run_id) / "metrics.parquet"
+
+
+def list_runs(dirs: Dirs) -> list[RunRecord]:
+    return list(RunStore(dirs.runs).iter_records())
+
+
+def summaries(dirs: Dirs) -> list[RunSummary]:
+    from gsmreport.analysis.summary import summarize
+
+    store = RunStore(dirs.runs)
+    return [summarize(store.path(r.id), r) for r in store.iter_records()]
+
+
+def render(
+    dirs: Dirs,
+    run_id: str,
+    *,
+    pdf: bool = False,
+    html: bool = False,
+    templates: Path | None = None,
+) -> ReportPaths:
+    """Write reports/<id>/report.md (+ charts), and report.html / report.pdf on request."""
+    store = RunStore(dirs.runs)
+    record = store.read(run_id)
+    from gsmreport.report.render import render_run_report
+
+    if templates is not None and not templates.is_dir():
+        raise NotFoundError(f"templates folder not found: {templates}")
+    return render_run_report(
+        store.path(run_id), record, dirs.reports / run_id, pdf=pdf, html=html, templates=templates
+    )

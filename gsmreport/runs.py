@@ -1,0 +1,179 @@
+"""The run folder: ids, layout, run.yaml with status transitions, listing.
+
+Layout (DESIGN.md):  runs/<run_id>/run.yaml, metrics.jsonl, metrics.parquet,
+trainer_state.json, evals/<eval_id>/{eval.yaml,samples.jsonl,results.json}, logs/stdout.log
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gsmreport.errors import GsmReportError, NotFoundError, UsageError
+from gsmreport.fsutil import atomic_write_yaml
+
+RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+RunKind = Literal["train", "eval", "imported"]
+Status = Literal["pending", "running", "completed", "failed", "interrupted"]
+
+# Which status may follow which. `interrupted`/`failed` -> `running` is a resume.
+_TRANSITIONS: dict[str, set[str]] = {
+    "pending": {"running", "failed", "interrupted"},
+    "running": {"running", "completed", "failed", "interrupted"},
+    "interrupted": {"running", "failed"},
+    "failed": {"running"},
+    "completed": {"completed", "running"},
+}
+
+
+def validate_run_id(run_id: str) -> str:
+    """Refuse anything that is not a slug before it can touch a path (no `/`, no `..`)."""
+    if not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
+        raise UsageError(
+            f"invalid run id {run_id!r}: use lowercase letters, digits, '.', '_' or '-' "
+            "(1-64 characters, starting with a letter or digit)"
+        )
+    return run_id
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """Turn a model or config name into something usable inside a run id."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (slug or "run")[:max_len].strip("-") or "run"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class Hardware(BaseModel):
+    device: str = "cpu"
+    device_name: str = "CPU"
+    count: int = 1
+
+
+class RunRecord(BaseModel):
+    """Contents of run.yaml."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    kind: RunKind
+    status: Status = "pending"
+    created_at: str = Field(default_factory=now_iso)
+    started_at: str | None = None
+    finished_at: str | None = None
+    model: str | None = None
+    method: str | None = None
+    data: str | None = None
+    seed: int | None = None
+    command: list[str] = Field(default_factory=list)
+    hardware: Hardware | None = None
+    price_per_device_hour: float | None = None
+    price_source: str | None = None
+    runtime_s: float | None = None
+    error: str | None = None
+    source: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(default_factory=dict)
+
+
+class RunStore:
+    """All runs under one folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, run_id: str) -> Path:
+        return self.root / validate_run_id(run_id)
+
+    def exists(self, run_id: str) -> bool:
+        return (self.path(run_id) / "run.yaml").is_file()
+
+    def create(self, record: RunRecord, *, overwrite: bool = False) -> Path:
+        run_dir = self.path(record.id)
+        if (run_dir / "run.yaml").exists() and not overwrite:
+            raise UsageError(
+                f"run {record.id!r} already exists in {self.root}: choose another --run-id"
+            )
+        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.write(record)
+        return run_dir
+
+    def write(self, record: RunRecord) -> None:
+        atomic_write_yaml(self.path(record.id) / "run.yaml", record.model_dump(mode="json"))
+
+    def read(self, run_id: str) -> RunRecord:
+        path = self.path(run_id) / "run.yaml"
+        if not path.is_file():
+            raise NotFoundError(
+                f"run {run_id!r} not found in {self.root} (see `gsmreport runs`)"
+            )
+        return read_record(path)
+
+    def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
+        record = self.read(run_id)
+        if status not in _TRANSITIONS[record.status]:
+            raise GsmReportError(
+                f"run {run_id!r}: cannot go from {record.status} to {status}"
+            )
+        data = record.model_dump()
+        data.update(fields, status=status)
+        if status == "running" and record.status != "running":
+            data["started_at"] = now_iso()
+            data["finished_at"] = None
+            data["error"] = None
+        if status in ("completed", "failed", "interrupted"):
+            data["finished_at"] = now_iso()
+        updated = RunRecord.model_validate(data)
+        self.write(updated)
+        return updated
+
+    def ids(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir()
+            if RUN_ID_RE.fullmatch(p.name) and (p / "run.yaml").is_file()
+        )
+
+    def iter_records(self) -> Iterator[RunRecord]:
+        for run_id in self.ids():
+            try:
+                yield self.read(run_id)
+            except GsmReportError:
+                continue  # a broken run.yaml must not hide every other run
+
+    def unique_id(self, base: str) -> str:
+        """`base`, or `base-2`, `base-3`, … whichever does not exist yet."""
+        base = slugify(base, 56)
+        candidate, n = base, 1
+        while self.path(candidate).exists():
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+
+    def evals_dir(self, run_id: str) -> Path:
+        return self.path(run_id) / "evals"
+
+    def eval_ids(self, run_id: str) -> list[str]:
+        d = self.evals_dir(run_id)
+        if not d.is_dir():
+            return []
+        return sorted(p.name for p in d.iterdir() if (p / "results.json").is_file())
+
+
+def read_record(path: Path) -> RunRecord:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return RunRecord.model_validate(data)
+    except (yaml.YAMLError, ValidationError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise GsmReportError(f"{path}: unreadable run.yaml ({first})") from exc

@@ -1,0 +1,28 @@
+"""Shared fixtures. Nothing here reaches the network: data and models are built locally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gsmreport.settings import Dirs
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Dirs:
+    """Fresh runs/ and reports/ folders; the env vars point there so subprocesses agree."""
+    d = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+    monkeypatch.setenv("GSMREPORT_RUNS_DIR", str(d.runs))
+    monkeypatch.setenv("GSMREPORT_REPORTS_DIR", str(d.reports))
+    return d
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or a clean skip when that folder is not beside the repo."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real third-party data not present at {path} (../shared/data is optional)")
+    return path
