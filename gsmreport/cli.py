@@ -51,11 +51,14 @@ def _quiet_printer(verbose: bool) -> Any:
 def root(
     ctx: typer.Context,
     runs_dir: Annotated[
-        Path | None, typer.Option("--runs-dir", envvar=RUNS_ENV, help="Folder of run folders (default ./runs).")
+        Path | None,
+        typer.Option("--runs-dir", envvar=RUNS_ENV, help="Folder of run folders (default ./runs)."),
     ] = None,
     reports_dir: Annotated[
         Path | None,
-        typer.Option("--reports-dir", envvar=REPORTS_ENV, help="Folder for reports (default ./reports)."),
+        typer.Option(
+            "--reports-dir", envvar=REPORTS_ENV, help="Folder for reports (default ./reports)."
+        ),
     ] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
@@ -73,10 +76,18 @@ def root(
 def train(
     ctx: typer.Context,
     config: Annotated[Path, typer.Argument(help="Run config (YAML); see configs/.")],
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Run id (slug); default from the config.")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Override the config's model (folder or Hub id).")] = None,
-    data: Annotated[Path | None, typer.Option("--data", help="Override the data folder (GSM8K jsonl).")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the trainer's full output.")] = False,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Run id (slug); default from the config.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Override the config's model (folder or Hub id).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Override the data folder (GSM8K jsonl).")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the trainer's full output.")
+    ] = False,
 ) -> None:
     """Fine-tune a model (LoRA or full SFT) in a child process; Ctrl-C stops it cleanly."""
     from gsmreport import pipeline
@@ -86,11 +97,14 @@ def train(
         overrides["model"] = model
     if data:
         overrides["data.path"] = str(data)
-    record = pipeline.train(_dirs(ctx), config, run_id=run_id, overrides=overrides, on_line=_quiet_printer(verbose))
+    record = pipeline.train(
+        _dirs(ctx), config, run_id=run_id, overrides=overrides, on_line=_quiet_printer(verbose)
+    )
     run_dir = _dirs(ctx).runs / record.id
     if record.status != "completed":
         raise JobFailed(
-            f"run {record.id} {record.status}: {record.error or 'see logs'} ({run_dir / 'logs' / 'stdout.log'})",
+            f"run {record.id} {record.status}: {record.error or 'see logs'} "
+            f"({run_dir / 'logs' / 'stdout.log'})",
             exit_code=130 if record.status == "interrupted" else 1,
         )
     typer.echo(f"run {record.id} completed in {record.runtime_s or 0:.1f} s -> {run_dir}")
@@ -99,15 +113,31 @@ def train(
 @app.command("eval")
 def eval_(
     ctx: typer.Context,
-    run: Annotated[str | None, typer.Option("--run", help="Evaluate this completed training run.")] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Evaluate a model (folder or Hub id) as a new run.")] = None,
-    data: Annotated[Path | None, typer.Option("--data", help="Folder with GSM8K test.jsonl (default: the run's data, else the Hub).")] = None,
-    n: Annotated[int, typer.Option("-n", "--n", min=1, help="Number of problems (seeded sample).")] = 100,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Evaluate this completed training run.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Evaluate a model (folder or Hub id) as a new run."),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Folder with GSM8K test.jsonl (default: the run's data, else the Hub)."
+        ),
+    ] = None,
+    n: Annotated[
+        int, typer.Option("-n", "--n", min=1, help="Number of problems (seeded sample).")
+    ] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the problem sample.")] = 1234,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 256,
-    one_shot: Annotated[bool, typer.Option("--one-shot", help="Prefix the instruction and one worked example.")] = False,
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Id of the new run when using --model.")] = None,
+    one_shot: Annotated[
+        bool, typer.Option("--one-shot", help="Prefix the instruction and one worked example.")
+    ] = False,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Id of the new run when using --model.")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """GSM8K exact match (strict-match and flexible-extract) with greedy decoding."""
@@ -133,7 +163,9 @@ def eval_(
 @app.command()
 def ingest(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Argument(help="Run whose own logs to re-read into metrics.parquet.")],
+    run_id: Annotated[
+        str, typer.Argument(help="Run whose own logs to re-read into metrics.parquet.")
+    ],
 ) -> None:
     """Rebuild a run's metrics.parquet from its metrics.jsonl / trainer_state.json."""
     from gsmreport import pipeline
@@ -149,7 +181,9 @@ def render(
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf (WeasyPrint).")] = False,
     html: Annotated[bool, typer.Option("--html", help="Also write report.html.")] = False,
     all_runs: Annotated[bool, typer.Option("--all", help="Render every run.")] = False,
-    templates: Annotated[Path | None, typer.Option("--templates", help="Folder of your own Jinja templates.")] = None,
+    templates: Annotated[
+        Path | None, typer.Option("--templates", help="Folder of your own Jinja templates.")
+    ] = None,
 ) -> None:
     """Write reports/<id>/report.md (+ charts), and HTML/PDF on request."""
     from gsmreport import pipeline
@@ -189,21 +223,32 @@ def runs(ctx: typer.Context) -> None:
 @app.command()
 def demo(
     ctx: typer.Context,
-    data: Annotated[Path | None, typer.Option("--data", help="Folder with GSM8K train.jsonl/test.jsonl instead of generated problems.")] = None,
-    workdir: Annotated[Path, typer.Option("--workdir", help="Where the tiny model and demo data go.")] = Path(".demo"),
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Folder with GSM8K train.jsonl/test.jsonl instead of generated problems."
+        ),
+    ] = None,
+    workdir: Annotated[
+        Path, typer.Option("--workdir", help="Where the tiny model and demo data go.")
+    ] = Path(".demo"),
     n_eval: Annotated[int, typer.Option("--n-eval", min=1, help="Problems per evaluation.")] = 50,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF reports.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Tiny model, local data: base eval, LoRA and full fine-tunes, evals, reports. No Hub, no GPU."""
+    """Tiny local model: base eval, LoRA and full fine-tunes, evals, reports. No Hub, no GPU."""
     import time
 
     from gsmreport.demo import DemoSize, run_demo
 
     t0 = time.monotonic()
     result = run_demo(
-        _dirs(ctx), workdir, data=data, size=DemoSize(n_eval=n_eval, pdf=not no_pdf),
-        say=typer.echo, on_line=_quiet_printer(verbose) if verbose else None,
+        _dirs(ctx),
+        workdir,
+        data=data,
+        size=DemoSize(n_eval=n_eval, pdf=not no_pdf),
+        say=typer.echo,
+        on_line=_quiet_printer(verbose) if verbose else None,
     )
     typer.echo(f"\ndone in {time.monotonic() - t0:.0f} s. Runs: {', '.join(result.run_ids)}")
     for rid, paths in result.reports.items():

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gsmreport import pipeline
 from gsmreport.config import DataConfig, TrainConfig, dump_yaml
@@ -48,18 +49,32 @@ def _method_configs(model: Path, data: Path, size: DemoSize) -> dict[str, TrainC
     }
     # A random-weight model needs larger steps than a pretrained one would.
     lora = TrainConfig.model_validate(
-        base | {
+        base
+        | {
             "method": "lora",
             "lora": {"r": 16, "alpha": 32, "dropout": 0.0},
-            "training": {"epochs": size.epochs, "learning_rate": 1e-2, "batch_size": 16,
-                         "max_length": 256, "logging_steps": 2, "warmup_ratio": 0.05},
+            "training": {
+                "epochs": size.epochs,
+                "learning_rate": 1e-2,
+                "batch_size": 16,
+                "max_length": 256,
+                "logging_steps": 2,
+                "warmup_ratio": 0.05,
+            },
         }
     )
     full = TrainConfig.model_validate(
-        base | {
+        base
+        | {
             "method": "full",
-            "training": {"epochs": size.epochs, "learning_rate": 3e-3, "batch_size": 16,
-                         "max_length": 256, "logging_steps": 2, "warmup_ratio": 0.05},
+            "training": {
+                "epochs": size.epochs,
+                "learning_rate": 3e-3,
+                "batch_size": 16,
+                "max_length": 256,
+                "logging_steps": 2,
+                "warmup_ratio": 0.05,
+            },
         }
     )
     return {"lora": lora, "full": full}
@@ -79,7 +94,9 @@ def run_demo(
     say(f"[1/{steps}] data")
     generated = data is None
     if data is None:
-        data = write_gsm8k_folder(workdir / "data", n_train=size.n_train, n_test=max(size.n_eval, 100))
+        data = write_gsm8k_folder(
+            workdir / "data", n_train=size.n_train, n_test=max(size.n_eval, 100)
+        )
         say(f"      generated GSM8K-format problems in {data}")
     elif not (data / "train.jsonl").is_file() or not (data / "test.jsonl").is_file():
         raise NotFoundError(f"--data {data}: expected train.jsonl and test.jsonl (GSM8K format)")
@@ -91,11 +108,19 @@ def run_demo(
     _build_model(model, data / "train.jsonl")
     store = RunStore(dirs.runs)
     stamp = store.unique_id("demo")
-    eval_kw = {"n": size.n_eval, "max_new_tokens": size.max_new_tokens, "batch_size": 25}
+    eval_kw: dict[str, Any] = {
+        "n": size.n_eval,
+        "max_new_tokens": size.max_new_tokens,
+        "batch_size": 25,
+    }
     say(f"[3/{steps}] evaluating the untrained model on {size.n_eval} problems")
     base_id, _ = pipeline.evaluate(
-        dirs, model=str(model), eval_run_id=f"{stamp}-base", data=DataConfig(path=str(data)),
-        on_line=on_line, **eval_kw,
+        dirs,
+        model=str(model),
+        eval_run_id=f"{stamp}-base",
+        data=DataConfig(path=str(data)),
+        on_line=on_line,
+        **eval_kw,
     )
     result.run_ids.append(base_id)
     for i, (method, cfg) in enumerate(_method_configs(model, data, size).items()):

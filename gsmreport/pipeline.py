@@ -69,7 +69,9 @@ def train(
 ) -> RunRecord:
     """Create a run from a YAML config, train it in a child process, ingest its metrics."""
     cfg = load_yaml_model(config_path, TrainConfig, overrides)
-    cfg = cfg.model_copy(update={"model": resolve_model(cfg.model), "data": _resolve_data(cfg.data)})
+    cfg = cfg.model_copy(
+        update={"model": resolve_model(cfg.model), "data": _resolve_data(cfg.data)}
+    )
     store = RunStore(dirs.runs)
     rid = run_id or cfg.run_id
     rid = validate_run_id(rid) if rid else store.unique_id(config_path.stem)
@@ -123,7 +125,9 @@ def evaluate(
         saved = str((store.path(run_id) / "model").resolve())
         base, adapter = (tcfg.model, saved) if tcfg.method == "lora" else (saved, None)
         data = data or tcfg.data
-        cfg = EvalConfig(model=base, adapter=adapter, data=data, prompt_template=tcfg.prompt_template, **settings)
+        cfg = EvalConfig(
+            model=base, adapter=adapter, data=data, prompt_template=tcfg.prompt_template, **settings
+        )
     else:
         assert model is not None
         resolved = resolve_model(model)
@@ -144,8 +148,12 @@ def evaluate(
     eval_id = _new_eval_id(run_dir, cfg)
     eval_dir = run_dir / "evals" / eval_id
     command = job_command("evaluate", eval_dir.resolve())
-    atomic_write_yaml(eval_dir / "eval.yaml", {"config": cfg.model_dump(mode="json"), "command": command})
-    code = run_job(command, run_dir / "logs" / f"eval-{eval_id}.log", on_line=on_line, cancel=cancel)
+    atomic_write_yaml(
+        eval_dir / "eval.yaml", {"config": cfg.model_dump(mode="json"), "command": command}
+    )
+    code = run_job(
+        command, run_dir / "logs" / f"eval-{eval_id}.log", on_line=on_line, cancel=cancel
+    )
     if record.kind == "eval":
         _finish(store, record.id, code)
     if not (eval_dir / "results.json").is_file():
@@ -182,10 +190,12 @@ def list_runs(dirs: Dirs) -> list[RunRecord]:
 
 
 def summaries(dirs: Dirs) -> list[RunSummary]:
-    from gsmreport.analysis.summary import summarize
+    """Headline figures of every readable run, newest first (CLI table and TUI alike)."""
+    from gsmreport.analysis.summary import summarize_safe
 
     store = RunStore(dirs.runs)
-    return [summarize(store.path(r.id), r) for r in store.iter_records()]
+    rows = [summarize_safe(store.path(r.id), r) for r in store.iter_records()]
+    return sorted(rows, key=lambda s: (s.created_at, s.id), reverse=True)
 
 
 def render(

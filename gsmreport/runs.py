@@ -113,17 +113,13 @@ class RunStore:
     def read(self, run_id: str) -> RunRecord:
         path = self.path(run_id) / "run.yaml"
         if not path.is_file():
-            raise NotFoundError(
-                f"run {run_id!r} not found in {self.root} (see `gsmreport runs`)"
-            )
+            raise NotFoundError(f"run {run_id!r} not found in {self.root} (see `gsmreport runs`)")
         return read_record(path)
 
     def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
         record = self.read(run_id)
         if status not in _TRANSITIONS[record.status]:
-            raise GsmReportError(
-                f"run {run_id!r}: cannot go from {record.status} to {status}"
-            )
+            raise GsmReportError(f"run {run_id!r}: cannot go from {record.status} to {status}")
         data = record.model_dump()
         data.update(fields, status=status)
         if status == "running" and record.status != "running":
@@ -140,7 +136,8 @@ class RunStore:
         if not self.root.is_dir():
             return []
         return sorted(
-            p.name for p in self.root.iterdir()
+            p.name
+            for p in self.root.iterdir()
             if RUN_ID_RE.fullmatch(p.name) and (p / "run.yaml").is_file()
         )
 

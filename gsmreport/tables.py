@@ -20,7 +20,16 @@ def _em(s: RunSummary) -> str:
 def runs_table(rows: Sequence[RunSummary]) -> str:
     if not rows:
         return "no runs yet: try `gsmreport demo` or `gsmreport train CONFIG.yaml`"
-    header = ["id", "kind", "method", "status", "final loss", "drop", "tok acc", "EM (strict) ± 95% CI"]
+    header = [
+        "id",
+        "kind",
+        "method",
+        "status",
+        "final loss",
+        "drop",
+        "tok acc",
+        "EM (strict) ± 95% CI",
+    ]
     body = [
         [
             s.id,
@@ -35,6 +44,9 @@ def runs_table(rows: Sequence[RunSummary]) -> str:
         for s in rows
     ]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *body]]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *body]
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

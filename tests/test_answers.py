@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from gsmreport.answers import extract, flexible_extract, gold_answer, gold_steps, normalize_number, strict_match
+from gsmreport.answers import (
+    extract,
+    flexible_extract,
+    gold_answer,
+    gold_steps,
+    normalize_number,
+    strict_match,
+)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,9 @@ HEAVY = ("torch", "transformers", "trl", "peft")
 
 def _modules_after(code: str) -> set[str]:
     probe = code + "\nimport sys\nprint('\\n'.join(sys.modules))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
     return set(out.stdout.split())
 
 
@@ -31,13 +33,21 @@ def _all_modules() -> list[str]:
 
 
 def test_textual_only_under_tui() -> None:
-    core = [m for m in _all_modules() if not m.startswith("gsmreport.tui") and m != "gsmreport.__main__"]
-    loaded = _modules_after("\n".join(f"import {m}" for m in core if not m.startswith("gsmreport.jobs")))
+    core = [
+        m for m in _all_modules() if not m.startswith("gsmreport.tui") and m != "gsmreport.__main__"
+    ]
+    loaded = _modules_after(
+        "\n".join(f"import {m}" for m in core if not m.startswith("gsmreport.jobs"))
+    )
     assert "textual" not in loaded
 
 
 def test_core_and_tui_do_not_import_the_ml_stack() -> None:
     # Everything outside jobs/ (which runs in the child process) must stay light.
-    light = [m for m in _all_modules() if not m.startswith("gsmreport.jobs") and m != "gsmreport.__main__"]
+    light = [
+        m
+        for m in _all_modules()
+        if not m.startswith("gsmreport.jobs") and m != "gsmreport.__main__"
+    ]
     loaded = _modules_after("\n".join(f"import {m}" for m in light))
     assert not [m for m in HEAVY if m in loaded], "a core or TUI module imports the ML stack"

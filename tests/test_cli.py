@@ -12,10 +12,16 @@ import pytest
 from gsmreport.settings import Dirs
 
 
-def gsm(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def gsm(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gsmreport", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -40,7 +46,9 @@ def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
         (["ingest", "../../etc"], "invalid run id"),
     ],
 )
-def test_user_errors_exit_2_with_one_line(tmp_path: Path, dirs: Dirs, args: list[str], fragment: str) -> None:
+def test_user_errors_exit_2_with_one_line(
+    tmp_path: Path, dirs: Dirs, args: list[str], fragment: str
+) -> None:
     proc = gsm(*args, cwd=tmp_path)
     assert proc.returncode == 2
     assert fragment in _one_error_line(proc)

@@ -30,13 +30,16 @@ def _config(tmp_path: Path, model: Path, data: Path, method: str, extra: str = "
     cfg = tmp_path / f"{method}.yaml"
     cfg.write_text(
         f"model: {model}\nmethod: {method}\ndata: {{path: {data}}}\n"
-        "training: {epochs: 1, learning_rate: 0.005, batch_size: 16, max_length: 192, logging_steps: 1"
+        "training: {epochs: 1, learning_rate: 0.005, batch_size: 16, max_length: 192, "
+        "logging_steps: 1"
         f"{extra}}}\n"
     )
     return cfg
 
 
-def test_lora_training_completes_and_changes_every_adapter(tmp_path: Path, dirs: Dirs, tiny: tuple[Path, Path]) -> None:
+def test_lora_training_completes_and_changes_every_adapter(
+    tmp_path: Path, dirs: Dirs, tiny: tuple[Path, Path]
+) -> None:
     from safetensors.torch import load_file
 
     model, data = tiny
@@ -55,7 +58,7 @@ def test_lora_training_completes_and_changes_every_adapter(tmp_path: Path, dirs:
     assert record.runtime_s and record.model_extra and record.model_extra["n_train"] == 108
 
     # evaluate the trained run: one row per problem, counts agree with the rows
-    rid, eval_id = pipeline.evaluate(dirs, run_id="t-lora", n=8, max_new_tokens=24, batch_size=4)
+    _, eval_id = pipeline.evaluate(dirs, run_id="t-lora", n=8, max_new_tokens=24, batch_size=4)
     eval_dir = run_dir / "evals" / eval_id
     rows = [json.loads(line) for line in (eval_dir / "samples.jsonl").read_text().splitlines()]
     results = json.loads((eval_dir / "results.json").read_text())
@@ -69,14 +72,22 @@ def test_lora_training_completes_and_changes_every_adapter(tmp_path: Path, dirs:
 def test_base_model_eval_is_its_own_run(dirs: Dirs, tiny: tuple[Path, Path]) -> None:
     model, data = tiny
     rid, _ = pipeline.evaluate(
-        dirs, model=str(model), eval_run_id="base", data=DataConfig(path=str(data)),
-        n=6, max_new_tokens=16, batch_size=6, prompt_style="one-shot",
+        dirs,
+        model=str(model),
+        eval_run_id="base",
+        data=DataConfig(path=str(data)),
+        n=6,
+        max_new_tokens=16,
+        batch_size=6,
+        prompt_style="one-shot",
     )
     record = RunStore(dirs.runs).read(rid)
     assert (record.kind, record.status) == ("eval", "completed")
 
 
-def test_cancel_interrupts_and_keeps_metrics(tmp_path: Path, dirs: Dirs, tiny: tuple[Path, Path]) -> None:
+def test_cancel_interrupts_and_keeps_metrics(
+    tmp_path: Path, dirs: Dirs, tiny: tuple[Path, Path]
+) -> None:
     model, data = tiny
     cancel = threading.Event()
 
@@ -92,7 +103,9 @@ def test_cancel_interrupts_and_keeps_metrics(tmp_path: Path, dirs: Dirs, tiny: t
     assert (dirs.runs / "t-cancel" / "metrics.parquet").is_file()
 
 
-def test_exception_in_job_marks_failed_with_traceback(tmp_path: Path, dirs: Dirs, tiny: tuple[Path, Path]) -> None:
+def test_exception_in_job_marks_failed_with_traceback(
+    tmp_path: Path, dirs: Dirs, tiny: tuple[Path, Path]
+) -> None:
     model, _ = tiny
     bad = tmp_path / "bad"
     bad.mkdir()

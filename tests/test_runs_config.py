@@ -14,7 +14,9 @@ def test_valid_ids(good: str) -> None:
     assert validate_run_id(good) == good
 
 
-@pytest.mark.parametrize("bad", ["", "../x", "a/b", "..", "A", "-a", ".hidden", "a..b", "x" * 65, "a b"])
+@pytest.mark.parametrize(
+    "bad", ["", "../x", "a/b", "..", "A", "-a", ".hidden", "a..b", "x" * 65, "a b"]
+)
 def test_invalid_ids_refused(bad: str) -> None:
     with pytest.raises(UsageError):
         validate_run_id(bad)
@@ -91,5 +93,7 @@ def test_config_errors_are_one_line(tmp_path: Path, text: str, message: str) -> 
 
 
 def test_overrides_apply_dotted_keys(tmp_path: Path) -> None:
-    cfg = load_yaml_model(_write(tmp_path, "model: m\n"), TrainConfig, {"data.path": "/d", "method": "full"})
+    cfg = load_yaml_model(
+        _write(tmp_path, "model: m\n"), TrainConfig, {"data.path": "/d", "method": "full"}
+    )
     assert cfg.data.path == "/d" and cfg.method == "full"

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from gsmreport.analysis.stats import wilson_interval
+from gsmreport.errors import GsmReportError
 from gsmreport.runs import RunRecord
 
 
@@ -111,3 +112,22 @@ def summarize(run_dir: Path, record: RunRecord) -> RunSummary:
         n_eval=n_eval,
         cost_usd=float(cost) if isinstance(cost, int | float) else None,
     )
+
+
+def summarize_safe(run_dir: Path, record: RunRecord) -> RunSummary:
+    """`summarize`, or the run.yaml fields alone when a results file is malformed.
+
+    One broken evaluation file must not hide a run from the list.
+    """
+    try:
+        return summarize(run_dir, record)
+    except (GsmReportError, KeyError, TypeError, ValueError):
+        return RunSummary(
+            id=record.id,
+            kind=record.kind,
+            status=record.status,
+            model=record.model,
+            method=record.method,
+            data=record.data,
+            created_at=record.created_at,
+        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
-class MetricsJsonlCallback(TrainerCallback):  # type: ignore[misc]
+class MetricsJsonlCallback(TrainerCallback):
     def __init__(self, path: Path, *, echo: bool = True) -> None:
         self.path = path
         self.echo = echo
@@ -57,8 +58,6 @@ class MetricsJsonlCallback(TrainerCallback):  # type: ignore[misc]
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(event) + "\n")
             fh.flush()
-            import os
-
             os.fsync(fh.fileno())
         if self.echo:
             self._print(event)

@@ -47,7 +47,9 @@ def build_prompt(cfg: EvalConfig, question: str, tokenizer: Any) -> str:
                 {"role": "assistant", "content": ONE_SHOT_A},
             ]
         messages.append({"role": "user", "content": question})
-        return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+        return str(
+            tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        )
     prompt = cfg.prompt_template.format(question=question)
     if cfg.prompt_style == "one-shot":
         shot = cfg.prompt_template.format(question=ONE_SHOT_Q) + " " + ONE_SHOT_A
@@ -75,7 +77,7 @@ def _evaluate(eval_dir: Path, cfg: EvalConfig) -> dict[str, Any]:
     tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(cfg.model)
+    model: Any = AutoModelForCausalLM.from_pretrained(cfg.model)
     if cfg.adapter:
         from peft import PeftModel
 
@@ -103,13 +105,17 @@ def _evaluate(eval_dir: Path, cfg: EvalConfig) -> dict[str, Any]:
             tokens = [int(t) for t in ids if int(t) != tokenizer.pad_token_id]
             ended = tokenizer.eos_token_id in tokens
             n_tokens = tokens.index(tokenizer.eos_token_id) + 1 if ended else len(tokens)
-            text = tokenizer.decode(tokens[:n_tokens], skip_special_tokens=True)
-            rows.append(_row(doc, prompt, text, n_tokens, not ended and n_tokens >= cfg.max_new_tokens))
+            text = str(tokenizer.decode(tokens[:n_tokens], skip_special_tokens=True))
+            rows.append(
+                _row(doc, prompt, text, n_tokens, not ended and n_tokens >= cfg.max_new_tokens)
+            )
         print(f"[gsmreport] eval batch {b + 1}/{n_batches}", flush=True)
     return _write(eval_dir, cfg, rows, time.monotonic() - started)
 
 
-def _row(doc: dict[str, str], prompt: str, text: str, n_tokens: int, truncated: bool) -> dict[str, Any]:
+def _row(
+    doc: dict[str, str], prompt: str, text: str, n_tokens: int, truncated: bool
+) -> dict[str, Any]:
     scored = text.split(STOP)[0]
     target = gold_answer(doc["answer"])
     filtered = {f: extract(scored, f) for f in FILTERS}
@@ -133,7 +139,9 @@ def _row(doc: dict[str, str], prompt: str, text: str, n_tokens: int, truncated: 
     }
 
 
-def _write(eval_dir: Path, cfg: EvalConfig, rows: list[dict[str, Any]], runtime: float) -> dict[str, Any]:
+def _write(
+    eval_dir: Path, cfg: EvalConfig, rows: list[dict[str, Any]], runtime: float
+) -> dict[str, Any]:
     n = len(rows)
     counts = {f: {"correct": sum(r["exact_match"][f] for r in rows), "n": n} for f in FILTERS}
     metrics: dict[str, float] = {}

@@ -22,7 +22,10 @@ def _train_tokenizer(texts: Iterable[str], vocab_size: int):  # type: ignore[no-
     # Single digits keep arithmetic learnable; byte-level keeps every string encodable and
     # lets decode() restore spaces exactly.
     tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
     )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(

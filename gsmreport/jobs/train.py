@@ -32,7 +32,10 @@ def _records(rows: list[dict[str, str]], cfg: TrainConfig, chat: bool) -> list[d
             for r in rows
         ]
     return [
-        {"prompt": cfg.prompt_template.format(question=r["question"]), "completion": " " + r["answer"]}
+        {
+            "prompt": cfg.prompt_template.format(question=r["question"]),
+            "completion": " " + r["answer"],
+        }
         for r in rows
     ]
 
@@ -42,7 +45,7 @@ def _train(run_dir: Path, cfg: TrainConfig) -> dict[str, Any]:
     from datasets import Dataset
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]
 
     from gsmreport.jobs.callbacks import MetricsJsonlCallback
 
@@ -58,14 +61,20 @@ def _train(run_dir: Path, cfg: TrainConfig) -> dict[str, Any]:
     val_ds = Dataset.from_list(_records(val_rows, cfg, chat)) if val_rows else None
 
     cuda = torch.cuda.is_available()
-    bf16 = t.precision == "bf16" or (t.precision == "auto" and cuda and torch.cuda.is_bf16_supported())
+    bf16 = t.precision == "bf16" or (
+        t.precision == "auto" and cuda and torch.cuda.is_bf16_supported()
+    )
     fp16 = t.precision == "fp16"
     steps_per_epoch = math.ceil(len(train_rows) / (t.batch_size * t.grad_accum))
     total = t.max_steps if t.max_steps > 0 else math.ceil(steps_per_epoch * t.epochs)
     eval_steps = t.eval_steps or max(1, total // 5)
     # transformers 5 folded warmup_ratio into warmup_steps (a float below 1 is a ratio).
     names = {f.name for f in dataclasses.fields(SFTConfig)}
-    warmup = {"warmup_ratio": t.warmup_ratio} if "warmup_ratio" in names else {"warmup_steps": t.warmup_ratio}
+    warmup: dict[str, Any] = (
+        {"warmup_ratio": t.warmup_ratio}
+        if "warmup_ratio" in names
+        else {"warmup_steps": t.warmup_ratio}
+    )
     args = SFTConfig(
         output_dir=str(run_dir / "checkpoints"),
         num_train_epochs=t.epochs,
@@ -127,7 +136,9 @@ def _train(run_dir: Path, cfg: TrainConfig) -> dict[str, Any]:
     tokenizer.save_pretrained(str(run_dir / "model"))
     hw = hardware()
     device_hours = runtime / 3600 * hw.count
-    cost = device_hours * cfg.price_per_device_hour if cfg.price_per_device_hour is not None else None
+    cost = (
+        device_hours * cfg.price_per_device_hour if cfg.price_per_device_hour is not None else None
+    )
     return {
         "runtime_s": round(runtime, 3),
         "device_hours": device_hours,
@@ -145,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     record = store.read(run_dir.name)
     cfg = TrainConfig.model_validate(record.config)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    store.set_status(record.id, "running", hardware=hardware(), versions=versions(), pid=os.getpid())
+    store.set_status(
+        record.id, "running", hardware=hardware(), versions=versions(), pid=os.getpid()
+    )
     return run_guarded(run_dir, lambda: _train(run_dir, cfg))
 
 

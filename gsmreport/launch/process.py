@@ -71,7 +71,9 @@ def _pump(proc: subprocess.Popen[str], log: object, on_line: LineSink | None) ->
             on_line(line.rstrip("\n"))
 
 
-def _watch_cancel(proc: subprocess.Popen[str], cancel: threading.Event, stop: threading.Event) -> None:
+def _watch_cancel(
+    proc: subprocess.Popen[str], cancel: threading.Event, stop: threading.Event
+) -> None:
     while not stop.is_set():
         if cancel.wait(0.2):
             if proc.poll() is None:

@@ -1,0 +1,181 @@
+"""Training-curve figures from the metrics table; each figure keeps the step it came from.
+
+Non-finite values (NaN, ±inf) are left out of first/final/min but counted, so a report can
+say how many there were instead of silently losing them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+EMA_ALPHA = 0.1
+TOKEN_ACCURACY_LABEL = "mean token accuracy (TRL, over loss-masked tokens)"
+
+
+@dataclass(frozen=True)
+class Point:
+    value: float
+    step: int
+
+
+@dataclass(frozen=True)
+class CurveSummary:
+    split: str
+    metric: str
+    n_points: int
+    non_finite: int
+    first: Point
+    final: Point
+    min: Point
+    drop_pct: float | None
+    ema_first: Point
+    ema_final: Point
+    ema_min: Point
+    ema_drop_pct: float | None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """final eval loss − final train loss (positive: eval is worse)."""
+
+    train: Point
+    eval: Point
+    value: float
+
+
+@dataclass(frozen=True)
+class TokenAccuracy:
+    split: str
+    label: str
+    first: Point
+    final: Point
+    delta_points: float
+
+
+@dataclass(frozen=True)
+class Throughput:
+    samples_per_second: Point | None
+    steps_per_second: Point | None
+    runtime_s: Point | None
+    train_loss_avg: Point | None
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    ema_alpha: float
+    train_loss: CurveSummary | None
+    eval_loss: CurveSummary | None
+    gap: Gap | None
+    token_accuracy: tuple[TokenAccuracy, ...]
+    throughput: Throughput
+    non_finite: dict[str, int]
+
+
+def series(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
+    """(step, value) of one metric, sorted by step, non-finite values included."""
+    return (
+        frame.filter((pl.col("split") == split) & (pl.col("metric") == metric))
+        .select("step", "value")
+        .sort("step")
+    )
+
+
+def ema(values: list[float], alpha: float = EMA_ALPHA) -> list[float]:
+    """Plain EMA started at the first value (no bias correction): s = a·x + (1 − a)·s."""
+    out: list[float] = []
+    for x in values:
+        out.append(x if not out else alpha * x + (1 - alpha) * out[-1])
+    return out
+
+
+def _drop_pct(first: float, final: float) -> float | None:
+    return (first - final) / first * 100 if first else None
+
+
+def _extremes(steps: list[int], values: list[float]) -> tuple[Point, Point, Point]:
+    low = min(range(len(values)), key=values.__getitem__)  # first occurrence of the minimum
+    return Point(values[0], steps[0]), Point(values[-1], steps[-1]), Point(values[low], steps[low])
+
+
+def summarize_curve(
+    frame: pl.DataFrame, split: str, metric: str, alpha: float = EMA_ALPHA
+) -> CurveSummary | None:
+    data = series(frame, split, metric)
+    finite = data.filter(pl.col("value").is_finite())
+    if finite.height == 0:
+        return None
+    steps = finite.get_column("step").to_list()
+    values = finite.get_column("value").to_list()
+    first, final, low = _extremes(steps, values)
+    e_first, e_final, e_low = _extremes(steps, ema(values, alpha))
+    return CurveSummary(
+        split=split,
+        metric=metric,
+        n_points=finite.height,
+        non_finite=data.height - finite.height,
+        first=first,
+        final=final,
+        min=low,
+        drop_pct=_drop_pct(first.value, final.value),
+        ema_first=e_first,
+        ema_final=e_final,
+        ema_min=e_low,
+        ema_drop_pct=_drop_pct(e_first.value, e_final.value),
+    )
+
+
+def _last(frame: pl.DataFrame, split: str, metric: str) -> Point | None:
+    data = series(frame, split, metric).filter(pl.col("value").is_finite())
+    if data.height == 0:
+        return None
+    return Point(float(data.get_column("value")[-1]), int(data.get_column("step")[-1]))
+
+
+def token_accuracy(frame: pl.DataFrame, split: str) -> TokenAccuracy | None:
+    curve = summarize_curve(frame, split, "mean_token_accuracy")
+    if curve is None:
+        return None
+    return TokenAccuracy(
+        split=split,
+        label=TOKEN_ACCURACY_LABEL,
+        first=curve.first,
+        final=curve.final,
+        delta_points=(curve.final.value - curve.first.value) * 100,
+    )
+
+
+def non_finite_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """`split/metric` -> how many logged values were NaN or infinite."""
+    bad = frame.filter(~pl.col("value").is_finite())
+    counts = bad.group_by("split", "metric").len().sort("split", "metric")
+    return {f"{s}/{m}": int(n) for s, m, n in counts.iter_rows()}
+
+
+def summarize_training(frame: pl.DataFrame, alpha: float = EMA_ALPHA) -> TrainingSummary:
+    if not 0 < alpha <= 1 or math.isnan(alpha):
+        raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
+    train = summarize_curve(frame, "train", "loss", alpha)
+    evaluation = summarize_curve(frame, "eval", "loss", alpha)
+    gap = (
+        Gap(train.final, evaluation.final, evaluation.final.value - train.final.value)
+        if train and evaluation
+        else None
+    )
+    accuracies = tuple(a for a in (token_accuracy(frame, s) for s in ("train", "eval")) if a)
+    return TrainingSummary(
+        ema_alpha=alpha,
+        train_loss=train,
+        eval_loss=evaluation,
+        gap=gap,
+        token_accuracy=accuracies,
+        throughput=Throughput(
+            samples_per_second=_last(frame, "train", "samples_per_second"),
+            steps_per_second=_last(frame, "train", "steps_per_second"),
+            runtime_s=_last(frame, "train", "runtime_s"),
+            train_loss_avg=_last(frame, "train", "train_loss_avg"),
+        ),
+        non_finite=non_finite_counts(frame),
+    )

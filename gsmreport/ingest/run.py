@@ -1,0 +1,63 @@
+"""Rebuild runs/<id>/metrics.parquet from whatever training log the run folder holds."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import polars as pl
+
+from gsmreport.fsutil import atomic_write_bytes
+from gsmreport.ingest.metrics_jsonl import ReadResult, read_metrics_jsonl
+from gsmreport.ingest.schema import empty_frame
+from gsmreport.ingest.trainer_state import read_trainer_state
+
+log = logging.getLogger(__name__)
+
+PARQUET = "metrics.parquet"
+# Order of preference: our own log is flushed per line (survives a crash), whereas
+# trainer_state.json is only written at checkpoints.
+SOURCES = ("metrics.jsonl", "trainer_state.json")
+
+
+def read_sources(run_dir: Path, run_id: str) -> ReadResult:
+    """The preferred training log of a run; an empty table when it has none (eval-only)."""
+    jsonl, state = (run_dir / name for name in SOURCES)
+    if jsonl.is_file():
+        return read_metrics_jsonl(jsonl, run_id)
+    if state.is_file():
+        return read_trainer_state(state, run_id)
+    return ReadResult(empty_frame())
+
+
+def ingest_run(run_dir: Path, run_id: str) -> pl.DataFrame:
+    """Read the run's logs, write metrics.parquet atomically, return the table."""
+    result = read_sources(run_dir, run_id)
+    for message in result.warnings:
+        log.warning(message)
+    buffer = io.BytesIO()
+    result.frame.write_parquet(buffer)
+    atomic_write_bytes(run_dir / PARQUET, buffer.getvalue())
+    return result.frame
+
+
+def needs_ingest(run_dir: Path) -> bool:
+    """True when metrics.parquet is missing or older than any source log beside it."""
+    parquet = run_dir / PARQUET
+    if not parquet.is_file():
+        return True
+    built = parquet.stat().st_mtime
+    return any(
+        (run_dir / name).is_file() and (run_dir / name).stat().st_mtime > built for name in SOURCES
+    )
+
+
+def load_metrics(run_dir: Path, run_id: str) -> pl.DataFrame:
+    """metrics.parquet, re-ingested first when stale or unreadable."""
+    if not needs_ingest(run_dir):
+        try:
+            return pl.read_parquet(run_dir / PARQUET)
+        except (OSError, pl.exceptions.PolarsError):
+            log.warning("%s: unreadable, rebuilding from the logs", run_dir / PARQUET)
+    return ingest_run(run_dir, run_id)

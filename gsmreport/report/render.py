@@ -1,0 +1,123 @@
+"""Render one run's report: Markdown always, HTML and PDF on request; every write atomic.
+
+Safety boundaries (DESIGN.md, "Reports"): the HTML environment autoescapes, a user's
+template folder renders in Jinja's sandbox, and WeasyPrint may fetch only files inside the
+report folder — no network, no other local files — since a template or a model response
+could otherwise pull `file:///etc/passwd` or a remote URL into a shared PDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from gsmreport.analysis.evaluation import summarize_evals
+from gsmreport.analysis.training import summarize_training
+from gsmreport.errors import GsmReportError
+from gsmreport.fsutil import atomic_write_bytes, atomic_write_text
+from gsmreport.ingest.run import load_metrics
+from gsmreport.report.charts import training_charts
+from gsmreport.report.context import build_context
+from gsmreport.report.fmt import FILTERS
+from gsmreport.runs import RunRecord
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    md: Path
+    html: Path | None
+    pdf: Path | None
+    charts: tuple[Path, ...]
+
+
+class ReportURLFetcher(URLFetcher):  # type: ignore[misc]
+    """Serves `file:` URLs under `root` only (and self-contained `data:` URLs); refuses the rest."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(allowed_protocols=("file", "data"))
+        self.root = root.resolve()
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            return super().fetch(url, headers)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            raise PermissionError(f"report may not fetch {url!r}: only files under {self.root}")
+        # resolve() follows symlinks, so a link inside the folder cannot point outside it.
+        path = Path(unquote(parts.path)).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise PermissionError(f"report may not fetch {url!r}: only files under {self.root}")
+        return URLFetcherResponse(path.as_uri(), body=path.read_bytes())
+
+
+def make_env(kind: Literal["md", "html"], templates: Path | None = None) -> jinja2.Environment:
+    """Ours are trusted; a user folder goes first in the search path and renders sandboxed."""
+    search = [str(templates), str(BUILTIN_TEMPLATES)] if templates else [str(BUILTIN_TEMPLATES)]
+    env_class = SandboxedEnvironment if templates else jinja2.Environment
+    env = env_class(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=kind == "html",
+        keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def html_to_pdf(html: str, out_dir: Path) -> bytes:
+    fetcher = ReportURLFetcher(out_dir)
+    pdf: bytes = HTML(
+        string=html, base_url=out_dir.resolve().as_uri() + "/", url_fetcher=fetcher
+    ).write_pdf()
+    return pdf
+
+
+def _render(kind: Literal["md", "html"], templates: Path | None, context: dict[str, Any]) -> str:
+    try:
+        return make_env(kind, templates).get_template(f"report.{kind}.j2").render(context)
+    except jinja2.TemplateError as exc:
+        where = getattr(exc, "filename", None) or f"report.{kind}.j2"
+        line = getattr(exc, "lineno", None)
+        raise GsmReportError(
+            f"template {where}{f' line {line}' if line else ''}: {exc.message or exc}"
+        ) from exc
+
+
+def render_run_report(
+    run_dir: Path,
+    record: RunRecord,
+    out_dir: Path,
+    *,
+    pdf: bool = False,
+    html: bool = False,
+    templates: Path | None = None,
+) -> ReportPaths:
+    frame = load_metrics(run_dir, record.id)
+    training = summarize_training(frame) if frame.height else None
+    charts = training_charts(frame) if frame.height else {}
+    chart_files: list[Path] = []
+    for name, chart in charts.items():
+        png, svg = out_dir / "charts" / f"{name}.png", out_dir / "charts" / f"{name}.svg"
+        atomic_write_bytes(png, chart.png)
+        atomic_write_text(svg, chart.svg)
+        chart_files += [png, svg]
+    context = build_context(record, frame, training, summarize_evals(run_dir), charts)
+    md_path = out_dir / "report.md"
+    atomic_write_text(md_path, _render("md", templates, context))
+    html_path = pdf_path = None
+    if html or pdf:
+        html_text = _render("html", templates, context)
+        html_path = out_dir / "report.html"
+        atomic_write_text(html_path, html_text)
+        if pdf:
+            pdf_path = out_dir / "report.pdf"
+            atomic_write_bytes(pdf_path, html_to_pdf(html_text, out_dir))
+    return ReportPaths(md_path, html_path, pdf_path, tuple(chart_files))

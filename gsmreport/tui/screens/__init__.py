@@ -1,0 +1,1 @@
+"""One screen per file: the runs table, one run's details, the error dialog."""
