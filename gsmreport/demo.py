@@ -37,7 +37,7 @@ class DemoSize:
 
     n_train: int = 400
     n_eval: int = 50
-    epochs: float = 3.0
+    epochs: float = 15.0
     max_new_tokens: int = 96
     pdf: bool = True
 
@@ -52,13 +52,13 @@ def _method_configs(model: Path, data: Path, size: DemoSize) -> dict[str, TrainC
         base
         | {
             "method": "lora",
-            "lora": {"r": 16, "alpha": 32, "dropout": 0.0},
+            "lora": {"r": 32, "alpha": 64, "dropout": 0.0},
             "training": {
                 "epochs": size.epochs,
                 "learning_rate": 1e-2,
                 "batch_size": 16,
                 "max_length": 256,
-                "logging_steps": 2,
+                "logging_steps": 5,
                 "warmup_ratio": 0.05,
             },
         }
@@ -72,7 +72,7 @@ def _method_configs(model: Path, data: Path, size: DemoSize) -> dict[str, TrainC
                 "learning_rate": 3e-3,
                 "batch_size": 16,
                 "max_length": 256,
-                "logging_steps": 2,
+                "logging_steps": 5,
                 "warmup_ratio": 0.05,
             },
         }
