@@ -332,3 +332,11 @@ class TestSnapshots:
         build_runs(Path("runs"))
         app = make_app(Dirs(runs=Path("runs"), reports=Path("reports")))
         assert snap_compare(app, terminal_size=(100, 30))
+
+
+def test_short_model_keeps_hub_ids_and_shortens_paths() -> None:
+    from gsmreport.tui.cells import short_model
+
+    assert short_model("google/gemma-2-2b-it") == "google/gemma-2-2b-it"
+    assert short_model("/tmp/x/.demo/tiny-llama/") == "tiny-llama"
+    assert short_model(None) == "—"

@@ -72,7 +72,7 @@ def row_cells(s: RunSummary) -> tuple[str, ...]:
     return (
         s.id,
         s.kind,
-        s.model or MISSING,
+        short_model(s.model),
         s.method or MISSING,
         s.status,
         fmt_float(s.final_loss),
@@ -81,3 +81,12 @@ def row_cells(s: RunSummary) -> tuple[str, ...]:
         fmt_em(s),
         fmt_time(s.created_at),
     )
+
+
+def short_model(model: str | None) -> str:
+    """A Hub id as is (`org/name`); a local folder by its last component, to keep rows narrow."""
+    if not model:
+        return MISSING
+    if model.startswith(("/", ".", "~")):
+        return model.rstrip("/").rsplit("/", 1)[-1]
+    return model
