@@ -247,14 +247,37 @@ def demo(
         workdir,
         data=data,
         size=DemoSize(n_eval=n_eval, pdf=not no_pdf),
-        say=typer.echo,
-        on_line=_quiet_printer(verbose) if verbose else None,
+        say=_end_live_line(typer.echo),
+        on_line=_quiet_printer(verbose) if verbose else _live_progress(),
     )
     typer.echo(f"\ndone in {time.monotonic() - t0:.0f} s. Runs: {', '.join(result.run_ids)}")
     for rid, paths in result.reports.items():
         for p in paths:
             typer.echo(f"  {rid}: {p}")
     typer.echo("Open the TUI with `gsmreport`, or list runs with `gsmreport runs`.")
+
+
+def _live_progress() -> Any:
+    """On a terminal, the job's latest progress line redrawn in place under the demo's step."""
+    if not sys.stdout.isatty():
+        return None
+
+    def show(line: str) -> None:
+        if line.startswith("[gsmreport] "):
+            text = "      " + line.removeprefix("[gsmreport] ")
+            sys.stdout.write("\r\033[K" + text[:100])
+            sys.stdout.flush()
+
+    return show
+
+
+def _end_live_line(say: Any) -> Any:
+    def echo(text: str) -> None:
+        if sys.stdout.isatty():
+            sys.stdout.write("\r\033[K")
+        say(text)
+
+    return echo
 
 
 def main() -> None:

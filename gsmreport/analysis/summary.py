@@ -95,14 +95,8 @@ def summarize(run_dir: Path, record: RunRecord) -> RunSummary:
             low, high = wilson_interval(k, n)
             n_eval = n
     cost = record.model_extra.get("cost_usd") if record.model_extra else None
-    return RunSummary(
-        id=record.id,
-        kind=record.kind,
-        status=record.status,
-        model=record.model,
-        method=record.method,
-        data=record.data,
-        created_at=record.created_at,
+    return _identity(
+        record,
         final_loss=final_loss,
         loss_drop_pct=drop,
         token_acc_final=tok,
@@ -122,12 +116,18 @@ def summarize_safe(run_dir: Path, record: RunRecord) -> RunSummary:
     try:
         return summarize(run_dir, record)
     except (GsmReportError, KeyError, TypeError, ValueError):
-        return RunSummary(
-            id=record.id,
-            kind=record.kind,
-            status=record.status,
-            model=record.model,
-            method=record.method,
-            data=record.data,
-            created_at=record.created_at,
-        )
+        return _identity(record)
+
+
+def _identity(record: RunRecord, **figures: float | int | None) -> RunSummary:
+    """The run.yaml part of a summary, plus whichever figures could be computed."""
+    return RunSummary(
+        id=record.id,
+        kind=record.kind,
+        status=record.status,
+        model=record.model,
+        method=record.method,
+        data=record.data,
+        created_at=record.created_at,
+        **figures,  # type: ignore[arg-type]
+    )
