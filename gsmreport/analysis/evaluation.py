@@ -14,9 +14,9 @@ from typing import Any
 import polars as pl
 
 from gsmreport.analysis.stats import wilson_interval
+from gsmreport.answers import FILTERS
 from gsmreport.errors import GsmReportError
 
-FILTERS = ("strict-match", "flexible-extract")
 CATEGORY_ORDER = ("correct", "wrong answer", "no final answer", "truncated")
 MAX_EXAMPLES = 3
 RESPONSE_CHARS = 400

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
-from gsmreport.analysis.stats import wilson_interval
+from gsmreport.analysis.evaluation import scores_from_results
+from gsmreport.analysis.training import summarize_curve, token_accuracy
 from gsmreport.errors import GsmReportError
 from gsmreport.runs import RunRecord
 
@@ -52,48 +53,30 @@ def latest_eval_results(run_dir: Path) -> dict[str, object] | None:
     return None
 
 
-def _train_loss(frame: pl.DataFrame) -> pl.Series:
-    return (
-        frame.filter((pl.col("split") == "train") & (pl.col("metric") == "loss"))
-        .sort("step")
-        .get_column("value")
-    )
-
-
 def summarize(run_dir: Path, record: RunRecord) -> RunSummary:
     final_loss = drop = tok = None
     parquet = run_dir / "metrics.parquet"
+    frame = None
     if parquet.is_file():
         try:
             frame = pl.read_parquet(parquet)
         except (OSError, pl.exceptions.PolarsError):
             frame = None
-        if frame is not None and frame.height:
-            loss = _train_loss(frame).drop_nans()
-            if loss.len():
-                first, final_loss = float(loss[0]), float(loss[-1])
-                drop = (first - final_loss) / first * 100 if first else None
-            acc = (
-                frame.filter(
-                    (pl.col("split") == "train") & (pl.col("metric") == "mean_token_accuracy")
-                )
-                .sort("step")
-                .get_column("value")
-                .drop_nans()
-            )
-            if acc.len():
-                tok = float(acc[-1])
+    if frame is not None and frame.height:
+        # The report's own curve summary, so the table and the report never disagree
+        # (both leave NaN and ±inf out of first/final).
+        loss = summarize_curve(frame, "train", "loss")
+        if loss is not None:
+            final_loss, drop = loss.final.value, loss.drop_pct
+        acc = token_accuracy(frame, "train")
+        if acc is not None:
+            tok = acc.final.value
     em = low = high = None
     n_eval = None
-    results = latest_eval_results(run_dir)
-    counts = results.get("counts") if results else None
-    if isinstance(counts, dict) and isinstance(counts.get("strict-match"), dict):
-        c = counts["strict-match"]
-        k, n = int(c["correct"]), int(c["n"])
-        if n:
-            em = k / n
-            low, high = wilson_interval(k, n)
-            n_eval = n
+    results = latest_eval_results(run_dir) or {}
+    strict = [sc for sc in scores_from_results(results) if sc.filter == "strict-match"]
+    if strict:
+        em, low, high, n_eval = strict[0].em, strict[0].low, strict[0].high, strict[0].n
     cost = record.model_extra.get("cost_usd") if record.model_extra else None
     return _identity(
         record,

@@ -57,7 +57,7 @@ def build_prompt(cfg: EvalConfig, question: str, tokenizer: Any) -> str:
     return prompt
 
 
-def category(response: str, prediction: str | None, correct: bool, truncated: bool) -> str:
+def category(prediction: str | None, correct: bool, truncated: bool) -> str:
     """Coarse outcome; the report's analysis refines wrong answers into failure categories."""
     if correct:
         return "correct"
@@ -132,7 +132,7 @@ def _row(
         "exact_match": em,
         "prediction": prediction,
         "correct": correct,
-        "category": category(text, prediction, correct, truncated),
+        "category": category(prediction, correct, truncated),
         "gold_steps": gold_steps(doc["answer"]),
         "n_tokens": n_tokens,
         "truncated": truncated,

@@ -13,6 +13,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 LineSink = Callable[[str], None]
 
@@ -62,11 +63,11 @@ def run_job(
     return code
 
 
-def _pump(proc: subprocess.Popen[str], log: object, on_line: LineSink | None) -> None:
+def _pump(proc: subprocess.Popen[str], log: TextIO, on_line: LineSink | None) -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
-        log.write(line)  # type: ignore[attr-defined]
-        log.flush()  # type: ignore[attr-defined]
+        log.write(line)
+        log.flush()
         if on_line is not None:
             on_line(line.rstrip("\n"))
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gsmreport.analysis.summary import RunSummary, summarize_safe
+from gsmreport.answers import FILTERS
 from gsmreport.runs import RunRecord, RunStore
 from gsmreport.settings import Dirs
 
-FILTERS = ("strict-match", "flexible-extract")
 REPORT_FILES = ("report.md", "report.html", "report.pdf")
 
 

@@ -13,8 +13,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from gsmreport.answers import FILTERS
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
-from gsmreport.tui.loading import FILTERS, RunDetail, report_paths
+from gsmreport.tui.loading import RunDetail, report_paths
 from gsmreport.tui.messages import ReportRendered
 
 if TYPE_CHECKING:
