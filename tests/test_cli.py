@@ -91,3 +91,32 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         assert group.commands[name].help, f"command {name} has no help text"  # type: ignore[attr-defined]
         proc = gsm(name, "--help", cwd=tmp_path)
         assert proc.returncode == 0 and "Usage" in proc.stdout
+
+
+def test_render_all_with_html_and_a_broken_run(tmp_path: Path, dirs: Dirs) -> None:
+    from tests.run_fixtures import make_train_run
+
+    make_train_run(tmp_path, "good-a")
+    make_train_run(tmp_path, "good-b")
+    (dirs.runs / "broken").mkdir()
+    (dirs.runs / "broken" / "run.yaml").write_text("id: broken\nkind: train\nstatus: nope\n")
+    proc = gsm("render", "--all", "--html", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr  # an unreadable run.yaml is not a run
+    for rid in ("good-a", "good-b"):
+        assert (dirs.reports / rid / "report.html").is_file()
+        assert str(dirs.reports / rid / "report.md") in proc.stdout
+
+
+def test_render_all_with_no_runs_is_a_usage_error(tmp_path: Path, dirs: Dirs) -> None:
+    proc = gsm("render", "--all", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "nothing to render" in _one_error_line(proc)
+
+
+def test_demo_with_incomplete_data_folder(tmp_path: Path, dirs: Dirs) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "train.jsonl").write_text("")
+    proc = gsm("demo", "--data", "d", "--workdir", "w", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "expected train.jsonl and test.jsonl" in _one_error_line(proc)
+    assert not dirs.runs.exists()
