@@ -15,12 +15,12 @@ from typing import Any
 
 import yaml
 
-from gsmreport.answers import FILTERS, extract, gold_answer, gold_steps
 from gsmreport.config import EvalConfig
 from gsmreport.datasets.gsm8k import load_split, sample
 from gsmreport.fsutil import atomic_write_json, atomic_write_text
 from gsmreport.jobs.common import hardware, install_signal_handlers, run_guarded, versions
 from gsmreport.runs import RunStore, now_iso
+from gsmreport.scoring import counts_and_metrics, sample_row
 
 INSTRUCTION = (
     "You are a helpful math assistant. Please provide a step-by-step derivation and end your "
@@ -35,7 +35,6 @@ ONE_SHOT_A = (
     "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips "
     "altogether in April and May.\n#### 72"
 )
-STOP = "Question:"  # lm-eval's gsm8k `until`: a new question means the answer is over
 
 
 def build_prompt(cfg: EvalConfig, question: str, tokenizer: Any) -> str:
@@ -55,17 +54,6 @@ def build_prompt(cfg: EvalConfig, question: str, tokenizer: Any) -> str:
         shot = cfg.prompt_template.format(question=ONE_SHOT_Q) + " " + ONE_SHOT_A
         prompt = f"{INSTRUCTION}\n\n{shot}\n\n{prompt}"
     return prompt
-
-
-def category(prediction: str | None, correct: bool, truncated: bool) -> str:
-    """Coarse outcome; the report's analysis refines wrong answers into failure categories."""
-    if correct:
-        return "correct"
-    if truncated and prediction is None:
-        return "truncated"
-    if prediction is None:
-        return "no final answer"
-    return "wrong answer"
 
 
 def _evaluate(eval_dir: Path, cfg: EvalConfig) -> dict[str, Any]:
@@ -107,48 +95,19 @@ def _evaluate(eval_dir: Path, cfg: EvalConfig) -> dict[str, Any]:
             n_tokens = tokens.index(tokenizer.eos_token_id) + 1 if ended else len(tokens)
             text = str(tokenizer.decode(tokens[:n_tokens], skip_special_tokens=True))
             rows.append(
-                _row(doc, prompt, text, n_tokens, not ended and n_tokens >= cfg.max_new_tokens)
+                sample_row(
+                    doc, prompt, text, n_tokens, not ended and n_tokens >= cfg.max_new_tokens
+                )
             )
         print(f"[gsmreport] eval batch {b + 1}/{n_batches}", flush=True)
     return _write(eval_dir, cfg, rows, time.monotonic() - started)
-
-
-def _row(
-    doc: dict[str, str], prompt: str, text: str, n_tokens: int, truncated: bool
-) -> dict[str, Any]:
-    scored = text.split(STOP)[0]
-    target = gold_answer(doc["answer"])
-    filtered = {f: extract(scored, f) for f in FILTERS}
-    em = {f: int(filtered[f] is not None and filtered[f] == target) for f in FILTERS}
-    prediction = filtered["strict-match"]
-    correct = bool(em["strict-match"])
-    return {
-        "doc_id": int(doc["doc_id"]),
-        "doc": {"question": doc["question"], "answer": doc["answer"]},
-        "target": target,
-        "arguments": prompt,
-        "resps": [[text]],
-        "filtered_resps": filtered,
-        "exact_match": em,
-        "prediction": prediction,
-        "correct": correct,
-        "category": category(prediction, correct, truncated),
-        "gold_steps": gold_steps(doc["answer"]),
-        "n_tokens": n_tokens,
-        "truncated": truncated,
-    }
 
 
 def _write(
     eval_dir: Path, cfg: EvalConfig, rows: list[dict[str, Any]], runtime: float
 ) -> dict[str, Any]:
     n = len(rows)
-    counts = {f: {"correct": sum(r["exact_match"][f] for r in rows), "n": n} for f in FILTERS}
-    metrics: dict[str, float] = {}
-    for f, c in counts.items():
-        p = c["correct"] / n
-        metrics[f"exact_match,{f}"] = p
-        metrics[f"exact_match_stderr,{f}"] = (p * (1 - p) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    counts, metrics = counts_and_metrics(rows)
     atomic_write_text(eval_dir / "samples.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     results = {
         "eval_id": eval_dir.name,
