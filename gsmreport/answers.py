@@ -47,14 +47,17 @@ def strict_match(response: str) -> str | None:
 
 
 def flexible_extract(response: str) -> str | None:
-    """The last number-looking match in the response, normalised; None if absent."""
+    """The last number-looking match in the response, normalised; None if absent.
+
+    Exactly lm-eval's rule: the *last* regex match is the answer even when it is not a number
+    (`"18. Hmm..."` ends on `...`, which scores 0); stepping back to an earlier number would
+    score answers that lm-eval does not.
+    """
     matches = FLEXIBLE_RE.findall(response)
-    for groups in reversed(matches):
-        token = next((g for g in groups if g), "")
-        value = normalize_number(token)
-        if value is not None:
-            return value
-    return None
+    if not matches:
+        return None
+    token = next((g for g in matches[-1] if g), "")
+    return normalize_number(token)
 
 
 def extract(response: str, filter_name: str) -> str | None:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gsmreport.errors import GsmReportError, NotFoundError, UsageError
-from gsmreport.fsutil import atomic_write_yaml
+from gsmreport.fsutil import atomic_write_yaml, load_yaml
 
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -59,6 +59,15 @@ class Hardware(BaseModel):
     count: int = 1
 
 
+class SourceInfo(BaseModel):
+    """Where an imported run came from; re-importing the same `path` updates the same run."""
+
+    path: str  # the path the user gave, resolved
+    kind: str  # trainer_state | wandb | tensorboard | llamafactory | lm_eval | csv
+    read: str  # the file or folder actually read (e.g. the newest checkpoint-*)
+    imported_at: str = Field(default_factory=now_iso)
+
+
 class RunRecord(BaseModel):
     """Contents of run.yaml."""
 
@@ -80,7 +89,8 @@ class RunRecord(BaseModel):
     price_source: str | None = None
     runtime_s: float | None = None
     error: str | None = None
-    source: str | None = None
+    source: SourceInfo | None = None
+    warnings: list[str] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
 
@@ -169,7 +179,7 @@ class RunStore:
 
 def read_record(path: Path) -> RunRecord:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         return RunRecord.model_validate(data)
     except (yaml.YAMLError, ValidationError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

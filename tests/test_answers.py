@@ -69,3 +69,8 @@ def test_gold_answers_of_real_gsm8k_all_parse() -> None:
     assert all(g is not None for g in golds)
     # the gold answer strict-matches its own solution: extraction and normalisation agree
     assert all(strict_match(r["answer"]) == g for r, g in zip(rows, golds, strict=True))
+
+
+def test_flexible_uses_the_last_match_even_when_it_is_not_a_number() -> None:
+    # lm-eval's filter takes the last regex match; "..." matches `[$0-9.,]{2,}` and is no number.
+    assert flexible_extract("The answer is 18. Hmm...") is None

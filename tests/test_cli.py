@@ -43,7 +43,6 @@ def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
         (["eval", "--model", "./no-such-model", "-n", "2"], "model path not found"),
         (["eval", "--run", "nope"], "run 'nope' not found"),
         (["eval"], "exactly one of --run"),
-        (["ingest", "../../etc"], "invalid run id"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from gsmreport.errors import GsmReportError
 
 LFS_HEADER = b"version https://git-lfs.github.com/spec/"
@@ -55,7 +57,13 @@ def read_text(path: Path) -> str:
 
 
 def load_json(path: Path) -> Any:
-    """Parse a JSON file; Python's parser so bare NaN/Infinity (as HF writes them) are accepted."""
+    """Parse a JSON file. orjson first (about 4x faster: importing a thousand runs is bound by
+    this); Python's parser when orjson refuses, because HF writes bare NaN/Infinity tokens
+    that only the stdlib accepts, and for the error message when the file is really broken."""
+    try:
+        return orjson.loads(read_bytes(path))
+    except orjson.JSONDecodeError:
+        pass
     text = read_text(path)
     try:
         return json.loads(text)

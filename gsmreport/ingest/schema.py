@@ -121,12 +121,117 @@ def finalize(frame: pl.DataFrame) -> pl.DataFrame:
     Resumed and multi-GPU runs log the same step more than once; the later line is the
     one the run continued from.
     """
-    frame = frame.cast(SCHEMA)  # type: ignore[arg-type]
-    deduped = frame.unique(subset=list(KEY), keep="last", maintain_order=True)
-    return deduped.sort(["run_id", "source", "step", "split", "metric"])
+    return _finalize_lazy(frame.lazy()).collect()
+
+
+def _finalize_lazy(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return (
+        frame.cast(SCHEMA)  # type: ignore[arg-type]
+        .unique(subset=list(KEY), keep="last", maintain_order=True)
+        .sort(["run_id", "source", "step", "split", "metric"])
+    )
 
 
 def frame_from_rows(rows: list[_Row]) -> pl.DataFrame:
     if not rows:
         return empty_frame()
     return finalize(pl.DataFrame(rows, schema=SCHEMA))
+
+
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+_MAX_STEP = 2.0**63  # the step column is Int64
+
+
+def _column_kind(values: list[Any]) -> str:
+    """'number' (ints/floats/None), 'other' (no number at all), or 'mixed'."""
+    types = set(map(type, values))
+    if types <= _NUMBER_TYPES:
+        return "number"
+    if not types & {int, float}:
+        return "other"
+    return "mixed"
+
+
+def frame_from_logs(
+    logs: list[Any], *, source: str, run_id: str = ""
+) -> tuple[pl.DataFrame, set[int]] | None:
+    """`rows_from_log` over every dict of `logs`, built column-wise; also the indices of the
+    entries that produced at least one row.
+
+    A 2,000-entry history takes ~25 ms row by row and ~3 ms here, which is what makes
+    importing a thousand runs bounded by JSON parsing rather than by Python loops. Returns
+    None when the entries are irregular (a non-dict entry, a key holding numbers in some
+    entries and strings in others): the caller then goes row by row, which handles them.
+    """
+    if not logs or not all(type(entry) is dict for entry in logs):
+        return None
+    n = len(logs)
+    columns: dict[str, list[Any]] = {}
+    for index, entry in enumerate(logs):  # one pass, entry by entry: ~3x faster than per key
+        for key, value in entry.items():
+            column = columns.get(key)
+            if column is None:
+                column = columns[key] = [None] * n
+            column[index] = value
+    kinds = {key: _column_kind(values) for key, values in columns.items()}
+    if "mixed" in kinds.values():
+        return None
+    step_key = "step" if "step" in columns else "global_step" if "global_step" in columns else None
+    if step_key is None or kinds[step_key] != "number":
+        return empty_frame(), set()
+    metrics = {
+        key: names
+        for key, names in ((k, canonical(k)) for k in columns if kinds[k] == "number")
+        if names is not None
+    }
+    epoch = columns.get("epoch") if kinds.get("epoch") == "number" else None
+    wide = pl.DataFrame(
+        {
+            "_entry": range(n),
+            "_step": pl.Series(columns[step_key], dtype=pl.Float64),
+            "_epoch": pl.Series(epoch if epoch is not None else [None] * n, dtype=pl.Float64),
+            **{key: pl.Series(columns[key], dtype=pl.Float64) for key in metrics},
+        }
+    )
+    if not metrics:
+        return empty_frame(), set()
+    step = pl.col("_step")
+    split_of = {key: names[0] for key, names in metrics.items()}
+    metric_of = {key: names[1] for key, names in metrics.items()}
+    # Integer stand-ins for the string sort and dedupe keys: the order of (split, metric) and
+    # each key's position in the entry. Sorting 12,000 rows on strings cost more than the rest.
+    order = {names: rank for rank, names in enumerate(sorted(set(metrics.values())))}
+    rank_of = {key: order[names] for key, names in metrics.items()}
+    position_of = {key: position for position, key in enumerate(metrics)}
+    # One lazy query, collected once: each eager polars call has a fixed cost of about 1 ms.
+    long = (
+        wide.lazy()
+        .filter(step.is_finite() & (step >= 0) & (step < _MAX_STEP))
+        .with_columns(pl.col("_step").cast(pl.Int64))
+        .unpivot(index=["_entry", "_step", "_epoch"], on=list(metrics), variable_name="key")
+        .drop_nulls("value")
+        .with_columns(
+            pl.col("key").replace_strict(rank_of, return_dtype=pl.Int32).alias("_rank"),
+            pl.col("key").replace_strict(position_of, return_dtype=pl.Int32).alias("_pos"),
+        )
+    )
+    # Same result as finalize() on rows_from_log output: rows in log order (entry, then key),
+    # last write wins per (step, split, metric), sorted by step, split, metric.
+    table = (
+        long.sort(["_entry", "_pos"])
+        .unique(subset=["_step", "_rank"], keep="last", maintain_order=True)
+        .sort(["_step", "_rank"])
+        .select(
+            pl.lit(run_id, dtype=pl.String).alias("run_id"),
+            pl.lit(source, dtype=pl.String).alias("source"),
+            pl.col("_step").alias("step"),
+            pl.when(pl.col("_epoch").is_finite()).then(pl.col("_epoch")).alias("epoch"),
+            pl.col("key").replace_strict(split_of, return_dtype=pl.String).alias("split"),
+            pl.col("key").replace_strict(metric_of, return_dtype=pl.String).alias("metric"),
+            pl.col("value"),
+            pl.lit(None, dtype=pl.Float64).alias("wall_time"),
+        )
+    )
+    entries = long.select(pl.col("_entry").unique())
+    frame, used = pl.collect_all([table, entries])
+    return frame, set(used.get_column("_entry").to_list())

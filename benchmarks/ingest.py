@@ -1,0 +1,197 @@
+"""`gsmreport ingest` of many trainer_state.json files, as ratios to two baselines (same run).
+
+Generates N trainer_state.json files (default 1,000) of E log entries each (default 2,000) in
+the shape TRL's SFTTrainer writes (loss, grad_norm, learning_rate, mean_token_accuracy,
+num_tokens, entropy per step; eval entries every 100 steps; the final summary entry), then times:
+
+  measured   gsmreport ingest DIR --recursive --jobs J  +  the analysis summary of every run
+  floor      polars.read_ndjson of the same entries pre-flattened into one NDJSON file
+  naive      json.load per file + a pandas loop building the long table
+
+Targets (issue 4): measured / floor <= 2x; naive / measured >= 5x; peak memory <= 1 GiB.
+Usage: python benchmarks/ingest.py [--runs 1000] [--entries 2000] [--jobs 2] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _entries(n: int, rng: random.Random) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    loss = 2.5
+    for step in range(1, n + 1):
+        loss = max(0.05, loss * 0.999 + rng.gauss(0, 0.02))
+        out.append(
+            {
+                "entropy": round(1.5 + rng.random(), 6),
+                "epoch": round(step / n * 3, 6),
+                "grad_norm": round(abs(rng.gauss(1, 0.3)), 6),
+                "learning_rate": 2e-4 * (1 - step / n),
+                "loss": round(loss, 6),
+                "mean_token_accuracy": round(0.6 + 0.3 * step / n, 6),
+                "num_tokens": float(step * 4096),
+                "step": step,
+            }
+        )
+        if step % 100 == 0:
+            out.append(
+                {
+                    "epoch": round(step / n * 3, 6),
+                    "eval_entropy": round(1.4 + rng.random(), 6),
+                    "eval_loss": round(loss + 0.1, 6),
+                    "eval_mean_token_accuracy": round(0.6 + 0.3 * step / n, 6),
+                    "eval_num_tokens": float(step * 4096),
+                    "eval_runtime": 12.5,
+                    "eval_samples_per_second": 40.1,
+                    "eval_steps_per_second": 5.0,
+                    "step": step,
+                }
+            )
+    out.append(
+        {
+            "epoch": 3.0,
+            "step": n,
+            "total_flos": 1.2e16,
+            "train_loss": 0.8,
+            "train_runtime": 3600.0,
+            "train_samples_per_second": 12.0,
+            "train_steps_per_second": 0.5,
+        }
+    )
+    return out
+
+
+def generate(root: Path, runs: int, entries: int) -> Path:
+    """runs/<run-i>/trainer_state.json plus the flattened NDJSON the floor reads."""
+    rng = random.Random(0)
+    root.mkdir(parents=True, exist_ok=True)
+    flat = root / "flat.ndjson"
+    with flat.open("w") as flat_out:
+        for i in range(runs):
+            history = _entries(entries, rng)
+            state = {
+                "best_metric": None,
+                "epoch": 3.0,
+                "eval_steps": 100,
+                "global_step": entries,
+                "log_history": history,
+                "logging_steps": 1,
+                "max_steps": entries,
+                "num_train_epochs": 3,
+                "train_batch_size": 8,
+            }
+            folder = root / "logs" / f"run-{i:04d}"
+            folder.mkdir(parents=True)
+            # HF writes trainer_state.json with indent=2; keep the same bytes on disk.
+            (folder / "trainer_state.json").write_text(json.dumps(state, indent=2))
+            for entry in history:
+                flat_out.write(json.dumps({"run": i, **entry}) + "\n")
+    return flat
+
+
+def _timed(fn: Any) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def floor(flat: Path) -> float:
+    import polars as pl
+
+    seconds, frame = _timed(lambda: pl.read_ndjson(flat, infer_schema_length=None))
+    assert frame.height > 0
+    return seconds
+
+
+def naive(logs: Path) -> float:
+    import pandas as pd
+
+    def run() -> int:
+        rows = 0
+        for path in sorted(logs.glob("*/trainer_state.json")):
+            with path.open() as handle:
+                state = json.load(handle)
+            records = []
+            for entry in state["log_history"]:
+                for key, value in entry.items():
+                    if key not in ("step", "epoch") and isinstance(value, int | float):
+                        split = "eval" if key.startswith("eval_") else "train"
+                        records.append((entry["step"], entry.get("epoch"), split, key, value))
+            frame = pd.DataFrame(records, columns=["step", "epoch", "split", "metric", "value"])
+            frame.groupby(["split", "metric"])["value"].agg(["first", "last", "min"])
+            rows += len(frame)
+        return rows
+
+    seconds, rows = _timed(run)
+    assert rows > 0
+    return seconds
+
+
+def measured(logs: Path, runs_dir: Path, jobs: int) -> tuple[float, int]:
+    """The CLI in a child process, then the summary of every run; returns (s, peak RSS KiB)."""
+    env = {**os.environ, "GSMREPORT_RUNS_DIR": str(runs_dir)}
+    code = (
+        "from gsmreport import pipeline; from gsmreport.settings import resolve_dirs;"
+        "rows = pipeline.summaries(resolve_dirs(None, None));"
+        "assert all(r.final_loss is not None for r in rows), 'a run lost its loss';"
+        "print(len(rows))"
+    )
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "gsmreport", "ingest", str(logs), "-r", "-j", str(jobs)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - t0
+    assert int(out.stdout.strip()) == len(list(logs.iterdir())), out.stdout
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, peak_kib
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--entries", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", type=Path, help="generate here and keep the files")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="gsmreport-bench-"))
+    try:
+        t_gen, flat = _timed(lambda: generate(root, args.runs, args.entries))
+        size_mb = sum(p.stat().st_size for p in (root / "logs").rglob("*.json")) / 1e6
+        print(
+            f"generated {args.runs} trainer_state.json x {args.entries} entries "
+            f"({size_mb:.0f} MB) in {t_gen:.0f} s"
+        )
+        t_ours, peak = measured(root / "logs", root / "runs", args.jobs)
+        t_floor = floor(flat)
+        t_naive = naive(root / "logs")
+        print(f"measured  gsmreport ingest + summaries (jobs={args.jobs})  {t_ours:8.2f} s")
+        print(f"floor     polars.read_ndjson, pre-flattened          {t_floor:8.2f} s")
+        print(f"naive     json.load + pandas loop                    {t_naive:8.2f} s")
+        print(f"ratio     measured / floor   {t_ours / t_floor:6.2f}x   (target <= 2x)")
+        print(f"ratio     naive / measured   {t_naive / t_ours:6.2f}x   (target >= 5x)")
+        print(f"peak RSS  largest process    {peak / 1024:8.0f} MiB   (target <= 1024 MiB)")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Decide what kind of log each path is, and which runs a folder holds.
+
+Detection is by name first (cheap and what users expect: `*.wandb`, `events.out.tfevents.*`,
+`trainer_state.json`, `trainer_log.jsonl`), then by content for the files people rename
+(`X__trainer_state.json`, lm-eval's `<model>_<timestamp>.json`). A folder that is itself one
+run (a W&B run folder, a checkpoint or output folder, a TensorBoard log dir, an lm-eval output
+folder) is one source; anything else is searched only with `recursive`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from gsmreport.ingest.files import LFS_HEADER, SourceError
+from gsmreport.ingest.source import SourceKind
+
+# Enough of a file to tell an lm-eval results file from a trainer_state.json by its keys;
+# both put their identifying key near the top.
+_SNIFF_BYTES = 256 * 1024
+_CHECKPOINT_RE = re.compile(r"^checkpoint-\d+$")
+_WANDB_RUN_RE = re.compile(r"^(offline-)?run-\d{8}_\d{6}-[A-Za-z0-9]+$")
+
+KNOWN = (
+    "expected a trainer_state.json or checkpoint folder, a .wandb file or W&B run folder, "
+    "TensorBoard events.out.tfevents.* files, a LLaMA-Factory trainer_log.jsonl, lm-eval "
+    "results/samples files, or a CSV/JSONL with --map"
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    kind: SourceKind
+    path: Path
+    # TensorBoard only: the event files of one run when a log dir holds several runs
+    # (HF reuses one `logging_dir` across launches, so each launch adds a file beside the last).
+    files: tuple[Path, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """What makes a source the same source next time: its path (and first event file)."""
+        base = str(self.path.resolve())
+        return f"{base}#{self.files[0].name}" if self.files else base
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(_SNIFF_BYTES)
+    except PermissionError as exc:
+        raise SourceError(f"{path}: permission denied (check the file's read permission)") from exc
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
+def _first_line(head: bytes) -> bytes:
+    for line in head.splitlines():
+        if line.strip():
+            return line
+    return b""
+
+
+def _by_name(name: str) -> SourceKind | None:
+    if name.endswith(".wandb"):
+        return "wandb"
+    if "tfevents" in name:
+        return "tensorboard"
+    if name.endswith(".json") and "trainer_state" in name:
+        return "trainer_state"
+    if name.endswith(".jsonl") and "trainer_log" in name:
+        return "llamafactory"
+    if _lm_eval_samples(name) and "trainer_log" not in name:
+        return "lm_eval"
+    return None
+
+
+def _by_content(path: Path, head: bytes, *, mapped: bool) -> SourceKind | None:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        if b'"log_history"' in head:
+            return "trainer_state"
+        if b'"results"' in head and (b'"n-samples"' in head or b'"configs"' in head):
+            return "lm_eval"
+        return None
+    if suffix == ".jsonl":
+        line = _first_line(head)
+        if b'"current_steps"' in line:
+            return "llamafactory"
+        if b'"doc_id"' in line and b'"resps"' in line:
+            return "lm_eval"
+        return "csv" if mapped else None
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    return None
+
+
+def detect_file(path: Path, *, mapped: bool = False) -> Found:
+    """The kind of one file; SourceError (one line) when it is none we read."""
+    head = _head(path)
+    if not head.strip():
+        raise SourceError(f"{path}: empty file")
+    if head.startswith(LFS_HEADER):
+        raise SourceError(f"{path}: is a Git LFS pointer, not the file: run `git lfs pull`")
+    kind = _by_name(path.name) or _by_content(path, head, mapped=mapped)
+    if kind is None:
+        raise SourceError(f"{path}: not a log gsmreport can read ({KNOWN})")
+    return Found(kind, path)
+
+
+def _is_wandb_run(folder: Path) -> bool:
+    return any(folder.glob("run-*.wandb")) or (folder / "files" / "wandb-summary.json").is_file()
+
+
+def _wandb_runs(folder: Path) -> list[Path]:
+    """Run folders in a `wandb/` folder (or a folder holding one); `latest-run` is a symlink."""
+    root = folder / "wandb" if (folder / "wandb").is_dir() else folder
+    try:
+        children = sorted(root.iterdir())
+    except OSError:
+        return []
+    return [c for c in children if _WANDB_RUN_RE.match(c.name) and not c.is_symlink()]
+
+
+def detect_folder(folder: Path) -> list[Found]:
+    """The sources a folder *is*, without searching below it; [] when it is none of them."""
+    if _is_wandb_run(folder):
+        return [Found("wandb", folder)]
+    runs = _wandb_runs(folder)
+    if runs:
+        return [Found("wandb", run) for run in runs]
+    names = {p.name for p in _safe_children(folder)}
+    checkpoints = [n for n in names if _CHECKPOINT_RE.match(n)]
+    if "trainer_state.json" in names or any(
+        (folder / n / "trainer_state.json").is_file() for n in checkpoints
+    ):
+        return [Found("trainer_state", folder)]
+    if "trainer_log.jsonl" in names:
+        return [Found("llamafactory", folder / "trainer_log.jsonl")]
+    # Only files named as TensorBoard names them make a log dir; a renamed copy is a loose file.
+    if any(n.startswith("events.out.tfevents") for n in names):
+        return _tensorboard_runs(folder)
+    if any(_lm_eval_samples(n) for n in names):
+        return [Found("lm_eval", folder)]
+    return []
+
+
+def _lm_eval_samples(name: str) -> bool:
+    # lm-eval names them samples_<task>_<timestamp>.jsonl; copies often carry a prefix.
+    return name.endswith(".jsonl") and "samples_" in name
+
+
+def _tensorboard_runs(folder: Path) -> list[Found]:
+    """One source per run in the log dir; the whole folder when it is one run."""
+    from gsmreport.ingest.tensorboard import group_event_files
+
+    try:
+        groups = group_event_files(folder)
+    except SourceError:
+        return [Found("tensorboard", folder)]  # the reader will say what is wrong
+    if len(groups) <= 1:
+        return [Found("tensorboard", folder)]
+    return [Found("tensorboard", folder, tuple(group)) for group in groups]
+
+
+def _safe_children(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except PermissionError as exc:
+        raise SourceError(f"{folder}: permission denied (check the folder's permissions)") from exc
+    except OSError as exc:
+        raise SourceError(f"{folder}: cannot list ({exc.strerror or exc})") from exc
+
+
+def _loose_files(folder: Path, *, mapped: bool) -> list[Found | SourceError]:
+    """Each recognisable file directly in `folder`; unrecognised ones are quietly passed over
+    (a results folder holds READMEs and plots), but a recognised-by-name file that is broken
+    (an LFS pointer named trainer_state.json) is reported."""
+    out: list[Found | SourceError] = []
+    for child in _safe_children(folder):
+        if not child.is_file():
+            continue
+        try:
+            out.append(detect_file(child, mapped=mapped))
+        except SourceError as err:
+            if _by_name(child.name) is not None or child.suffix.lower() in (".json", ".jsonl"):
+                out.append(err)
+    return out
+
+
+def discover(
+    path: Path, *, recursive: bool = False, mapped: bool = False
+) -> list[Found | SourceError]:
+    """Every source under one user-given path; per-item SourceErrors instead of raising,
+    so one bad file never hides the good ones beside it."""
+    if not path.exists() and not path.is_symlink():
+        return [SourceError(f"{path}: no such file or folder")]
+    if path.is_file():
+        try:
+            return [detect_file(path, mapped=mapped)]
+        except SourceError as err:
+            return [err]
+    try:
+        own = detect_folder(path)
+    except SourceError as err:
+        return [err]
+    if own:
+        return list(own)
+    found: list[Found | SourceError] = []
+    try:
+        found.extend(_loose_files(path, mapped=mapped))
+    except SourceError as err:
+        return [err]
+    if recursive:
+        for sub in sorted(p for p in _safe_dirs(path)):
+            found.extend(discover(sub, recursive=True, mapped=mapped))
+    if not found:
+        hint = "" if recursive else " (use --recursive to search its subfolders)"
+        return [SourceError(f"{path}: no log gsmreport can read in this folder{hint}")]
+    return found
+
+
+def _safe_dirs(folder: Path) -> list[Path]:
+    try:
+        return [
+            p
+            for p in folder.iterdir()
+            if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
+        ]
+    except OSError:
+        return []
+
+
+def default_name(found: Found) -> str:
+    """A run name from the path alone (so ids can be given out before any file is parsed)."""
+    path = found.path
+    if found.kind == "wandb":
+        folder = path.parent if path.is_file() else path
+        match = re.search(r"-([A-Za-z0-9]+)$", folder.name)
+        return f"wandb-{match.group(1)}" if match else f"wandb-{folder.name}"
+    if found.files:  # one run of a shared TensorBoard log dir: name it by its first file
+        stamp = found.files[0].name.split(".")[3:4]
+        return f"{path.name}-{stamp[0]}" if stamp else path.name
+    if path.is_dir():
+        return path.name if not _CHECKPOINT_RE.match(path.name) else path.parent.name
+    stem = path.name
+    for noise in (".jsonl", ".json", ".csv", ".tsv", "trainer_state", "trainer_log"):
+        stem = stem.replace(noise, "")
+    stem = stem.strip("_-. ")
+    if not stem or stem.startswith("events.out"):
+        parent = path.parent
+        stem = parent.parent.name if _CHECKPOINT_RE.match(parent.name) else parent.name
+    return f"{stem}"
+
+
+__all__ = ["KNOWN", "Found", "default_name", "detect_file", "detect_folder", "discover"]

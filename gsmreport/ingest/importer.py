@@ -1,0 +1,332 @@
+"""Turn logs found on disk into imported runs: one run folder per source, same layout as ours.
+
+Ingesting the same source again updates the run it made before (matched on the resolved
+source path), and nothing else. A run folder is assembled in a hidden temp folder beside the
+runs and renamed into place, so a failure never leaves half a run behind and an update
+replaces the old folder only once the new one is complete.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pydantic import ValidationError
+
+from gsmreport.errors import GsmReportError, UsageError
+from gsmreport.fsutil import dump_yaml
+from gsmreport.ingest.detect import Found, default_name, discover
+from gsmreport.ingest.files import SourceError
+from gsmreport.ingest.run import PARQUET
+from gsmreport.ingest.source import ImportedEval, SourceData
+from gsmreport.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
+
+_POLARS_THREADS = "POLARS_MAX_THREADS"
+# Below this many sources, starting worker processes costs more than it saves.
+_PARALLEL_FROM = 8
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one source: a run id on success, the one-line reason on failure."""
+
+    path: Path
+    kind: str | None = None
+    run_id: str | None = None
+    updated: bool = False
+    rows: int = 0
+    evals: int = 0
+    status: str | None = None
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One source with the run it will become; plain data so it can cross to a worker."""
+
+    runs_root: Path
+    found: Found
+    run_id: str
+    given_path: Path
+    mapping: dict[str, str] | None = None
+    attach_to_existing: bool = False  # lm-eval results added to a run that was not imported
+
+
+@dataclass
+class _Index:
+    by_source: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+
+
+def read_source(found: Found, mapping: dict[str, str] | None = None) -> SourceData:
+    """Dispatch to the reader for `found.kind` (imported lazily: tensorboard, wandb are slow)."""
+    path = found.path
+    if found.kind == "trainer_state":
+        from gsmreport.ingest import trainer_state
+
+        return trainer_state.read(path)
+    if found.kind == "wandb":
+        from gsmreport.ingest import wandb_run
+
+        return wandb_run.read(path)
+    if found.kind == "tensorboard":
+        from gsmreport.ingest import tensorboard
+
+        return (
+            tensorboard.read_files(found.files, origin=path)
+            if found.files
+            else tensorboard.read(path)
+        )
+    if found.kind == "llamafactory":
+        from gsmreport.ingest import llamafactory
+
+        return llamafactory.read(path)
+    if found.kind == "lm_eval":
+        from gsmreport.ingest import lm_eval
+
+        return lm_eval.read(path)
+    from gsmreport.ingest import tabular
+
+    return tabular.read(path, mapping)
+
+
+def _index(store: RunStore) -> _Index:
+    index = _Index()
+    for record in store.iter_records():
+        index.kinds[record.id] = record.kind
+        if record.kind == "imported" and record.source is not None:
+            index.by_source[record.source.path] = record.id
+    return index
+
+
+def plan(
+    store: RunStore,
+    found: Sequence[tuple[Path, Found]],
+    *,
+    name: str | None = None,
+    mapping: dict[str, str] | None = None,
+) -> list[Job]:
+    """Give each source its run id: the run it made before, `--name`, or a fresh slug."""
+    if name is not None and len(found) > 1:
+        raise UsageError(
+            f"--name {name!r} names one run, but {len(found)} sources were found; "
+            "drop --name (each source gets its own run) or pass one path"
+        )
+    index = _index(store)
+    taken = set(index.kinds)
+    jobs: list[Job] = []
+    for given, item in found:
+        key = item.key
+        attach = False
+        if name is not None:
+            run_id = validate_run_id(name)
+            owner = index.by_source.get(key)
+            if run_id in index.kinds and owner != run_id:
+                attach = item.kind == "lm_eval" and index.kinds[run_id] != "imported"
+                if not attach:
+                    raise UsageError(
+                        f"run {run_id!r} already exists and was not imported from {item.path}: "
+                        "choose another --name"
+                    )
+        elif key in index.by_source:
+            run_id = index.by_source[key]
+        else:
+            run_id = _fresh_id(slugify(default_name(item), 56), taken)
+        taken.add(run_id)
+        jobs.append(Job(store.root, item, run_id, given, mapping, attach))
+    return jobs
+
+
+def _fresh_id(base: str, taken: set[str]) -> str:
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _record(job: Job, data: SourceData, previous: RunRecord | None) -> RunRecord:
+    hardware = None
+    if data.hardware:
+        try:
+            hardware = Hardware.model_validate(data.hardware)
+        except ValidationError:
+            data.warnings.append(f"{data.path}: hardware description not understood; left out")
+    kept: dict[str, Any] = {}
+    if previous is not None:
+        # A user's own notes in run.yaml survive a re-import, and so does its creation time.
+        kept = {k: v for k, v in previous.model_dump().items() if k not in RunRecord.model_fields}
+        kept["created_at"] = previous.created_at
+    return RunRecord(
+        id=job.run_id,
+        kind="imported",
+        status=data.status,
+        model=data.model,
+        method=data.method,
+        hardware=hardware,
+        runtime_s=data.runtime_s,
+        source=SourceInfo(path=job.found.key, kind=data.kind, read=str(data.path)),
+        warnings=list(data.warnings),
+        config=data.config,
+        **kept,
+    )
+
+
+def _write(path: Path, data: bytes) -> None:
+    """A plain write: everything goes into a private temp folder that becomes visible only by
+    the final rename, so per-file atomic writes (and their fsyncs) would buy nothing; the
+    source stays on disk, so a power cut costs at most a re-import."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _write_eval(evals_dir: Path, item: ImportedEval) -> None:
+    validate_run_id(item.eval_id)  # eval ids are slugs too: they become folder names
+    folder = evals_dir / item.eval_id
+    if item.samples:
+        lines = "".join(json.dumps(row) + "\n" for row in item.samples)
+        _write(folder / "samples.jsonl", lines.encode())
+    _write(folder / "results.json", (json.dumps(item.results, indent=2) + "\n").encode())
+
+
+def _parquet_bytes(frame: pl.DataFrame, run_id: str) -> bytes:
+    buffer = io.BytesIO()
+    frame.with_columns(pl.lit(run_id, dtype=pl.String).alias("run_id")).write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace `final` by `tmp` with two renames; the old folder goes only once both worked."""
+    if not final.exists():
+        tmp.rename(final)
+        return
+    old = final.with_name(f".replaced-{final.name}-{uuid.uuid4().hex[:8]}")
+    final.rename(old)
+    try:
+        tmp.rename(final)
+    except OSError:
+        old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _attach(job: Job, data: SourceData) -> None:
+    evals_dir = job.runs_root / job.run_id / "evals"
+    for item in data.evals:
+        tmp = evals_dir / f".import-{uuid.uuid4().hex[:8]}"
+        try:
+            _write_eval(tmp, item)
+            _swap_in(tmp / item.eval_id, evals_dir / item.eval_id)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_run(job: Job, data: SourceData) -> bool:
+    store = RunStore(job.runs_root)
+    final = store.path(job.run_id)
+    previous = store.read(job.run_id) if store.exists(job.run_id) else None
+    record = _record(job, data, previous)
+    job.runs_root.mkdir(parents=True, exist_ok=True)
+    tmp = job.runs_root / f".import-{job.run_id}-{uuid.uuid4().hex[:8]}"
+    try:
+        _write(tmp / "run.yaml", dump_yaml(record.model_dump(mode="json")).encode())
+        _write(tmp / PARQUET, _parquet_bytes(data.frame, job.run_id))
+        for item in data.evals:
+            _write_eval(tmp / "evals", item)
+        _swap_in(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return previous is not None
+
+
+def run_job(job: Job) -> Outcome:
+    """Read one source and write its run; every failure becomes the Outcome's one line."""
+    try:
+        data = read_source(job.found, job.mapping)
+        if job.attach_to_existing:
+            if not data.evals:
+                raise SourceError(f"{job.found.path}: no evaluation in it to add to {job.run_id}")
+            _attach(job, data)
+            updated = True
+        else:
+            updated = _write_run(job, data)
+    except GsmReportError as err:
+        return Outcome(job.given_path, job.found.kind, error=str(err))
+    except OSError as err:  # the runs folder itself (disk full, read-only): not the source's fault
+        return Outcome(job.given_path, job.found.kind, error=f"writing run {job.run_id}: {err}")
+    return Outcome(
+        job.found.path,
+        data.kind,
+        job.run_id,
+        updated,
+        data.frame.height,
+        len(data.evals),
+        data.status,
+        tuple(data.warnings),
+    )
+
+
+def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
+    """Run jobs on `jobs` processes, one polars thread each: each run's table is small, so
+    per-frame threading only adds contention, while one process per core scales."""
+    saved = os.environ.get(_POLARS_THREADS)
+    os.environ[_POLARS_THREADS] = "1"  # inherited by the workers as they are spawned
+    try:
+        # spawn, not fork: polars holds a thread pool, and forking a threaded process can hang.
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            yield from pool.map(run_job, planned, chunksize=max(1, len(planned) // (jobs * 8)))
+    finally:
+        if saved is None:
+            os.environ.pop(_POLARS_THREADS, None)
+        else:
+            os.environ[_POLARS_THREADS] = saved
+
+
+def import_paths(
+    runs_root: Path,
+    paths: Iterable[Path],
+    *,
+    name: str | None = None,
+    recursive: bool = False,
+    mapping: dict[str, str] | None = None,
+    jobs: int = 1,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Discover, plan and import every source under `paths`; never raises for one bad source."""
+    found: list[tuple[Path, Found]] = []
+    outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    for given in paths:
+        for item in discover(given, recursive=recursive, mapped=mapping is not None):
+            if isinstance(item, SourceError):
+                report(Outcome(given, error=str(item)))
+            else:
+                found.append((given, item))
+    planned = plan(RunStore(runs_root), found, name=name, mapping=mapping)
+    if jobs > 1 and len(planned) >= _PARALLEL_FROM:
+        for outcome in _in_workers(planned, jobs):
+            report(outcome)
+    else:
+        for job in planned:
+            report(run_job(job))
+    return outcomes
