@@ -1,0 +1,232 @@
+"""Device-hours, money and throughput: cost = device-hours × price per device-hour.
+
+Every cost says where its price came from: the run's own price (run.yaml / config) first, then
+the dated default table below, and otherwise no cost at all — never a guessed number.
+
+The default table holds on-demand list prices transcribed by hand from the named providers'
+public pricing pages as of the dates given (no network is used here). Prices move: a report
+prints the source and date beside every cost so a reader can judge how stale it is, and a
+price in the run config always wins.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from gsmreport.analysis.training import Point, series
+
+
+@dataclass(frozen=True)
+class PriceEntry:
+    name: str  # canonical device name, as torch.cuda.get_device_name prints it
+    tokens: tuple[str, ...]  # all must occur in a device name, as whole alphanumeric words
+    usd_per_device_hour: float
+    source: str
+    as_of: str  # ISO date the price was read
+
+
+DEFAULT_PRICES: tuple[PriceEntry, ...] = (
+    PriceEntry(
+        "NVIDIA H100 80GB HBM3",
+        ("h100",),
+        2.99,
+        "on-demand list price per GPU, 8x H100 SXM, Lambda Cloud pricing page (lambda.ai/pricing)",
+        "2025-01-15",
+    ),
+    PriceEntry(
+        "NVIDIA H200",
+        ("h200",),
+        3.99,
+        "on-demand list price, H200 SXM secure cloud, RunPod pricing page (runpod.io/pricing)",
+        "2025-01-15",
+    ),
+    PriceEntry(
+        "NVIDIA A100-SXM4-80GB",
+        ("a100", "80gb"),
+        1.79,
+        "on-demand list price per GPU, 8x A100 SXM 80GB, Lambda Cloud pricing page "
+        "(lambda.ai/pricing)",
+        "2025-01-15",
+    ),
+    PriceEntry(
+        "NVIDIA A100-SXM4-40GB",
+        ("a100", "40gb"),
+        1.29,
+        "on-demand list price, 1x A100 SXM 40GB, Lambda Cloud pricing page (lambda.ai/pricing)",
+        "2025-01-15",
+    ),
+    PriceEntry(
+        "NVIDIA A10G",
+        ("a10g",),
+        1.006,
+        "on-demand list price of the whole g5.xlarge instance (1x A10G), AWS EC2 pricing page, "
+        "us-east-1, Linux",
+        "2025-01-15",
+    ),
+    PriceEntry(
+        "NVIDIA L4",
+        ("l4",),
+        0.56,
+        "on-demand list price per GPU (GPU only, VM extra), Google Cloud GPU pricing page, "
+        "us-central1",
+        "2025-01-15",
+    ),
+    PriceEntry(
+        "Tesla T4",
+        ("t4",),
+        0.35,
+        "on-demand list price per GPU (GPU only, VM extra), Google Cloud GPU pricing page, "
+        "us-central1",
+        "2025-01-15",
+    ),
+    PriceEntry(
+        "CPU",
+        ("cpu",),
+        0.0,
+        "CPU runs are counted at 0 USD: no accelerator was rented",
+        "2025-01-15",
+    ),
+)
+
+
+def _has_word(name: str, token: str) -> bool:
+    # Whole alphanumeric words, so "l4" does not match "L40S" and "h200" does not match "GH200".
+    return re.search(rf"(?<![a-z0-9]){re.escape(token)}(?![a-z0-9])", name) is not None
+
+
+def default_price(
+    device_name: str | None, table: tuple[PriceEntry, ...] = DEFAULT_PRICES
+) -> PriceEntry | None:
+    """The table entry for a device name (case-insensitive), or None when none or several fit.
+
+    An exact name wins; otherwise the entry with the most matching words, so "NVIDIA
+    A100-SXM4-80GB" gets the 80 GB price and a bare "A100" (memory unknown) gets none.
+    """
+    if not device_name:
+        return None
+    name = device_name.strip().lower()
+    for entry in table:
+        if entry.name.lower() == name:
+            return entry
+    fits = [e for e in table if all(_has_word(name, t) for t in e.tokens)]
+    if not fits:
+        return None
+    most = max(len(e.tokens) for e in fits)
+    best = [e for e in fits if len(e.tokens) == most]
+    return best[0] if len(best) == 1 else None
+
+
+@dataclass(frozen=True)
+class Cost:
+    runtime_s: float
+    device_count: int
+    device_hours: float
+    price_per_device_hour: float | None
+    usd: float | None  # None: no price known
+    origin: str  # "run" | "default table" | "none"
+    source: str  # where the price came from, with its date for the default table
+
+    @property
+    def sentence(self) -> str:
+        hours = (
+            f"{self.device_hours:.4g} device-hours ({self.device_count} × {self.runtime_s:.0f} s)"
+        )
+        if self.usd is None or self.price_per_device_hour is None:
+            return f"{hours}; {self.source}, so no cost is given"
+        return (
+            f"{hours} × ${self.price_per_device_hour:g}/device-hour = ${self.usd:.4g} "
+            f"({self.source})"
+        )
+
+
+def cost(
+    runtime_s: float,
+    device_count: int,
+    price_per_device_hour: float | None = None,
+    price_source: str | None = None,
+    device_name: str | None = None,
+    table: tuple[PriceEntry, ...] = DEFAULT_PRICES,
+) -> Cost:
+    """Device-hours and USD: the run's price if given, else the default table for `device_name`."""
+    if not math.isfinite(runtime_s) or runtime_s < 0:
+        raise ValueError(f"runtime must be a finite number of seconds >= 0, got {runtime_s}")
+    if device_count < 1:
+        raise ValueError(f"device count must be >= 1, got {device_count}")
+    if price_per_device_hour is not None and (
+        not math.isfinite(price_per_device_hour) or price_per_device_hour < 0
+    ):
+        raise ValueError(f"price per device-hour must be >= 0, got {price_per_device_hour}")
+    device_hours = runtime_s / 3600.0 * device_count
+    price: float | None
+    if price_per_device_hour is not None:
+        price, origin = price_per_device_hour, "run"
+        source = f"price from the run: {price_source}" if price_source else "price from the run"
+    elif (entry := default_price(device_name, table)) is not None:
+        price, origin = entry.usd_per_device_hour, "default table"
+        source = f"default price for {entry.name}: {entry.source}, as of {entry.as_of}"
+    else:
+        price, origin = None, "none"
+        source = f"no price known for {device_name!r}" if device_name else "no price known"
+    return Cost(
+        runtime_s=runtime_s,
+        device_count=device_count,
+        device_hours=device_hours,
+        price_per_device_hour=price,
+        usd=None if price is None else device_hours * price,
+        origin=origin,
+        source=source,
+    )
+
+
+def cost_per_point(usd: float | None, accuracy: float | None) -> float | None:
+    """USD per percentage point of task accuracy (accuracy as a fraction in [0, 1]).
+
+    None without a cost, or at 0 % accuracy, where the ratio would be infinite.
+    """
+    if usd is None or accuracy is None or not math.isfinite(accuracy) or accuracy <= 0:
+        return None
+    return usd / (accuracy * 100)
+
+
+@dataclass(frozen=True)
+class ThroughputFigures:
+    samples_per_second: Point | None
+    tokens_per_second: Point | None
+    tokens_per_second_source: str | None  # "logged" | "num_tokens / runtime_s"
+    runtime_s: Point | None
+    num_tokens: Point | None  # the last cumulative count TRL logged
+
+
+def _last(frame: pl.DataFrame, metric: str) -> Point | None:
+    data = series(frame, "train", metric).filter(pl.col("value").is_finite())
+    if data.height == 0:
+        return None
+    return Point(float(data.get_column("value")[-1]), int(data.get_column("step")[-1]))
+
+
+def throughput(frame: pl.DataFrame) -> ThroughputFigures:
+    """Training throughput from the trainer's final summary rows, each with its step.
+
+    Tokens/s is taken as logged when the trainer logged it; otherwise it is derived from TRL's
+    cumulative num_tokens over the runtime (which includes evaluation and saving time, so it
+    is a lower bound on the training speed) and labelled as derived.
+    """
+    runtime = _last(frame, "runtime_s")
+    tokens = _last(frame, "num_tokens")
+    logged = _last(frame, "tokens_per_second")
+    tps = logged
+    tps_source = "logged" if logged is not None else None
+    if logged is None and runtime is not None and tokens is not None and runtime.value > 0:
+        tps = Point(tokens.value / runtime.value, runtime.step)
+        tps_source = "num_tokens / runtime_s"
+    return ThroughputFigures(
+        samples_per_second=_last(frame, "samples_per_second"),
+        tokens_per_second=tps,
+        tokens_per_second_source=tps_source,
+        runtime_s=runtime,
+        num_tokens=tokens,
+    )

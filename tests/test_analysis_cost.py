@@ -1,0 +1,126 @@
+"""Device-hours, cost with its price source, cost per accuracy point, throughput."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from gsmreport.analysis.cost import (
+    DEFAULT_PRICES,
+    cost,
+    cost_per_point,
+    default_price,
+    throughput,
+)
+from gsmreport.ingest import ingest_run, rows_from_log
+from gsmreport.ingest.schema import frame_from_rows
+from tests.run_fixtures import write_metrics_jsonl
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        ("NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"),
+        ("nvidia h100 pcie", "NVIDIA H100 80GB HBM3"),
+        ("H100", "NVIDIA H100 80GB HBM3"),
+        ("NVIDIA H200", "NVIDIA H200"),
+        ("NVIDIA A100-SXM4-80GB", "NVIDIA A100-SXM4-80GB"),
+        ("NVIDIA A100 80GB PCIe", "NVIDIA A100-SXM4-80GB"),
+        ("NVIDIA A100-SXM4-40GB", "NVIDIA A100-SXM4-40GB"),
+        ("NVIDIA A100-PCIE-40GB", "NVIDIA A100-SXM4-40GB"),
+        ("NVIDIA A10G", "NVIDIA A10G"),
+        ("NVIDIA L4", "NVIDIA L4"),
+        ("Tesla T4", "Tesla T4"),
+        ("cpu", "CPU"),
+        # Not guessed: memory size unknown, or a different device whose name contains a key.
+        ("NVIDIA A100-SXM4", None),
+        ("NVIDIA L40S", None),
+        ("NVIDIA GH200 480GB", None),
+        ("Apple M2", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_default_price_fuzzy_match(device: str | None, expected: str | None) -> None:
+    entry = default_price(device)
+    assert (entry.name if entry else None) == expected
+
+
+def test_every_default_price_is_sourced_and_dated() -> None:
+    for entry in DEFAULT_PRICES:
+        assert entry.source and entry.usd_per_device_hour >= 0
+        dt.date.fromisoformat(entry.as_of)
+    cpu = default_price("CPU")
+    assert cpu is not None and cpu.usd_per_device_hour == 0
+
+
+def test_cost_from_the_run_price() -> None:
+    result = cost(3600.0, 2, price_per_device_hour=1.5, price_source="config")
+    assert (result.device_hours, result.usd, result.origin) == (2.0, 3.0, "run")
+    assert result.source == "price from the run: config"
+    assert "2 device-hours" in result.sentence and "$3" in result.sentence
+
+
+def test_run_price_wins_over_the_table() -> None:
+    result = cost(1800.0, 1, price_per_device_hour=0.1, device_name="NVIDIA H100 80GB HBM3")
+    assert result.usd == pytest.approx(0.05) and result.origin == "run"
+
+
+def test_cost_from_the_default_table_names_its_date() -> None:
+    result = cost(1800.0, 4, device_name="NVIDIA A100-SXM4-80GB")
+    assert result.device_hours == 2.0
+    assert result.usd == pytest.approx(2.0 * 1.79)
+    assert result.origin == "default table"
+    assert "as of 2025-01-15" in result.source and "Lambda" in result.source
+
+
+def test_no_price_known_means_no_cost() -> None:
+    result = cost(7200.0, 1, device_name="NVIDIA L40S")
+    assert result.usd is None and result.price_per_device_hour is None
+    assert result.origin == "none" and result.device_hours == 2.0
+    assert "no price known for 'NVIDIA L40S'" in result.source
+    assert "no cost is given" in result.sentence
+    assert cost(60.0, 1).usd is None
+
+
+def test_cost_refuses_nonsense() -> None:
+    with pytest.raises(ValueError):
+        cost(-1.0, 1)
+    with pytest.raises(ValueError):
+        cost(10.0, 0)
+    with pytest.raises(ValueError):
+        cost(10.0, 1, price_per_device_hour=-2.0)
+
+
+def test_cost_per_point() -> None:
+    assert cost_per_point(3.0, 0.5) == pytest.approx(0.06)  # $3 / 50 points
+    assert cost_per_point(None, 0.5) is None
+    assert cost_per_point(3.0, 0.0) is None
+    assert cost_per_point(3.0, None) is None
+
+
+def test_throughput_from_the_summary_rows(tmp_path: Path) -> None:
+    write_metrics_jsonl(tmp_path)
+    figures = throughput(ingest_run(tmp_path, "r"))
+    assert figures.samples_per_second is not None
+    assert (figures.samples_per_second.value, figures.samples_per_second.step) == (11.4, 60)
+    assert figures.runtime_s is not None and figures.runtime_s.value == 42.0
+    assert figures.num_tokens is not None and figures.num_tokens.value == 512.0 * 60
+    assert figures.tokens_per_second is not None
+    assert figures.tokens_per_second.value == pytest.approx(512.0 * 60 / 42.0)
+    assert figures.tokens_per_second_source == "num_tokens / runtime_s"
+
+
+def test_logged_tokens_per_second_wins() -> None:
+    rows = rows_from_log(
+        {"train_tokens_per_second": 900.0, "train_runtime": 10.0, "num_tokens": 5.0, "step": 3},
+        run_id="r",
+        source="s",
+    )
+    figures = throughput(frame_from_rows(rows))
+    assert figures.tokens_per_second is not None and figures.tokens_per_second.value == 900.0
+    assert figures.tokens_per_second_source == "logged"
+    empty = throughput(frame_from_rows([]))
+    assert empty.tokens_per_second is None and empty.tokens_per_second_source is None
