@@ -6,6 +6,7 @@ Parses, calls the core, prints. Every user mistake is a GsmReportError, printed 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -160,55 +161,200 @@ def eval_(
     typer.echo(f"evaluation {eval_id} of run {rid} -> {_dirs(ctx).runs / rid / 'evals' / eval_id}")
 
 
-@app.command()
+@app.command(epilog="Exit codes: 0 every source imported, 1 any source failed, 2 bad usage.")
 def ingest(
     ctx: typer.Context,
-    run_id: Annotated[
-        str, typer.Argument(help="Run whose own logs to re-read into metrics.parquet.")
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Log files or folders (trainer_state.json / checkpoint folder, .wandb file or "
+            "wandb/ folder, TensorBoard event files, LLaMA-Factory trainer_log.jsonl, lm-eval "
+            "results/samples, CSV/JSONL), or the id of a run to re-read its own logs.",
+            show_default=False,
+        ),
     ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Run id for the imported run (one source only).")
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Search folders for logs, all the way down.")
+    ] = False,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Columns of a CSV/JSONL log, e.g. step=global_step,loss=train_loss,eval_loss=val",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Worker processes for many sources.")
+    ] = max(1, min(os.cpu_count() or 1, 8)),
 ) -> None:
-    """Rebuild a run's metrics.parquet from its metrics.jsonl / trainer_state.json."""
+    """Import training and evaluation logs from other tools as runs (same source → same run)."""
     from gsmreport import pipeline
+    from gsmreport.ingest.importer import Outcome
+    from gsmreport.ingest.tabular import parse_mapping
+    from gsmreport.runs import RUN_ID_RE, RunStore
 
-    path = pipeline.ingest(_dirs(ctx), run_id)
-    typer.echo(f"wrote {path}")
+    dirs = _dirs(ctx)
+    store = RunStore(dirs.runs)
+    own = [p for p in paths if not Path(p).exists() and RUN_ID_RE.fullmatch(p) and store.exists(p)]
+    for run_id in own:  # a run id, not a path: rebuild that run's metrics.parquet
+        typer.echo(f"re-read {run_id}: {pipeline.ingest(dirs, run_id)}")
+    counts = {"imported": 0, "updated": 0, "failed": 0}
+    for missing in (p for p in paths if p not in own and not Path(p).exists()):
+        counts["failed"] += 1
+        typer.echo(f"error: {missing}: no such file or folder, and no run with that id", err=True)
+    sources = [Path(p) for p in paths if p not in own and Path(p).exists()]
+
+    def show(outcome: Outcome) -> None:
+        if not outcome.ok:
+            counts["failed"] += 1
+            typer.echo(f"error: {outcome.error}", err=True)
+            return
+        verb = "updated" if outcome.updated else "imported"
+        counts[verb] += 1
+        status = "" if outcome.status == "completed" else f", {outcome.status}"
+        typer.echo(
+            f"{verb} {outcome.run_id} <- {outcome.path} ({outcome.kind}, "
+            f"{outcome.rows:,} metric rows, {outcome.evals} eval(s){status})"
+        )
+        for warning in outcome.warnings:
+            typer.echo(f"  warning: {warning}", err=True)
+
+    if sources:
+        pipeline.import_logs(
+            dirs,
+            sources,
+            name=name,
+            recursive=recursive,
+            mapping=parse_mapping(mapping) if mapping else None,
+            jobs=jobs,
+            on_outcome=show,
+        )
+    summary = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    typer.echo(summary or "nothing found")
+    if counts["failed"]:
+        raise typer.Exit(1)
 
 
-@app.command()
+RENDER_EPILOG = (
+    "Gate metrics: exact_match (alias em; strict-match, 0-1 or %), exact_match_low, "
+    "exact_match_high (em_low, em_high: its Wilson 95 % bounds), token_accuracy "
+    "(token_acc_final), loss_drop_pct, n_eval; lower is better for final_loss and cost_usd "
+    "(use --fail-over). A run without the metric fails its gate as not measured.\n\n"
+    "--all renders only runs whose run.yaml, metrics or evaluations changed since their last "
+    "report; --force renders them all.\n\n"
+    "Exit codes: 0 ok, 1 a render failed, 2 bad usage (unknown run, metric or option), "
+    "3 a --fail-under/--fail-over gate failed (1 wins when both happen)."
+)
+
+
+@app.command(epilog=RENDER_EPILOG)
 def render(
     ctx: typer.Context,
-    run_ids: Annotated[list[str] | None, typer.Argument(help="Run ids to report on.")] = None,
+    run_ids: Annotated[
+        list[str] | None, typer.Argument(help="Run ids to report on (always rendered).")
+    ] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf (WeasyPrint).")] = False,
     html: Annotated[bool, typer.Option("--html", help="Also write report.html.")] = False,
-    all_runs: Annotated[bool, typer.Option("--all", help="Render every run.")] = False,
+    card: Annotated[
+        bool,
+        typer.Option("--card", help="Also write a Hugging Face model card, README.md."),
+    ] = False,
+    all_runs: Annotated[
+        bool, typer.Option("--all", help="Every run whose data changed since its last report.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --all: render up-to-date runs too.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the CPU count)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write to DIR/<run_id>/ instead of the reports folder."),
+    ] = None,
     templates: Annotated[
         Path | None, typer.Option("--templates", help="Folder of your own Jinja templates.")
     ] = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under",
+            metavar="METRIC=VALUE",
+            help="Exit 3 if a run's METRIC is below VALUE (higher-is-better metrics), e.g. "
+            "exact_match=0.25 or exact_match=25%. Repeatable.",
+        ),
+    ] = None,
+    fail_over: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-over",
+            metavar="METRIC=VALUE",
+            help="Exit 3 if a run's METRIC is above VALUE (lower-is-better: final_loss, "
+            "cost_usd). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
-    """Write reports/<id>/report.md (+ charts), and HTML/PDF on request."""
+    """Write reports/<id>/report.md (+ charts), and HTML/PDF/model card on request."""
     from gsmreport import pipeline
+    from gsmreport.errors import ThresholdFailed, UsageError
+    from gsmreport.report.batch import BatchResult, RenderOptions
+    from gsmreport.report.gate import parse_gate
+
+    # Gates are parsed first: a typo in a metric name must fail before minutes of rendering.
+    gates = [parse_gate(s, "under") for s in fail_under or []]
+    gates += [parse_gate(s, "over") for s in fail_over or []]
+    if bool(run_ids) == all_runs:
+        raise UsageError("give RUN_ID ... or --all, not both" if all_runs else _NOTHING)
+    single = not all_runs and len(set(run_ids or [])) == 1
+
+    def show(result: BatchResult) -> None:
+        """One line per run as it finishes: rendered (with its files), up to date, or error."""
+        if result.status == "error" and not single:  # a single run's error ends the command
+            typer.echo(f"error: {result.run_id}: {result.error}", err=True)
+        elif result.status == "up to date":
+            typer.echo(f"up to date {result.run_id}")
+        elif result.status == "rendered":
+            typer.echo(f"rendered {result.run_id}: {', '.join(str(p) for p in result.files)}")
 
     dirs = _dirs(ctx)
-    ids = list(run_ids or [])
-    if all_runs:
-        ids = [r.id for r in pipeline.list_runs(dirs)]
-    if not ids:
-        raise GsmReportError("nothing to render: give RUN_ID ... or --all", exit_code=2)
-    failed = 0
-    for rid in ids:
-        try:
-            paths = pipeline.render(dirs, rid, pdf=pdf, html=html, templates=templates)
-        except GsmReportError as exc:
-            if len(ids) == 1:
-                raise
-            failed += 1
-            typer.echo(f"error: {rid}: {exc}", err=True)
-            continue
-        for p in (paths.md, paths.html, paths.pdf):
-            if p is not None:
-                typer.echo(str(p))
+    options = RenderOptions(pdf=pdf, html=html, card=card, templates=templates)
+    results = pipeline.render_runs(
+        dirs,
+        None if all_runs else list(run_ids or []),
+        options,
+        out=out,
+        force=force or not all_runs,
+        jobs=jobs or os.cpu_count() or 1,
+        on_result=show,
+    )
+    if not results:
+        raise UsageError(f"{_NOTHING} (no runs in {dirs.runs})")
+    failed = [r for r in results if r.status == "error"]
+    if single and failed:
+        raise GsmReportError(str(failed[0].error), exit_code=failed[0].exit_code)
+    if not single:
+        counts = {s: sum(r.status == s for r in results) for s in ("rendered", "up to date")}
+        counts["failed"] = len(failed)
+        typer.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    passed_render = sorted(r.run_id for r in results if r.status != "error")
+    misses = pipeline.check_gates(dirs, passed_render, gates) if gates else []
+    for miss in misses:
+        typer.echo(miss.message, err=True)
     if failed:
-        raise GsmReportError(f"{failed} of {len(ids)} reports failed", exit_code=1)
+        raise GsmReportError(f"{len(failed)} of {len(results)} reports failed", exit_code=1)
+    if misses:
+        n_runs = len({m.run_id for m in misses})
+        raise ThresholdFailed(f"{n_runs} of {len(passed_render)} run(s) failed the quality gate")
+    if gates:
+        wanted = ", ".join(g.requirement for g in gates)
+        typer.echo(f"gate: all {len(passed_render)} run(s) pass ({wanted})")
+
+
+_NOTHING = "nothing to render: give RUN_ID ... or --all"
 
 
 @app.command()

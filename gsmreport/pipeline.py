@@ -20,7 +20,10 @@ from gsmreport.runs import RunRecord, RunStore, slugify, validate_run_id
 from gsmreport.settings import Dirs
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from gsmreport.analysis.summary import RunSummary
+    from gsmreport.ingest.importer import Outcome
     from gsmreport.report.render import ReportPaths
 
 
@@ -185,6 +188,31 @@ def ingest(dirs: Dirs, run_id: str) -> Path:
     return store.path(run_id) / "metrics.parquet"
 
 
+def import_logs(
+    dirs: Dirs,
+    paths: list[Path],
+    *,
+    name: str | None = None,
+    recursive: bool = False,
+    mapping: dict[str, str] | None = None,
+    jobs: int = 1,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Import other tools' logs (W&B, trainer_state, TensorBoard, LLaMA-Factory, lm-eval, CSV)
+    as runs; one Outcome per source found, failures included, in the order they finished."""
+    from gsmreport.ingest.importer import import_paths
+
+    return import_paths(
+        dirs.runs,
+        paths,
+        name=name,
+        recursive=recursive,
+        mapping=mapping,
+        jobs=jobs,
+        on_outcome=on_outcome,
+    )
+
+
 def list_runs(dirs: Dirs) -> list[RunRecord]:
     return list(RunStore(dirs.runs).iter_records())
 
@@ -204,15 +232,78 @@ def render(
     *,
     pdf: bool = False,
     html: bool = False,
+    card: bool = False,
     templates: Path | None = None,
+    out: Path | None = None,
 ) -> ReportPaths:
-    """Write reports/<id>/report.md (+ charts), and report.html / report.pdf on request."""
+    """Write <out or reports>/<id>/report.md (+ charts); report.html, report.pdf and a model
+    card (README.md) on request."""
     store = RunStore(dirs.runs)
     record = store.read(run_id)
     from gsmreport.report.render import render_run_report
 
+    _check_templates(templates)
+    return render_run_report(
+        store.path(run_id),
+        record,
+        (out or dirs.reports) / run_id,
+        pdf=pdf,
+        html=html,
+        card=card,
+        templates=templates,
+    )
+
+
+# Types of the batch-render and gate functions below (kept beside them, imported lazily at
+# run time so that `gsmreport --help` does not load the report stack).
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gsmreport.report.batch import BatchResult, RenderOptions
+    from gsmreport.report.gate import Gate, GateFailure
+
+
+def _check_templates(templates: Path | None) -> None:
     if templates is not None and not templates.is_dir():
         raise NotFoundError(f"templates folder not found: {templates}")
-    return render_run_report(
-        store.path(run_id), record, dirs.reports / run_id, pdf=pdf, html=html, templates=templates
-    )
+
+
+def render_runs(
+    dirs: Dirs,
+    run_ids: list[str] | None,
+    options: RenderOptions,
+    *,
+    out: Path | None = None,
+    force: bool = False,
+    jobs: int = 1,
+    on_result: Callable[[BatchResult], None] | None = None,
+) -> list[BatchResult]:
+    """Render the given runs (None: every readable run) on `jobs` worker processes.
+
+    Without `force`, a run whose report is newer than all of its data is skipped as "up to
+    date" (report/batch.py says what counts). Unknown ids fail before anything is rendered.
+    """
+    from gsmreport.report.batch import RenderTask, render_all
+
+    store = RunStore(dirs.runs)
+    if run_ids is None:
+        ids = [r.id for r in store.iter_records()]  # a broken run.yaml is not a run
+    else:
+        ids = list(dict.fromkeys(run_ids))
+        for run_id in ids:
+            store.read(run_id)
+    _check_templates(options.templates)
+    tasks = [RenderTask(rid, store.path(rid), (out or dirs.reports) / rid, options) for rid in ids]
+    return render_all(tasks, force=force, jobs=jobs, on_result=on_result)
+
+
+def check_gates(dirs: Dirs, run_ids: list[str], gates: list[Gate]) -> list[GateFailure]:
+    """The --fail-under / --fail-over gates each run misses, from its headline figures."""
+    from gsmreport.analysis.summary import summarize_safe
+    from gsmreport.report.gate import check
+
+    store = RunStore(dirs.runs)
+    failures: list[GateFailure] = []
+    for run_id in run_ids:
+        failures += check(summarize_safe(store.path(run_id), store.read(run_id)), gates)
+    return failures

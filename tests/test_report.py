@@ -166,6 +166,8 @@ def test_stale_parquet_is_rebuilt(train_run: tuple[Path, RunRecord], tmp_path: P
 def test_secret_keys_and_formatting() -> None:
     assert is_secret_key("hf_token") and is_secret_key("wandb.api_key")
     assert not is_secret_key("max_new_tokens") and not is_secret_key("tokenizer")
+    assert not is_secret_key("bos_token_id") and not is_secret_key("model.pad_token_id")
+    assert is_secret_key("hub_token") and is_secret_key("auth.token.value")
     rows = dict(hyperparameters({"auth": {"password": "p"}, "lora": {"target_modules": ["q"]}}))
     assert rows == {"auth.password": REDACTED, "lora.target_modules": "q"}
     assert num(None) == "not measured" and num(math.nan) == "NaN" and num(math.inf) == "∞"

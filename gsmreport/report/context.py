@@ -20,9 +20,12 @@ from gsmreport.report.findings import eval_findings, training_findings
 from gsmreport.runs import RunRecord, now_iso
 
 REDACTED = "•••• (redacted)"
-# Whole words only: `hf_token` and `api_key` are secrets, `max_new_tokens` is not.
+# Whole words only: `hf_token` and `api_key` are secrets, `max_new_tokens` is not; and a
+# word followed by `id`/`ids`/`type`/`length` names a setting about secrets or tokens
+# (`pad_token_id`, `key_type`), not one.
 _SECRET_WORD = re.compile(
-    r"(?:^|[_.\-])(token|key|apikey|secret|password|passwd|credentials?)(?:$|[_.\-])"
+    r"(?:^|[_.\-])(token|key|apikey|secret|password|passwd|credentials?)"
+    r"(?:$|[_.\-](?!(?:ids?|type|length|len)(?:$|[_.\-])))"
 )
 
 

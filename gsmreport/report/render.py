@@ -8,6 +8,8 @@ could otherwise pull `file:///etc/passwd` or a remote URL into a shared PDF.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,15 +20,17 @@ from jinja2.sandbox import SandboxedEnvironment
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from gsmreport import __version__
 from gsmreport.analysis.evaluation import summarize_evals
 from gsmreport.analysis.training import summarize_training
 from gsmreport.errors import GsmReportError
 from gsmreport.fsutil import atomic_write_bytes, atomic_write_text
 from gsmreport.ingest.run import load_metrics
+from gsmreport.report.card import card_context, front_matter
 from gsmreport.report.charts import training_charts
 from gsmreport.report.context import build_context
 from gsmreport.report.fmt import FILTERS
-from gsmreport.runs import RunRecord
+from gsmreport.runs import RunRecord, now_iso
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -37,6 +41,7 @@ class ReportPaths:
     html: Path | None
     pdf: Path | None
     charts: tuple[Path, ...]
+    card: Path | None = None
 
 
 class ReportURLFetcher(URLFetcher):  # type: ignore[misc]
@@ -80,11 +85,26 @@ def html_to_pdf(html: str, out_dir: Path) -> bytes:
     return pdf
 
 
-def _render(kind: Literal["md", "html"], templates: Path | None, context: dict[str, Any]) -> str:
+def generated_at() -> str:
+    """Now, or SOURCE_DATE_EPOCH when set (the reproducible-builds convention), so a CI job or
+    a golden test can render byte-identical reports from the same run."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).isoformat(timespec="seconds")
+    return now_iso()
+
+
+def _render(
+    kind: Literal["md", "html"],
+    templates: Path | None,
+    context: dict[str, Any],
+    name: str | None = None,
+) -> str:
+    name = name or f"report.{kind}.j2"
     try:
-        return make_env(kind, templates).get_template(f"report.{kind}.j2").render(context)
+        return make_env(kind, templates).get_template(name).render(context)
     except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or f"report.{kind}.j2"
+        where = getattr(exc, "filename", None) or name
         line = getattr(exc, "lineno", None)
         raise GsmReportError(
             f"template {where}{f' line {line}' if line else ''}: {exc.message or exc}"
@@ -98,8 +118,10 @@ def render_run_report(
     *,
     pdf: bool = False,
     html: bool = False,
+    card: bool = False,
     templates: Path | None = None,
 ) -> ReportPaths:
+    """report.md always; report.html, report.pdf and a model card (README.md) on request."""
     frame = load_metrics(run_dir, record.id)
     training = summarize_training(frame) if frame.height else None
     charts = training_charts(frame) if frame.height else {}
@@ -109,7 +131,9 @@ def render_run_report(
         atomic_write_bytes(png, chart.png)
         atomic_write_text(svg, chart.svg)
         chart_files += [png, svg]
-    context = build_context(record, frame, training, summarize_evals(run_dir), charts)
+    evals = summarize_evals(run_dir)
+    context = build_context(record, frame, training, evals, charts)
+    context |= {"generated_at": generated_at(), "version": __version__}
     md_path = out_dir / "report.md"
     atomic_write_text(md_path, _render("md", templates, context))
     html_path = pdf_path = None
@@ -120,4 +144,10 @@ def render_run_report(
         if pdf:
             pdf_path = out_dir / "report.pdf"
             atomic_write_bytes(pdf_path, html_to_pdf(html_text, out_dir))
-    return ReportPaths(md_path, html_path, pdf_path, tuple(chart_files))
+    card_path = None
+    if card:
+        card_path = out_dir / "README.md"
+        extra = card_context(record, evals)
+        body = _render("md", templates, context | {"card": extra}, "card.md.j2")
+        atomic_write_text(card_path, front_matter(extra["metadata"]) + body)
+    return ReportPaths(md_path, html_path, pdf_path, tuple(chart_files), card_path)
