@@ -21,11 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import polars as pl
-
 from gsmreport.ingest import hf_config
 from gsmreport.ingest.files import SourceError, read_text
-from gsmreport.ingest.schema import frame_from_rows, rows_from_log
+from gsmreport.ingest.schema import checked_frame, rows_from_log
 from gsmreport.ingest.source import SourceData
 
 SOURCE: Final = "llamafactory"
@@ -232,15 +230,6 @@ def _log_path(path: Path) -> Path:
     return path / LOG_FILE if path.is_dir() else path
 
 
-def _frame(rows: list[dict[str, Any]], path: Path) -> pl.DataFrame:
-    """The table, or one line naming the file if a value still does not fit its types."""
-    try:
-        return frame_from_rows(rows)
-    except pl.exceptions.PolarsError as exc:
-        problem = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise SourceError(f"{path}: a value does not fit the metrics table ({problem})") from exc
-
-
 def read(path: Path) -> SourceData:
     """A `trainer_log.jsonl` (or the output folder holding one), plus its side files."""
     log_path = _log_path(path)
@@ -254,7 +243,7 @@ def read(path: Path) -> SourceData:
     data = SourceData(
         kind=SOURCE,
         path=log_path,
-        frame=_frame(parsed.rows, log_path),
+        frame=checked_frame(parsed.rows, log_path),
         warnings=_line_warnings(log_path, parsed),
         config={"total_steps": parsed.total_steps} if parsed.total_steps is not None else {},
         runtime_s=parsed.clock.total,

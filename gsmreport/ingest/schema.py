@@ -132,6 +132,17 @@ def _finalize_lazy(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def checked_frame(rows: list[_Row], origin: object) -> pl.DataFrame:
+    """frame_from_rows, or one SourceError line naming `origin` if a value does not fit."""
+    from gsmreport.ingest.files import SourceError
+
+    try:
+        return frame_from_rows(rows)
+    except pl.exceptions.PolarsError as exc:
+        problem = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        raise SourceError(f"{origin}: a value does not fit the metrics table ({problem})") from exc
+
+
 def frame_from_rows(rows: list[_Row]) -> pl.DataFrame:
     if not rows:
         return empty_frame()

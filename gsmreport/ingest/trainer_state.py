@@ -23,7 +23,7 @@ import polars as pl
 from gsmreport.ingest import hf_config
 from gsmreport.ingest.files import SourceError, load_json
 from gsmreport.ingest.metrics_jsonl import ReadResult
-from gsmreport.ingest.schema import frame_from_logs, frame_from_rows, rows_from_log
+from gsmreport.ingest.schema import checked_frame, frame_from_logs, rows_from_log
 from gsmreport.ingest.source import SourceData
 
 SOURCE: Final = "trainer_state"
@@ -58,7 +58,7 @@ class _History:
     frame: pl.DataFrame | None = None  # set by the column-wise path instead of `rows`
 
     def table(self, path: Path | str) -> pl.DataFrame:
-        return self.frame if self.frame is not None else _frame(self.rows, path)
+        return self.frame if self.frame is not None else checked_frame(self.rows, path)
 
     @property
     def empty(self) -> bool:
@@ -267,15 +267,6 @@ def _from_state(state_path: Path, state: Any, warnings: list[str]) -> SourceData
     )
     _status(data, state, collected.summary)
     return data
-
-
-def _frame(rows: list[dict[str, Any]], path: Path | str) -> pl.DataFrame:
-    """The table, or one line naming the file if a value still does not fit its types."""
-    try:
-        return frame_from_rows(rows)
-    except pl.exceptions.PolarsError as exc:
-        problem = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise SourceError(f"{path}: a value does not fit the metrics table ({problem})") from exc
 
 
 def read(path: Path) -> SourceData:
