@@ -191,3 +191,30 @@ def test_real_trainer_state_with_bare_infinity(tmp_path: Path) -> None:
     grad = frame.filter(pl.col("metric") == "grad_norm").get_column("value")
     assert grad.is_infinite().sum() >= 1
     assert frame.filter(pl.col("metric") == "loss").height > 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Dheena731+tinyLlama-finetune__trainer_state.json",
+        "syGOAT+Mistral-v0.2-Translator-bf16__trainer_state.json",
+        "MemaSp+FT-Llama2-HRChatbot__outputs_trainer_state.json",
+    ],
+)
+def test_column_wise_build_equals_row_by_row(name: str) -> None:
+    """The fast path must give exactly the row path's table, duplicates and all."""
+    import json
+
+    from polars.testing import assert_frame_equal
+
+    from gsmreport.ingest.schema import frame_from_logs, frame_from_rows, rows_from_log
+
+    history = json.loads(shared_data("real-logs", "trainer_state", name).read_text())["log_history"]
+    # a resumed run logs steps again, sometimes with other values: the later entry wins
+    history = [*history, *history[:5], dict(history[3], loss=9.0, eval_loss=1.0)]
+    built = frame_from_logs(history, source="trainer_state")
+    assert built is not None
+    rows = [r for e in history for r in rows_from_log(e, run_id="", source="trainer_state")]
+    assert_frame_equal(built[0], frame_from_rows(rows))
+    at_step = built[0].filter(pl.col("step") == history[3]["step"], pl.col("metric") == "loss")
+    assert at_step.sort("split")["value"].to_list() == [1.0, 9.0]  # eval, train
