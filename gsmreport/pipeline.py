@@ -7,6 +7,7 @@ so `gsmreport --help` and the TUI's first paint stay fast.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from gsmreport.errors import JobFailed, NotFoundError, UsageError
 from gsmreport.fsutil import atomic_write_yaml
 from gsmreport.launch.command import job_command
 from gsmreport.launch.process import LineSink, run_job
-from gsmreport.runs import RunRecord, RunStore, slugify, validate_run_id
+from gsmreport.runs import RUN_ID_RE, RunRecord, RunStore, slugify, validate_run_id
 from gsmreport.settings import Dirs
 
 if TYPE_CHECKING:
@@ -219,10 +220,10 @@ def list_runs(dirs: Dirs) -> list[RunRecord]:
 
 def summaries(dirs: Dirs) -> list[RunSummary]:
     """Headline figures of every readable run, newest first (CLI table and TUI alike)."""
-    from gsmreport.analysis.summary import summarize_safe
+    from gsmreport.analysis.summary_cache import cached_summary
 
     store = RunStore(dirs.runs)
-    rows = [summarize_safe(store.path(r.id), r) for r in store.iter_records()]
+    rows = [cached_summary(store.path(r.id), r) for r in store.iter_records()]
     return sorted(rows, key=lambda s: (s.created_at, s.id), reverse=True)
 
 
@@ -307,3 +308,63 @@ def check_gates(dirs: Dirs, run_ids: list[str], gates: list[Gate]) -> list[GateF
     for run_id in run_ids:
         failures += check(summarize_safe(store.path(run_id), store.read(run_id)), gates)
     return failures
+
+
+if TYPE_CHECKING:
+    from gsmreport.report.compare_report import ComparePaths
+
+_FOLDER_MAX = 64
+
+
+def comparison_folder(run_ids: list[str], name: str | None = None) -> str:
+    """`compare-<name>`, or `compare-<id>-<id>-…`; a long list of ids is cut and given a hash
+    of the full list, so two different comparisons never share a folder."""
+    if name is not None:
+        if not RUN_ID_RE.fullmatch(name) or ".." in name:
+            raise UsageError(
+                f"invalid --name {name!r}: use lowercase letters, digits, '.', '_' or '-' "
+                "(1-64 characters, starting with a letter or digit)"
+            )
+        return f"compare-{name}"
+    slug = "-".join(run_ids)
+    if len(slug) > _FOLDER_MAX:
+        digest = hashlib.sha1("\n".join(run_ids).encode()).hexdigest()[:8]
+        slug = f"{slug[: _FOLDER_MAX - 9].rstrip('-._')}-{digest}"
+    return f"compare-{slug}"
+
+
+def render_comparison(
+    dirs: Dirs,
+    run_ids: list[str],
+    *,
+    baseline: str | None = None,
+    name: str | None = None,
+    pdf: bool = False,
+    html: bool = False,
+    templates: Path | None = None,
+    out: Path | None = None,
+) -> ComparePaths:
+    """One report over several runs: <out or reports>/compare-<name or ids>/compare.md
+    (+ charts), compare.html and compare.pdf on request. Every id is checked before anything
+    is read or written."""
+    ids = list(dict.fromkeys(run_ids))
+    if len(ids) < 2:
+        raise UsageError("--compare needs at least two runs")
+    store = RunStore(dirs.runs)
+    for run_id in ids:
+        store.read(run_id)
+    if baseline is not None and baseline not in ids:
+        raise UsageError(f"--baseline {baseline!r} is not one of the compared runs")
+    folder = comparison_folder(ids, name)
+    _check_templates(templates)
+    from gsmreport.report.compare_report import write_comparison
+
+    return write_comparison(
+        store,
+        ids,
+        (out or dirs.reports) / folder,
+        baseline=baseline,
+        pdf=pdf,
+        html=html,
+        templates=templates,
+    )

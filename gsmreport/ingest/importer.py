@@ -251,6 +251,10 @@ def _write_run(job: Job, data: SourceData) -> bool:
         _swap_in(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    # Summarise now, on this worker, so listing many imported runs reads only small caches.
+    from gsmreport.analysis.summary_cache import cached_summary
+
+    cached_summary(final, record)
     return previous is not None
 
 

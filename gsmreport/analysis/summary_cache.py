@@ -1,0 +1,67 @@
+"""A run's headline summary, cached beside it and recomputed only when its inputs change.
+
+Listing a thousand runs (the CLI's `runs`, the TUI's first paint) must not read a thousand
+parquet files. The cache records the mtime of every file the summary reads; any change to
+one of them, or a new gsmreport version, makes it stale.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from gsmreport import __version__
+from gsmreport.analysis.summary import RunSummary, summarize_safe
+from gsmreport.runs import RunRecord
+
+CACHE = ".summary.json"
+_INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")
+_FORMAT = 1  # bump when RunSummary or summarize() changes meaning
+
+
+def _inputs(run_dir: Path) -> dict[str, int]:
+    stamps: dict[str, int] = {}
+    for name in _INPUTS:
+        try:
+            stamps[name] = (run_dir / name).stat().st_mtime_ns
+        except OSError:
+            continue
+    evals = run_dir / "evals"
+    if evals.is_dir():
+        for path in evals.glob("*/results.json"):
+            stamps[str(path.relative_to(run_dir))] = path.stat().st_mtime_ns
+    return stamps
+
+
+def _read(path: Path, key: dict[str, Any]) -> RunSummary | None:
+    try:
+        data = json.loads(path.read_bytes())
+        if data.get("key") != key:
+            return None
+        return RunSummary(**data["summary"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # missing, stale or damaged: recompute
+
+
+def _write(path: Path, key: dict[str, Any], summary: RunSummary) -> None:
+    """Best effort, no fsync: a lost cache is only recomputed; a read-only folder is fine."""
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(json.dumps({"key": key, "summary": dataclasses.asdict(summary)}))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def cached_summary(run_dir: Path, record: RunRecord) -> RunSummary:
+    key = {"version": __version__, "format": _FORMAT, "inputs": _inputs(run_dir)}
+    cached = _read(run_dir / CACHE, key)
+    if cached is not None:
+        return cached
+    summary = summarize_safe(run_dir, record)
+    _write(run_dir / CACHE, key, summary)
+    return summary
