@@ -90,7 +90,8 @@ def test_pdf_has_the_learning_curve(train_run: tuple[Path, RunRecord], tmp_path:
         url_fetcher=ReportURLFetcher(out),
     ).render()
     headings = [label for label, *_ in document.make_bookmark_tree()[0][2]]
-    assert "Learning curve" in headings and len(document.pages) >= 2
+    assert "Learning curve and further-training potential" in headings
+    assert len(document.pages) >= 2
 
 
 def test_fetcher_serves_only_the_report_folder(tmp_path: Path) -> None:
@@ -147,7 +148,12 @@ def test_eval_only_run_says_not_measured(tmp_path: Path) -> None:
     md = paths.md.read_text()
     curve = md.split("## Learning curve", 1)[1].split("##", 1)[0]
     assert "not measured" in curve
-    assert "| strict-match | 33.3 % |" in md and paths.charts == ()
+    assert "| strict-match | 33.3 % |" in md
+    # No training curves; the accuracy-by-step-count chart comes from the evaluation alone.
+    assert {p.name for p in paths.charts} == {"accuracy_by_steps.png", "accuracy_by_steps.svg"}
+    for section in ("Key training metrics", "Token accuracy"):
+        body = md.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+        assert body.strip().startswith("not measured"), body
     assert pl.read_parquet(run_dir / "metrics.parquet").height == 0
 
 

@@ -18,17 +18,27 @@ import pytest
 
 from gsmreport.fsutil import atomic_write_text
 from gsmreport.report.render import render_run_report
-from gsmreport.runs import RunRecord
-from tests.run_fixtures import SUMMARY, eval_log, jsonl_line, train_log, write_eval, write_record
+from gsmreport.runs import Hardware, RunRecord
+from tests.report_samples import write_gsm_eval
+from tests.run_fixtures import SUMMARY, eval_log, jsonl_line, train_log, write_record
 
 GOLDEN = Path(__file__).parent / "golden" / "report.md"
 UPDATE_ENV = "GSMREPORT_UPDATE_GOLDEN"
 EPOCH = 1735732800  # 2025-01-01T12:00:00Z, the report's "Generated" date
 STAMP = "2025-01-01T10:00:00+00:00"
-# Twelve train points (so the EMA rows appear), a minimum before the end, three eval points.
-TRAIN_LOSS = [2.40, 2.10, 1.85, 1.66, 1.52, 1.41, 1.33, 1.27, 1.22, 1.19, 1.17, 1.18]
-TRAIN_ACC = [0.50, 0.53, 0.56, 0.58, 0.60, 0.62, 0.63, 0.64, 0.65, 0.66, 0.665, 0.67]
-EVAL = [(40, 1.80, 0.57), (80, 1.45, 0.61), (120, 1.30, 0.64)]
+# Thirty train points (steps 10–300) still falling at the end, so the "still improving?" fit
+# has six points in its window; eight eval points that bottom out at step 160 and rise well
+# above their noise, so the report must say "overfitting" and must not advise more epochs.
+TRAIN_LOSS = [
+    *(2.259, 2.117, 2.005, 1.892, 1.807, 1.717, 1.649, 1.572, 1.517, 1.455),
+    *(1.416, 1.367, 1.336, 1.292, 1.266, 1.231, 1.216, 1.187, 1.176, 1.148),
+    *(1.138, 1.115, 1.113, 1.095, 1.093, 1.074, 1.072, 1.056, 1.060, 1.048),
+]
+TRAIN_ACC = [round(0.50 + 0.006 * i, 3) for i in range(len(TRAIN_LOSS))]
+EVAL = [
+    *((40, 1.60, 0.57), (80, 1.40, 0.60), (120, 1.30, 0.62), (160, 1.26, 0.63)),
+    *((200, 1.27, 0.63), (240, 1.31, 0.63), (280, 1.36, 0.62), (300, 1.42, 0.62)),
+]
 EMA_ALPHA = 0.1  # stated in the report; recomputed here independently with polars
 
 
@@ -40,15 +50,19 @@ def build_golden_run(root: Path) -> tuple[Path, RunRecord]:
         step = 10 * (i + 1)
         lines.append(jsonl_line(step, {**train_log(step, loss, acc), "learning_rate": 1e-4}))
         lines += [jsonl_line(s, eval_log(s, lo, a)) for s, lo, a in EVAL if s == step]
-    lines.append(jsonl_line(120, SUMMARY))
+    lines.append(jsonl_line(300, SUMMARY))
     (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    write_eval(run_dir)  # its results.json carries a fixed created_at already
+    write_gsm_eval(run_dir, with_loss=True)  # its results.json carries a fixed created_at
     record = write_record(
         run_dir,
         created_at=STAMP,
         started_at=STAMP,
         finished_at="2025-01-01T10:00:42+00:00",
         versions={"gsmreport": "0.1.0", "torch": "2.13.0"},
+        # A named GPU and no price of its own: the cost comes from the dated default table.
+        hardware=Hardware(device="cuda", device_name="NVIDIA A10G", count=1).model_dump(),
+        price_per_device_hour=None,
+        price_source=None,
     )
     return run_dir, record
 

@@ -2,21 +2,30 @@
 
 Templates (ours or a user's) receive the analysis dataclasses as they are, so a custom
 template can print any figure at any precision; a missing section is None, rendered as
-"not measured" rather than left out silently.
+"not measured" rather than left out silently. Section builders live in sections.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
-from gsmreport.analysis.evaluation import EvalSummary
+from gsmreport.analysis.breakdown import TOPIC_KEYWORDS
+from gsmreport.analysis.cost import throughput
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, TrainingSummary
+from gsmreport.analysis.trends import NOISE_METHOD
 from gsmreport.report.charts import Chart
-from gsmreport.report.findings import eval_findings, training_findings
+from gsmreport.report.eval_sections import EvalSection
+from gsmreport.report.findings import cost_findings, eval_findings, sig, training_findings, usd
+from gsmreport.report.sections import (
+    key_settings,
+    learning_curve,
+    per_point_costs,
+    run_cost,
+)
 from gsmreport.runs import RunRecord, now_iso
 
 REDACTED = "•••• (redacted)"
@@ -56,27 +65,20 @@ def _relevant_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return config
 
 
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def overview(record: RunRecord, training: TrainingSummary | None) -> dict[str, Any]:
-    extra = record.model_extra or {}
+def overview(
+    record: RunRecord, training: TrainingSummary | None, evals: Sequence[EvalSection] = ()
+) -> dict[str, Any]:
+    hardware = record.hardware
     runtime = record.runtime_s
     if runtime is None and training and training.throughput.runtime_s:
         runtime = training.throughput.runtime_s.value
-    hardware = record.hardware
-    count = hardware.count if hardware else 1
-    device_hours = _float(extra.get("device_hours"))
-    if device_hours is None and runtime is not None:
-        device_hours = runtime * count / 3600
-    cost = _float(extra.get("cost_usd"))
-    cost_source = "run.yaml cost_usd" if cost is not None else None
-    if cost is None and device_hours is not None and record.price_per_device_hour is not None:
-        cost = device_hours * record.price_per_device_hour
+    cost = run_cost(record, runtime)
+    # `cost_usd` / `cost_source` are read by the model card template as well.
+    cost_source = None
+    if cost is not None and cost.usd is not None:
         cost_source = (
-            f"{device_hours:.4f} device-hours × ${record.price_per_device_hour:g}/device-hour "
-            f"({record.price_source or 'price from run.yaml'})"
+            f"{cost.device_hours:.4f} device-hours × ${cost.price_per_device_hour:g}"
+            f"/device-hour; {cost.source}"
         )
     return {
         "model": record.model,
@@ -89,9 +91,23 @@ def overview(record: RunRecord, training: TrainingSummary | None) -> dict[str, A
         if hardware
         else None,
         "runtime_s": runtime,
-        "device_hours": device_hours,
-        "cost_usd": cost,
+        "cost": cost,
+        "device_hours": None if cost is None else cost.device_hours,
+        "cost_usd": None if cost is None else cost.usd,
         "cost_source": cost_source,
+        "cost_per_point": per_point_costs(cost, evals),
+    }
+
+
+def _charts(charts: Mapping[str, Chart]) -> dict[str, dict[str, str]]:
+    return {
+        name: {
+            "title": chart.title,
+            "png": f"charts/{name}.png",
+            "svg_file": f"charts/{name}.svg",
+            "svg": chart.svg,
+        }
+        for name, chart in charts.items()
     }
 
 
@@ -99,33 +115,40 @@ def build_context(
     record: RunRecord,
     frame: pl.DataFrame,
     training: TrainingSummary | None,
-    evals: list[EvalSummary],
+    evals: Sequence[EvalSection],
     charts: Mapping[str, Chart],
     *,
-    warnings: tuple[str, ...] = (),
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
-    findings = training_findings(training) if training else []
-    for evaluation in evals:
-        findings += eval_findings(evaluation)
+    """Everything report.md.j2 / report.html.j2 read; `evals` are EvalSummary objects (as the
+    model card expects), `eval_sections` the same evaluations with their breakdowns."""
+    settings = hyperparameters(_relevant_config(record.config))
+    curve = learning_curve(frame) if frame.height else None
+    info = overview(record, training, evals)
+    findings = training_findings(training, curve) if training else []
+    for section in evals:
+        findings += eval_findings(section)
+    findings += cost_findings(info["cost"], info["cost_per_point"])
     return {
         "run": record,
         "generated_at": now_iso(),
-        "overview": overview(record, training),
-        "hyperparameters": hyperparameters(_relevant_config(record.config)),
+        "overview": info,
+        "key_settings": key_settings(settings),
+        "hyperparameters": settings,
         "n_metric_rows": frame.height,
         "sources": sorted(set(frame.get_column("source").to_list())),
         "training": training,
+        "curve": curve,
+        "throughput": throughput(frame) if frame.height else None,
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,
-        "evals": evals,
-        "charts": {
-            name: {
-                "title": chart.title,
-                "png": f"charts/{name}.png",
-                "svg_file": f"charts/{name}.svg",
-                "svg": chart.svg,
-            }
-            for name, chart in charts.items()
-        },
+        "evals": [section.summary for section in evals],
+        "eval_sections": list(evals),
+        "charts": _charts(charts),
         "findings": findings,
         "warnings": list(warnings),
+        "noise_method": NOISE_METHOD,
+        "topic_keywords": "\n".join(f"{k}: {v}" for k, v in TOPIC_KEYWORDS.items()),
+        # Formatting helpers beyond fmt.py's filters, shared with the findings' wording.
+        "sig": sig,
+        "usd": usd,
     }

@@ -1,14 +1,37 @@
 """Rule-based findings: each is written only when its inputs exist, and quotes them.
 
 No finding interprets beyond its numbers (e.g. the train/eval gap is stated, not called
-overfitting), because the report's promise is that every sentence can be checked.
+overfitting; overfitting is claimed only when the analysis detected it), because the report's
+promise is that every sentence can be checked.
 """
 
 from __future__ import annotations
 
-from gsmreport.analysis.evaluation import EvalSummary
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gsmreport.analysis.cost import Cost
 from gsmreport.analysis.training import CurveSummary, TrainingSummary
-from gsmreport.report.fmt import num, pct, pct_value, signed
+from gsmreport.report.fmt import duration, num, pct, pct_value, signed
+
+if TYPE_CHECKING:  # only for annotations: sections.py imports this module's helpers
+    from gsmreport.report.eval_sections import EvalSection
+    from gsmreport.report.sections import LearningCurve, PointCost
+
+
+def sig(value: float | None, digits: int = 3) -> str:
+    """`digits` significant digits with a real minus sign: slopes span many magnitudes."""
+    if value is None:
+        return "not measured"
+    return f"{value:.{digits}g}".replace("-", "−")
+
+
+def usd(value: float | None) -> str:
+    """Dollars: cents from $10 up; below that four significant digits, so a CPU demo costing
+    $0.0058 is not printed as $0.01 and a $1.006/device-hour price keeps its last digit."""
+    if value is None:
+        return "not measured"
+    return f"${value:,.2f}" if abs(value) >= 10 else f"${value:.4g}"
 
 
 def _curve(name: str, curve: CurveSummary, alpha: float) -> list[str]:
@@ -35,12 +58,68 @@ def _curve(name: str, curve: CurveSummary, alpha: float) -> list[str]:
     return out
 
 
-def training_findings(summary: TrainingSummary) -> list[str]:
+def _trend(curve: LearningCurve) -> list[str]:
+    trend = curve.trend
+    if trend is None:
+        return []
+    figures = (
+        f"slope {sig(trend.slope_per_100)} per 100 steps, 95 % CI "
+        f"[{sig(trend.low_per_100)}, {sig(trend.high_per_100)}] over the last "
+        f"{trend.tail * 100:g} % of the steps (steps {trend.window_start}–{trend.window_end}, "
+        f"{trend.n_points} points)"
+    )
+    if curve.more_epochs:
+        return [f"Still improving: training-loss {figures}; more epochs would likely help."]
+    if trend.verdict == "improving":
+        return [
+            f"Training loss still falling ({figures}), but the eval loss has turned up "
+            f"(overfitting, below), so this does not argue for more epochs."
+        ]
+    if trend.verdict == "worsening":
+        return [f"Training loss rising at the end: {figures}."]
+    return [f"Plateau or inconclusive: training-loss {figures}; the interval includes zero."]
+
+
+def _overfit(curve: LearningCurve) -> list[str]:
+    o = curve.overfit
+    if o is None or o.threshold is None:
+        return []
+    rise = (
+        f"eval loss {num(o.min_value)} at its minimum (step {o.min_step}) → "
+        f"{num(o.final_value)} at step {o.final_step}, {signed(o.excess, 4)} against a noise "
+        f"threshold of {num(o.threshold)} ({o.n_eval_points} eval points)"
+    )
+    if o.detected:
+        return [
+            f"Overfitting from step {o.min_step}: {rise}, while the training loss fell "
+            f"({sig(o.train_slope_per_100)} per 100 steps over the same span)."
+        ]
+    if o.eval_rose:
+        why = (
+            f"its slope over that span was {sig(o.train_slope_per_100)} per 100 steps"
+            if o.train_slope_per_100 is not None
+            else "too few training-loss points to fit a slope over that span"
+        )
+        return [
+            f"Eval loss rose after step {o.min_step} ({rise}) but the training loss was "
+            f"not shown to fall ({why}), so this is not called overfitting."
+        ]
+    if o.min_step == o.final_step:
+        return [
+            f"No overfitting detected: the eval loss was lowest at its last reading "
+            f"({num(o.final_value)} at step {o.final_step}, {o.n_eval_points} eval points)."
+        ]
+    return [f"No overfitting detected: {rise}."]
+
+
+def training_findings(summary: TrainingSummary, curve: LearningCurve | None = None) -> list[str]:
     out: list[str] = []
     if summary.train_loss:
         out += _curve("Training loss", summary.train_loss, summary.ema_alpha)
     if summary.eval_loss:
         out += _curve("Eval loss", summary.eval_loss, summary.ema_alpha)
+    if curve is not None:
+        out += _trend(curve) + _overfit(curve)
     if summary.gap:
         gap = summary.gap
         out.append(
@@ -59,20 +138,51 @@ def training_findings(summary: TrainingSummary) -> list[str]:
     return out
 
 
-def eval_findings(evaluation: EvalSummary) -> list[str]:
+def eval_findings(section: EvalSection) -> list[str]:
+    evaluation = section.summary
     out: list[str] = []
     for score in evaluation.scores:
         out.append(
             f"Exact match ({score.filter}) on eval {evaluation.eval_id}: {pct(score.em)} "
             f"({score.correct}/{score.n}), 95 % Wilson interval {pct(score.low)}–"
-            f"{pct(score.high)}; with {score.n} problems that is up to "
-            f"±{num(score.half_width_points, 1)} points."
+            f"{pct(score.high)}, about ±{num((score.high - score.low) * 50, 1)} points "
+            f"with {score.n} problem{'s' if score.n != 1 else ''}."
         )
-    wrong = [c for c in evaluation.categories if c.category != "correct" and c.count]
-    if wrong:
-        top = max(wrong, key=lambda c: c.count)
+    top = section.top_failure
+    if top is not None:
+        tied = [f for f in section.failures if f.count == top.count]
+        where = f"on eval {evaluation.eval_id}"
+        share = f"{top.count} of {section.n_wrong} wrong answers"
+        if len(tied) == 1:
+            out.append(
+                f"The largest failure category {where} is “{top.category}”: {share} "
+                f"({pct(top.share)})."
+            )
+        else:  # naming one of several equal categories "the largest" would be arbitrary
+            names = ", ".join(f"“{f.category}”" for f in tied)
+            out.append(
+                f"No failure category dominates {where}: {len(tied)} categories tie for the "
+                f"largest with {share} each ({pct(top.share)}): {names}."
+            )
+    return out
+
+
+def cost_findings(run: Cost | None, per_point: Sequence[PointCost]) -> list[str]:
+    if run is None:
+        return []
+    hours = (
+        f"The run used {num(run.device_hours)} device-hours "
+        f"({run.device_count} × {duration(run.runtime_s)})"
+    )
+    if run.usd is None or run.price_per_device_hour is None:
+        return [f"{hours}; {run.source}, so no cost is given."]
+    out = [
+        f"{hours}; at {usd(run.price_per_device_hour)}/device-hour ({run.source}) that is "
+        f"{usd(run.usd)}."
+    ]
+    for p in per_point:
         out.append(
-            f"The most common failure on eval {evaluation.eval_id} is “{top.category}”: "
-            f"{top.count} of {evaluation.n_samples} problems ({pct(top.share)})."
+            f"Cost per point of exact match ({p.filter}, eval {p.eval_id}, {pct(p.em)}): "
+            f"{usd(p.usd_per_point)}."
         )
     return out

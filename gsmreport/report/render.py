@@ -21,14 +21,14 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from gsmreport import __version__
-from gsmreport.analysis.evaluation import summarize_evals
 from gsmreport.analysis.training import summarize_training
 from gsmreport.errors import GsmReportError
 from gsmreport.fsutil import atomic_write_bytes, atomic_write_text
 from gsmreport.ingest.run import load_metrics
 from gsmreport.report.card import card_context, front_matter
-from gsmreport.report.charts import training_charts
+from gsmreport.report.charts import eval_charts, training_charts
 from gsmreport.report.context import build_context
+from gsmreport.report.eval_sections import eval_sections
 from gsmreport.report.fmt import FILTERS
 from gsmreport.runs import RunRecord, now_iso
 
@@ -124,15 +124,17 @@ def render_run_report(
     """report.md always; report.html, report.pdf and a model card (README.md) on request."""
     frame = load_metrics(run_dir, record.id)
     training = summarize_training(frame) if frame.height else None
+    sections = eval_sections(run_dir)
     charts = training_charts(frame) if frame.height else {}
+    charts |= eval_charts({s.summary.eval_id: s.by_steps for s in sections if s.by_steps})
     chart_files: list[Path] = []
     for name, chart in charts.items():
         png, svg = out_dir / "charts" / f"{name}.png", out_dir / "charts" / f"{name}.svg"
         atomic_write_bytes(png, chart.png)
         atomic_write_text(svg, chart.svg)
         chart_files += [png, svg]
-    evals = summarize_evals(run_dir)
-    context = build_context(record, frame, training, evals, charts)
+    evals = [s.summary for s in sections]
+    context = build_context(record, frame, training, sections, charts, warnings=record.warnings)
     context |= {"generated_at": generated_at(), "version": __version__}
     md_path = out_dir / "report.md"
     atomic_write_text(md_path, _render("md", templates, context))

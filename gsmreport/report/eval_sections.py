@@ -1,0 +1,139 @@
+"""Per-evaluation report sections: task accuracy, breakdowns, failure categories, outliers.
+
+The breakdowns need the full samples.jsonl rows (gold solution, step counts, responses), which
+the flat summary table of analysis.evaluation does not keep, so the rows are read here once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gsmreport.analysis.breakdown import (
+    Bucket,
+    Outliers,
+    accuracy_by_steps,
+    accuracy_by_topic,
+    outliers,
+    topic_tags,
+)
+from gsmreport.analysis.evaluation import EvalSummary, FilterScore, summarize_eval
+from gsmreport.analysis.failures import FailureCount, failure_table, sample_view
+
+PRIMARY_FILTER = "strict-match"  # the filter our `correct` field and the breakdowns use
+MAX_OUTLIER_EXAMPLES = 5
+QUESTION_CHARS = 160
+
+
+@dataclass(frozen=True)
+class OutlierExample:
+    doc_id: int
+    loss: float
+    question: str  # clipped to QUESTION_CHARS
+
+
+@dataclass(frozen=True)
+class EvalSection:
+    summary: EvalSummary
+    n_rows: int  # samples.jsonl rows read (0: scored from results.json only)
+    failures: tuple[FailureCount, ...]
+    by_steps: tuple[Bucket, ...]
+    by_topic: tuple[Bucket, ...]
+    n_losses: int  # rows carrying a per-example `loss`
+    outliers: Outliers | None
+    outlier_examples: tuple[OutlierExample, ...]
+
+    @property
+    def primary(self) -> FilterScore | None:
+        """strict-match when scored, else the first filter that was."""
+        scores = self.summary.scores
+        return next(
+            (s for s in scores if s.filter == PRIMARY_FILTER), scores[0] if scores else None
+        )
+
+    @property
+    def interval_points(self) -> float | None:
+        """Half the width of the primary filter's 95 % interval, in percentage points."""
+        score = self.primary
+        return None if score is None else (score.high - score.low) * 50
+
+    @property
+    def n_wrong(self) -> int:
+        return sum(f.count for f in self.failures)
+
+    @property
+    def top_failure(self) -> FailureCount | None:
+        """The largest category; on a tie the earlier one in the taxonomy's order."""
+        found = [f for f in self.failures if f.count]
+        return max(found, key=lambda f: f.count) if found else None
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """samples.jsonl as dicts; unreadable lines skipped, as analysis.evaluation does."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _loss(row: Mapping[str, Any]) -> float | None:
+    value = row.get("loss")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= QUESTION_CHARS else text[:QUESTION_CHARS].rstrip() + " …"
+
+
+def eval_section(eval_dir: Path) -> EvalSection:
+    summary = summarize_eval(eval_dir)
+    rows = read_rows(eval_dir / "samples.jsonl")
+    views = [sample_view(row) for row in rows]
+    losses = [
+        (v.doc_id, loss)
+        for v, row in zip(views, rows, strict=True)
+        if (loss := _loss(row)) is not None
+    ]
+    questions = {v.doc_id: v.question for v in views}
+    found = outliers(losses, {v.doc_id: topic_tags(v.question) for v in views}) if losses else None
+    examples = tuple(
+        OutlierExample(doc, loss, _clip(questions.get(doc, "")))
+        for doc, loss in (found.examples if found else ())[:MAX_OUTLIER_EXAMPLES]
+        if math.isfinite(loss)
+    )
+    return EvalSection(
+        summary=summary,
+        n_rows=len(rows),
+        failures=failure_table(rows) if rows else (),
+        by_steps=accuracy_by_steps(rows) if rows else (),
+        by_topic=accuracy_by_topic(rows) if rows else (),
+        n_losses=len(losses),
+        outliers=found,
+        outlier_examples=examples,
+    )
+
+
+def eval_sections(run_dir: Path) -> list[EvalSection]:
+    """Every evaluation of a run, in folder order (the order summarize_evals uses)."""
+    evals = run_dir / "evals"
+    if not evals.is_dir():
+        return []
+    return [
+        eval_section(d)
+        for d in sorted(evals.iterdir())
+        if (d / "results.json").is_file() or (d / "samples.jsonl").is_file()
+    ]
