@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from gsmreport import __version__
 from gsmreport.errors import GsmReportError, JobFailed
@@ -238,6 +239,41 @@ def ingest(
         raise typer.Exit(1)
 
 
+class _RenderCommand(TyperCommand):
+    """`render` whose --compare takes several run ids: `--compare a b c`.
+
+    A click option takes one value per flag, so the ids after --compare (up to the next
+    option) are rewritten to `--compare a --compare b --compare c` before parsing; ids given
+    before it stay positional, and the command refuses the mix.
+    """
+
+    # typer.Context subclasses the Context click declares here (typer vendors click; the base
+    # class is private), hence the narrower parameter.
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        return super().parse_args(ctx, _spread_option(args, "--compare"))
+
+
+def _spread_option(args: list[str], flag: str) -> list[str]:
+    out: list[str] = []
+    taking = False
+    for i, arg in enumerate(args):
+        if arg == "--":  # the end of options: the rest is positional as written
+            return out + args[i:]
+        if arg == flag or arg.startswith(f"{flag}="):
+            taking = True
+            value = arg.partition("=")[2]
+            out += [flag, value] if value else []
+            if not value and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                out.append(f"{flag}=")  # no ids at all: an empty one, refused as too few
+            continue
+        if taking and not arg.startswith("-"):
+            out += [flag, arg]
+            continue
+        taking = False
+        out.append(arg)
+    return out
+
+
 RENDER_EPILOG = (
     "Gate metrics: exact_match (alias em; strict-match, 0-1 or %), exact_match_low, "
     "exact_match_high (em_low, em_high: its Wilson 95 % bounds), token_accuracy "
@@ -246,11 +282,16 @@ RENDER_EPILOG = (
     "--all renders only runs whose run.yaml, metrics or evaluations changed since their last "
     "report; --force renders them all.\n\n"
     "Exit codes: 0 ok, 1 a render failed, 2 bad usage (unknown run, metric or option), "
-    "3 a --fail-under/--fail-over gate failed (1 wins when both happen)."
+    "3 a --fail-under/--fail-over gate failed (1 wins when both happen).\n\n"
+    "--compare A B C ... writes one report over the runs, reports/compare-<name or ids>/"
+    "compare.md (+ charts, compare.html/.pdf with --html/--pdf): configuration and results "
+    "side by side, paired tests (McNemar exact, bootstrap CI) against the base run, findings, "
+    "and the same problems answered by each run. The base run is --baseline, else an "
+    "evaluation-only run of the model the others were trained from, else the first run."
 )
 
 
-@app.command(epilog=RENDER_EPILOG)
+@app.command(epilog=RENDER_EPILOG, cls=_RenderCommand)
 def render(
     ctx: typer.Context,
     run_ids: Annotated[
@@ -297,8 +338,32 @@ def render(
             "cost_usd). Repeatable.",
         ),
     ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare",
+            metavar="RUN...",
+            help="Compare two or more runs in one report: --compare A B C (instead of RUN_ID).",
+            show_default=False,
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            metavar="RUN",
+            help="With --compare: the run the others are tested against (paired).",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="With --compare: write to compare-NAME/ instead of compare-<ids>/."
+        ),
+    ] = None,
 ) -> None:
-    """Write reports/<id>/report.md (+ charts), and HTML/PDF/model card on request."""
+    """Write reports/<id>/report.md (+ charts), and HTML/PDF/model card on request; or one
+    report comparing runs with --compare A B C."""
     from gsmreport import pipeline
     from gsmreport.errors import ThresholdFailed, UsageError
     from gsmreport.report.batch import BatchResult, RenderOptions
@@ -307,6 +372,30 @@ def render(
     # Gates are parsed first: a typo in a metric name must fail before minutes of rendering.
     gates = [parse_gate(s, "under") for s in fail_under or []]
     gates += [parse_gate(s, "over") for s in fail_over or []]
+    if compare is not None:
+        if run_ids or all_runs:
+            raise UsageError(
+                "give the runs to compare after --compare, or RUN_ID ... / --all, not both"
+            )
+        if card or gates:
+            raise UsageError(
+                "--card, --fail-under and --fail-over are for single-run reports, not --compare"
+            )
+        paths = pipeline.render_comparison(
+            _dirs(ctx),
+            compare,
+            baseline=baseline,
+            name=name,
+            pdf=pdf,
+            html=html,
+            templates=templates,
+            out=out,
+        )
+        files = [paths.md, paths.html, paths.pdf, *paths.charts]
+        typer.echo(f"rendered comparison: {', '.join(str(f) for f in files if f is not None)}")
+        return
+    if baseline is not None or name is not None:
+        raise UsageError("--baseline and --name go with --compare")
     if bool(run_ids) == all_runs:
         raise UsageError("give RUN_ID ... or --all, not both" if all_runs else _NOTHING)
     single = not all_runs and len(set(run_ids or [])) == 1

@@ -347,7 +347,7 @@ def render_comparison(
     """One report over several runs: <out or reports>/compare-<name or ids>/compare.md
     (+ charts), compare.html and compare.pdf on request. Every id is checked before anything
     is read or written."""
-    ids = list(dict.fromkeys(run_ids))
+    ids = [run_id for run_id in dict.fromkeys(run_ids) if run_id]
     if len(ids) < 2:
         raise UsageError("--compare needs at least two runs")
     store = RunStore(dirs.runs)
