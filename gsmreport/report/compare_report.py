@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
 import polars as pl
 
 from gsmreport import __version__
@@ -33,7 +32,6 @@ from gsmreport.analysis.training import (
     summarize_curve,
     token_accuracy,
 )
-from gsmreport.errors import GsmReportError
 from gsmreport.fsutil import atomic_write_bytes, atomic_write_text
 from gsmreport.ingest.run import load_metrics
 from gsmreport.report.charts import Chart
@@ -46,7 +44,7 @@ from gsmreport.report.compare_findings import (
 )
 from gsmreport.report.compare_tables import config_table, results_table
 from gsmreport.report.fmt import num, pct
-from gsmreport.report.render import generated_at, html_to_pdf, make_env
+from gsmreport.report.render import generated_at, html_to_pdf, render_template
 from gsmreport.runs import RunRecord, RunStore
 
 
@@ -266,15 +264,7 @@ class ComparePaths:
 
 
 def _render(kind: Literal["md", "html"], templates: Path | None, context: dict[str, Any]) -> str:
-    name = f"compare.{kind}.j2"
-    try:
-        return make_env(kind, templates).get_template(name).render(context)
-    except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or name
-        line = getattr(exc, "lineno", None)
-        raise GsmReportError(
-            f"template {where}{f' line {line}' if line else ''}: {exc.message or exc}"
-        ) from exc
+    return render_template(kind, templates, context, f"compare.{kind}.j2")
 
 
 def write_comparison(

@@ -94,7 +94,7 @@ def generated_at() -> str:
     return now_iso()
 
 
-def _render(
+def render_template(
     kind: Literal["md", "html"],
     templates: Path | None,
     context: dict[str, Any],
@@ -137,10 +137,10 @@ def render_run_report(
     context = build_context(record, frame, training, sections, charts, warnings=record.warnings)
     context |= {"generated_at": generated_at(), "version": __version__}
     md_path = out_dir / "report.md"
-    atomic_write_text(md_path, _render("md", templates, context))
+    atomic_write_text(md_path, render_template("md", templates, context))
     html_path = pdf_path = None
     if html or pdf:
-        html_text = _render("html", templates, context)
+        html_text = render_template("html", templates, context)
         html_path = out_dir / "report.html"
         atomic_write_text(html_path, html_text)
         if pdf:
@@ -150,6 +150,6 @@ def render_run_report(
     if card:
         card_path = out_dir / "README.md"
         extra = card_context(record, evals)
-        body = _render("md", templates, context | {"card": extra}, "card.md.j2")
+        body = render_template("md", templates, context | {"card": extra}, "card.md.j2")
         atomic_write_text(card_path, front_matter(extra["metadata"]) + body)
     return ReportPaths(md_path, html_path, pdf_path, tuple(chart_files), card_path)
