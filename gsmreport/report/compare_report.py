@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 
@@ -32,7 +32,7 @@ from gsmreport.analysis.training import (
     summarize_curve,
     token_accuracy,
 )
-from gsmreport.fsutil import atomic_write_bytes, atomic_write_text
+from gsmreport.fsutil import atomic_write_bytes
 from gsmreport.ingest.run import load_metrics
 from gsmreport.report.charts import Chart
 from gsmreport.report.compare_charts import Bar, LossCurve, comparison_charts
@@ -44,7 +44,7 @@ from gsmreport.report.compare_findings import (
 )
 from gsmreport.report.compare_tables import config_table, results_table
 from gsmreport.report.fmt import num, pct
-from gsmreport.report.render import generated_at, html_to_pdf, render_template
+from gsmreport.report.render import generated_at, write_documents
 from gsmreport.runs import RunRecord, RunStore
 
 
@@ -263,10 +263,6 @@ class ComparePaths:
     charts: tuple[Path, ...]
 
 
-def _render(kind: Literal["md", "html"], templates: Path | None, context: dict[str, Any]) -> str:
-    return render_template(kind, templates, context, f"compare.{kind}.j2")
-
-
 def write_comparison(
     store: RunStore,
     run_ids: Sequence[str],
@@ -286,14 +282,7 @@ def write_comparison(
     for name, chart in charts.items():
         atomic_write_bytes(path := out_dir / "charts" / f"{name}.png", chart.png)
         chart_files.append(path)
-    md_path = out_dir / "compare.md"
-    atomic_write_text(md_path, _render("md", templates, context))
-    html_path = pdf_path = None
-    if html or pdf:
-        html_text = _render("html", templates, context)
-        html_path = out_dir / "compare.html"
-        atomic_write_text(html_path, html_text)
-        if pdf:
-            pdf_path = out_dir / "compare.pdf"
-            atomic_write_bytes(pdf_path, html_to_pdf(html_text, out_dir))
+    md_path, html_path, pdf_path = write_documents(
+        out_dir, "compare", templates, context, html=html, pdf=pdf
+    )
     return ComparePaths(md_path, html_path, pdf_path, tuple(chart_files))

@@ -98,9 +98,8 @@ def render_template(
     kind: Literal["md", "html"],
     templates: Path | None,
     context: dict[str, Any],
-    name: str | None = None,
+    name: str,
 ) -> str:
-    name = name or f"report.{kind}.j2"
     try:
         return make_env(kind, templates).get_template(name).render(context)
     except jinja2.TemplateError as exc:
@@ -109,6 +108,29 @@ def render_template(
         raise GsmReportError(
             f"template {where}{f' line {line}' if line else ''}: {exc.message or exc}"
         ) from exc
+
+
+def write_documents(
+    out_dir: Path,
+    stem: str,
+    templates: Path | None,
+    context: dict[str, Any],
+    *,
+    html: bool,
+    pdf: bool,
+) -> tuple[Path, Path | None, Path | None]:
+    """<stem>.md always, <stem>.html and <stem>.pdf on request, from `<stem>.{md,html}.j2`."""
+    md_path = out_dir / f"{stem}.md"
+    atomic_write_text(md_path, render_template("md", templates, context, f"{stem}.md.j2"))
+    html_path = pdf_path = None
+    if html or pdf:
+        html_text = render_template("html", templates, context, f"{stem}.html.j2")
+        html_path = out_dir / f"{stem}.html"
+        atomic_write_text(html_path, html_text)
+        if pdf:
+            pdf_path = out_dir / f"{stem}.pdf"
+            atomic_write_bytes(pdf_path, html_to_pdf(html_text, out_dir))
+    return md_path, html_path, pdf_path
 
 
 def render_run_report(
@@ -136,16 +158,9 @@ def render_run_report(
     evals = [s.summary for s in sections]
     context = build_context(record, frame, training, sections, charts, warnings=record.warnings)
     context |= {"generated_at": generated_at(), "version": __version__}
-    md_path = out_dir / "report.md"
-    atomic_write_text(md_path, render_template("md", templates, context))
-    html_path = pdf_path = None
-    if html or pdf:
-        html_text = render_template("html", templates, context)
-        html_path = out_dir / "report.html"
-        atomic_write_text(html_path, html_text)
-        if pdf:
-            pdf_path = out_dir / "report.pdf"
-            atomic_write_bytes(pdf_path, html_to_pdf(html_text, out_dir))
+    md_path, html_path, pdf_path = write_documents(
+        out_dir, "report", templates, context, html=html, pdf=pdf
+    )
     card_path = None
     if card:
         card_path = out_dir / "README.md"
