@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gsmreport.errors import ConfigError, NotFoundError
 
@@ -16,12 +16,21 @@ class _Strict(BaseModel):
 
 
 class DataConfig(_Strict):
-    source: Literal["gsm8k"] = "gsm8k"
-    """Data set family. GSM8K-format jsonl ({question, answer} ending in `#### n`)."""
+    source: Literal["gsm8k", "alpaca", "messages", "custom"] = "gsm8k"
+    """Data set family:
+    `gsm8k` ({question, answer} ending in `#### n`; Hub `openai/gsm8k` or a folder of jsonl),
+    `alpaca` ({instruction, input, output}; Hub `vicgalle/alpaca-gpt4` or a local jsonl/parquet),
+    `messages` (chat jsonl with a `messages` list of {role, content}),
+    `custom` (any jsonl/parquet; `fields` maps its columns to prompt and completion)."""
+    hub_id: str | None = None
+    """Hub data set id when `path` is not set; None means the family's default."""
     path: str | None = None
-    """Local folder holding train.jsonl/test.jsonl; None loads `openai/gsm8k` from the Hub."""
+    """Local folder (train.jsonl/test.jsonl) or a single jsonl/parquet file; None: the Hub."""
     subset: Literal["main", "socratic"] = "main"
     """GSM8K configuration when loading from the Hub (or *_socratic.jsonl locally)."""
+    fields: dict[str, str] | None = None
+    """For `custom`: {"prompt": COLUMN, "completion": COLUMN}; optional for the others to
+    rename their standard columns (e.g. {"question": "problem"})."""
     max_samples: int | None = Field(default=None, ge=1)
     """Use at most this many training examples (seeded sample); None for all."""
     val_fraction: float = Field(default=0.1, ge=0.0, lt=1.0)
@@ -36,6 +45,8 @@ class LoraSettings(_Strict):
     dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
     bias: Literal["none", "all", "lora_only"] = "none"
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    modules_to_save: list[str] | None = None
+    """Modules trained in full beside the adapters (e.g. `lm_head`, `embed_tokens`)."""
 
 
 class TrainingSettings(_Strict):
@@ -43,18 +54,59 @@ class TrainingSettings(_Strict):
     max_steps: int = -1
     """Stop after this many optimizer steps; -1 means use `epochs`."""
     learning_rate: float = Field(default=2e-4, gt=0)
-    lr_scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    lr_scheduler: Literal["linear", "cosine", "cosine_with_min_lr", "constant"] = "linear"
+    min_lr: float | None = Field(default=None, ge=0)
+    """Floor of `cosine_with_min_lr` (e.g. 1e-6); required by that scheduler."""
     warmup_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)
     weight_decay: float = Field(default=0.0, ge=0.0)
+    optimizer: Literal["adamw_torch", "adamw_bnb_8bit"] = "adamw_torch"
+    """`adamw_bnb_8bit` needs CUDA and bitsandbytes; elsewhere it falls back to adamw_torch
+    with a printed warning."""
     batch_size: int = Field(default=8, ge=1)
+    """Per device."""
     grad_accum: int = Field(default=1, ge=1)
     max_length: int = Field(default=512, ge=16)
+    packing: bool = False
+    gradient_checkpointing: bool = False
+    """Recompute activations to save memory (use_reentrant=False)."""
     logging_steps: int = Field(default=1, ge=1)
     eval_steps: int | None = Field(default=None, ge=1)
     """Compute eval loss every N steps; None: five times over the run."""
+    save_steps: int | None = Field(default=None, ge=1)
+    """Write a checkpoint every N steps (for --resume); None: at every eval."""
+    save_total_limit: int = Field(default=2, ge=1)
+    """Checkpoints kept on disk (the best one is always kept)."""
+    early_stopping_patience: int | None = Field(default=None, ge=1)
+    """Stop after this many evaluations without a lower eval loss; None: never stop early."""
+    load_best_model_at_end: bool = True
+    """Save the checkpoint with the lowest eval loss as the run's model (needs a validation
+    split)."""
     seed: int = 42
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     """`auto` picks bf16 where the device supports it, else fp32."""
+
+    @model_validator(mode="after")
+    def _min_lr_needed(self) -> TrainingSettings:
+        if self.lr_scheduler == "cosine_with_min_lr" and self.min_lr is None:
+            raise ValueError("lr_scheduler cosine_with_min_lr needs training.min_lr (e.g. 1e-6)")
+        return self
+
+
+class LoggingSettings(_Strict):
+    wandb: Literal["disabled", "offline", "online"] = "disabled"
+    """Mirror the metrics to Weights & Biases (`online` needs `wandb login`)."""
+    wandb_project: str = "gsmreport"
+    tensorboard: bool = False
+    """Also write TensorBoard event files under the run's logs/tensorboard/."""
+
+
+class LaunchSettings(_Strict):
+    num_processes: int = Field(default=1, ge=1)
+    """Processes (GPUs) per node; above 1 the job goes through `accelerate launch`."""
+    accelerate_config: str | None = None
+    """An `accelerate config` YAML (DDP, FSDP or DeepSpeed); implies `accelerate launch`."""
+    nodes: int = Field(default=1, ge=1)
+    """Nodes for a SLURM job (`--slurm`); each runs `num_processes` processes."""
 
 
 class TrainConfig(_Strict):
@@ -64,10 +116,13 @@ class TrainConfig(_Strict):
     """Run id (slug); default: derived from the config file name."""
     model: str
     """Hub id (e.g. `google/gemma-2-2b-it`) or a local folder with a model."""
-    method: Literal["lora", "full"] = "lora"
+    method: Literal["lora", "qlora", "full"] = "lora"
+    """`qlora` loads the base model in 4-bit (CUDA and bitsandbytes only)."""
     data: DataConfig = Field(default_factory=DataConfig)
     lora: LoraSettings = Field(default_factory=LoraSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    launch: LaunchSettings = Field(default_factory=LaunchSettings)
     prompt_template: str = "Question: {question}\nAnswer:"
     """Used when the tokenizer has no chat template; `{question}` is replaced."""
     price_per_device_hour: float | None = Field(default=None, ge=0)
@@ -82,14 +137,24 @@ class EvalConfig(_Strict):
     adapter: str | None = None
     """A LoRA adapter folder applied on top of `model`."""
     data: DataConfig = Field(default_factory=DataConfig)
-    split: Literal["test", "train"] = "test"
-    n: int = Field(default=100, ge=1)
-    """Number of problems, a seeded sample of the split."""
+    split: Literal["test", "train", "validation"] = "test"
+    """`validation`: the run's held-out share of train (same seed and fraction as training)."""
+    n: int | None = Field(default=100, ge=1)
+    """Number of problems, a seeded sample of the split; None for all (1,319 in GSM8K test)."""
     seed: int = 1234
     batch_size: int = Field(default=16, ge=1)
     max_new_tokens: int = Field(default=256, ge=1)
-    prompt_style: Literal["zero-shot", "one-shot"] = "zero-shot"
+    prompt_style: Literal["zero-shot", "one-shot", "5-shot", "8-shot"] = "zero-shot"
+    """`zero-shot`: the question as a chat turn (or `prompt_template`); `one-shot`: the
+    gemma-2b-it study's instruction and worked example; `5-shot`/`8-shot`: lm-eval's
+    `Question: …\nAnswer:` exemplars drawn from the train split with `fewshot_seed`."""
+    fewshot_seed: int = 1234
+    stop: list[str] = Field(default_factory=lambda: ["Question:", "</s>", "<|im_end|>"])
+    """Generation stops at the first of these strings (lm-eval's gsm8k `until`)."""
     prompt_template: str = "Question: {question}\nAnswer:"
+    gold_loss: bool = True
+    """Also record each problem's teacher-forced loss of the gold solution (`loss` in
+    samples.jsonl); it feeds the outliers analysis."""
 
 
 M = TypeVar("M", bound=BaseModel)
