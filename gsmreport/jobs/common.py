@@ -13,6 +13,17 @@ from typing import Any
 from gsmreport.runs import Hardware, RunStore
 
 
+def is_main_process() -> bool:
+    """True in a single-process job and in rank 0 of an `accelerate launch`/torchrun job.
+
+    Only the main process writes run.yaml, metrics.jsonl and the saved model; the others
+    train and stay quiet.
+    """
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
