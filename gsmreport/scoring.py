@@ -13,6 +13,20 @@ from gsmreport.answers import FILTERS, extract, gold_answer, gold_steps
 STOP = "Question:"  # lm-eval's gsm8k `until`: a new question means the answer is over
 
 
+def cut_at_stop(text: str, stops: list[str] | tuple[str, ...]) -> str:
+    """`text` up to the earliest stop string, as lm-eval's `until` cuts a generation.
+
+    The earliest occurrence wins, not the first string listed: `["Question:", "\\n\\n"]` on
+    "18\\n\\nQuestion:" gives "18"."""
+    cut = len(text)
+    for stop in stops:
+        if stop:
+            at = text.find(stop)
+            if at != -1:
+                cut = min(cut, at)
+    return text[:cut]
+
+
 def category(prediction: str | None, correct: bool, truncated: bool) -> str:
     """Coarse outcome; the report's analysis refines wrong answers into failure categories."""
     if correct:
@@ -30,15 +44,18 @@ def sample_row(
     text: str,
     n_tokens: int | None,
     truncated: bool | None,
+    loss: float | None = None,
 ) -> dict[str, Any]:
-    """One samples.jsonl row (DESIGN.md): lm-eval's fields plus ours, scored by both filters."""
+    """One samples.jsonl row (DESIGN.md): lm-eval's fields plus ours, scored by both filters.
+
+    `loss` is the teacher-forced mean NLL of the gold solution, when it was measured."""
     scored = text.split(STOP)[0]
     target = gold_answer(str(doc["answer"]))
     filtered = {f: extract(scored, f) for f in FILTERS}
     em = {f: int(filtered[f] is not None and filtered[f] == target) for f in FILTERS}
     prediction = filtered["strict-match"]
     correct = bool(em["strict-match"])
-    return {
+    row = {
         "doc_id": int(doc["doc_id"]),
         "doc": {"question": doc["question"], "answer": doc["answer"]},
         "target": target,
@@ -53,6 +70,9 @@ def sample_row(
         "n_tokens": n_tokens,
         "truncated": truncated,
     }
+    if loss is not None:
+        row["loss"] = loss
+    return row
 
 
 def counts_and_metrics(

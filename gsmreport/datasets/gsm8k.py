@@ -1,70 +1,65 @@
-"""GSM8K: from a local folder of jsonl (the openai/grade-school-math layout) or the Hub."""
+"""GSM8K: from a local folder of jsonl (the openai/grade-school-math layout) or the Hub.
+
+`data.fields` may rename the two columns (e.g. {"question": "problem"}) for look-alike sets.
+"""
 
 from __future__ import annotations
 
-import json
-import random
 from pathlib import Path
+from typing import Any
 
 from gsmreport.config import DataConfig
+from gsmreport.datasets import sampling
+from gsmreport.datasets.files import read_rows
 from gsmreport.errors import ConfigError, NotFoundError
 
 HUB_ID = "openai/gsm8k"
 
 
-def _local_file(folder: Path, split: str, subset: str) -> Path:
+def _local_file(path: Path, split: str, subset: str) -> Path:
+    if path.is_file():
+        return path
     names = [f"{split}_socratic.jsonl"] if subset == "socratic" else [f"{split}.jsonl"]
     for name in names:
-        if (folder / name).is_file():
-            return folder / name
-    raise NotFoundError(f"{folder}: no {names[0]} (expected GSM8K jsonl with question/answer)")
+        if (path / name).is_file():
+            return path / name
+    raise NotFoundError(f"{path}: no {names[0]} (expected GSM8K jsonl with question/answer)")
 
 
-def _read_jsonl(path: Path) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict) or "question" not in row or "answer" not in row:
-                raise ConfigError(f"{path}:{lineno}: expected an object with question and answer")
-            rows.append({"question": str(row["question"]), "answer": str(row["answer"])})
-    if not rows:
-        raise ConfigError(f"{path}: no problems in file")
-    return rows
+def _problems(
+    rows: list[dict[str, Any]], where: str, fields: dict[str, str]
+) -> list[dict[str, str]]:
+    q, a = fields.get("question", "question"), fields.get("answer", "answer")
+    out: list[dict[str, str]] = []
+    for n, row in enumerate(rows, 1):
+        if q not in row or a not in row:
+            raise ConfigError(f"{where}: row {n}: expected an object with {q} and {a}")
+        out.append({"question": str(row[q]), "answer": str(row[a])})
+    return out
 
 
 def load_split(cfg: DataConfig, split: str) -> list[dict[str, str]]:
     """All problems of `split` ('train' or 'test'), local folder first, Hub otherwise."""
+    fields = cfg.fields or {}
     if cfg.path is not None:
         folder = Path(cfg.path).expanduser()
-        if not folder.is_dir():
+        if not folder.exists():
             raise NotFoundError(f"data folder not found: {folder}")
-        return _read_jsonl(_local_file(folder, split, cfg.subset))
+        file = _local_file(folder, split, cfg.subset)
+        return _problems(read_rows(file), str(file), fields)
     from datasets import load_dataset  # the Hub path for real users; never reached in tests
 
-    ds = load_dataset(HUB_ID, cfg.subset, split=split)
-    return [{"question": r["question"], "answer": r["answer"]} for r in ds]
+    hub_id = cfg.hub_id or HUB_ID
+    ds = load_dataset(hub_id, cfg.subset, split=split)
+    return _problems([dict(r) for r in ds], hub_id, fields)
 
 
 def sample(rows: list[dict[str, str]], n: int | None, seed: int) -> list[dict[str, str]]:
     """A seeded sample of at most `n` rows, keeping each row's index in the source as doc_id."""
-    indexed = [dict(r, doc_id=str(i)) for i, r in enumerate(rows)]
-    if n is None or n >= len(indexed):
-        return indexed
-    return random.Random(seed).sample(indexed, n)
+    return sampling.sample([dict(r, doc_id=str(i)) for i, r in enumerate(rows)], n, seed)
 
 
 def train_val_split(
     rows: list[dict[str, str]], val_fraction: float, seed: int
 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    shuffled = rows[:]
-    random.Random(seed).shuffle(shuffled)
-    n_val = round(len(shuffled) * val_fraction)
-    if val_fraction > 0:
-        n_val = max(1, n_val)
-    return shuffled[n_val:], shuffled[:n_val]
+    return sampling.train_val_split(rows, val_fraction, seed)

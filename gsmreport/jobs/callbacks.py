@@ -1,7 +1,7 @@
-"""TrainerCallback that appends every log event to metrics.jsonl, one flushed line each.
+"""TrainerCallbacks of the training job: metrics.jsonl, and a line per saved checkpoint.
 
-Flushing and fsyncing per line is what makes the file crash-safe: a SIGKILL loses at most
-the line being written, and ingest skips a cut-off last line.
+Flushing and fsyncing per line is what makes metrics.jsonl crash-safe: a SIGKILL loses at
+most the line being written, and ingest skips a cut-off last line.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ def _jsonable(value: Any) -> Any:
 
 
 class MetricsJsonlCallback(TrainerCallback):
-    def __init__(self, path: Path, *, echo: bool = True) -> None:
+    def __init__(self, path: Path, *, echo: bool = True, wall_offset: float = 0.0) -> None:
+        """`wall_offset`: seconds already spent before a resume, so wall_time keeps rising."""
         self.path = path
         self.echo = echo
-        self.t0 = time.monotonic()
+        self.t0 = time.monotonic() - wall_offset
         self.max_steps = 0
 
     def on_train_begin(
@@ -69,3 +70,13 @@ class MetricsJsonlCallback(TrainerCallback):
             if key in logs and isinstance(logs[key], float | int):
                 parts.append(f"{key} {logs[key]:.4g}")
         print("[gsmreport] " + "  ".join(parts), flush=True)
+
+
+class CheckpointLineCallback(TrainerCallback):
+    """Says when a checkpoint is on disk: from then on an interrupted run can be resumed."""
+
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        if state.is_world_process_zero:
+            print(f"[gsmreport] saved checkpoint-{state.global_step}", flush=True)

@@ -1,7 +1,13 @@
-"""What both child jobs share: status bookkeeping, signals, hardware and version facts."""
+"""What both child jobs share: status bookkeeping, signals, hardware and version facts.
+
+Under `accelerate launch` every rank runs the same job module. Only rank 0 writes run.yaml;
+a failing peer leaves a one-line marker in logs/ so that rank 0, which the launcher then
+stops with SIGTERM, records `failed` with the peer's reason rather than `interrupted`.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import traceback
@@ -10,7 +16,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from gsmreport.runs import Hardware, RunStore
+from gsmreport.fsutil import atomic_write_text
+from gsmreport.runs import Hardware, RunStore, Status
+
+
+def rank() -> int:
+    """Global rank: torchrun (and so `accelerate launch`) sets RANK; a lone process is 0."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def is_main_process() -> bool:
@@ -19,9 +35,13 @@ def is_main_process() -> bool:
     Only the main process writes run.yaml, metrics.jsonl and the saved model; the others
     train and stay quiet.
     """
-    import os
+    return rank() == 0
 
-    return os.environ.get("RANK", "0") == "0"
+
+def set_status(run_dir: Path, status: Status, **fields: Any) -> None:
+    """RunStore.set_status from rank 0 only; the other ranks' view of the run is the same."""
+    if is_main_process():
+        RunStore(run_dir.parent).set_status(run_dir.name, status, **fields)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -35,14 +55,13 @@ def install_signal_handlers() -> None:
 
 
 def hardware() -> Hardware:
-    import os
-
+    """The devices this job uses in all: one per process under a multi-process launch."""
     import torch
 
+    count = world_size()
     if torch.cuda.is_available():
-        count = int(os.environ.get("WORLD_SIZE", "1"))
         return Hardware(device="cuda", device_name=torch.cuda.get_device_name(0), count=count)
-    return Hardware(device="cpu", device_name=f"CPU ({os.cpu_count()} cores)", count=1)
+    return Hardware(device="cpu", device_name=f"CPU ({os.cpu_count()} cores)", count=count)
 
 
 def versions() -> dict[str, str]:
@@ -57,25 +76,54 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _marker(run_dir: Path, r: int) -> Path:
+    return run_dir / "logs" / f"rank-{r}.failed"
+
+
+def _peer_failures(run_dir: Path, *, consume: bool) -> list[str]:
+    """One line per peer that failed in this launch, read from (and then removed from) logs/."""
+    lines = []
+    for path in sorted((run_dir / "logs").glob("rank-*.failed")):
+        try:
+            lines.append(path.read_text(encoding="utf-8").strip())
+            if consume:
+                path.unlink()
+        except OSError:
+            continue
+    return lines
+
+
 def run_guarded(run_dir: Path, body: Callable[[], dict[str, Any]]) -> int:
     """Run `body`, then record completed / interrupted / failed in run.yaml; return exit code.
 
     `body` returns the fields to store on success. A traceback goes to stdout (which the
-    parent tees into logs/stdout.log); run.yaml gets the one-line reason.
+    parent tees into logs/stdout.log); run.yaml gets the one-line reason, from rank 0 only.
     """
-    store, run_id = RunStore(run_dir.parent), run_dir.name
+    main, me = is_main_process(), rank()
+    if main:
+        # Markers left by an earlier attempt of this run (before a --resume) are stale.
+        _peer_failures(run_dir, consume=True)
     install_signal_handlers()
     try:
         fields = body()
     except KeyboardInterrupt:
-        store.set_status(run_id, "interrupted", error="interrupted by signal (Ctrl-C or SIGTERM)")
-        print("[gsmreport] interrupted; metrics written so far are kept", flush=True)
+        peers = _peer_failures(run_dir, consume=True) if main else []
+        if peers:  # the launcher stopped us because a peer died: that is a failure
+            set_status(run_dir, "failed", error=peers[0][:500])
+            print(f"[gsmreport] failed: {peers[0]}", flush=True)
+            return 1
+        set_status(run_dir, "interrupted", error="interrupted by signal (Ctrl-C or SIGTERM)")
+        if main:
+            print("[gsmreport] interrupted; metrics written so far are kept", flush=True)
         return 130
     except Exception as exc:  # the job must record *any* failure before it dies
         traceback.print_exc(file=sys.stdout)
         line = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        store.set_status(run_id, "failed", error=line[:500])
-        print(f"[gsmreport] failed: {line}", flush=True)
+        if main:
+            set_status(run_dir, "failed", error=line[:500])
+        else:
+            atomic_write_text(_marker(run_dir, me), f"rank {me}: {line}\n")
+        print(f"[gsmreport] failed{'' if main else f' (rank {me})'}: {line}", flush=True)
         return 1
-    store.set_status(run_id, "completed", **fields)
+    set_status(run_dir, "completed", **fields)
     return 0

@@ -1,105 +1,140 @@
 """The evaluation child process: `python -m gsmreport.jobs.evaluate EVAL_DIR`.
 
-Greedy, batched, left-padded generation on a seeded sample of GSM8K problems; both lm-eval
-filters; one samples.jsonl row per problem (lm-eval compatible fields plus ours) and a
-results.json written last, so its presence means the evaluation completed.
+Greedy, batched, left-padded generation that stops at the stop strings; both lm-eval
+filters; the teacher-forced loss of each gold solution; one samples.jsonl row per problem
+(lm-eval compatible fields plus ours) and a results.json written last, so its presence means
+the evaluation completed. Reads top to bottom: select problems, build prompts, load the
+model, then per batch generate, score and print one progress line.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gsmreport.config import EvalConfig
-from gsmreport.datasets.gsm8k import load_split, sample
+from gsmreport.datasets.gsm8k import load_split, sample, train_val_split
+from gsmreport.errors import ConfigError
 from gsmreport.fsutil import atomic_write_json, atomic_write_text
 from gsmreport.jobs.common import hardware, install_signal_handlers, run_guarded, versions
+from gsmreport.jobs.generation import chat_renderer, generate, gold_losses, load_model
+from gsmreport.prompts import (
+    ChatRenderer,
+    Doc,
+    build_prompt,
+    fewshot_exemplars,
+    gold_continuation,
+    n_shots,
+)
 from gsmreport.runs import RunStore, now_iso
 from gsmreport.scoring import counts_and_metrics, sample_row
 
-INSTRUCTION = (
-    "You are a helpful math assistant. Please provide a step-by-step derivation and end your "
-    "answer with the final numerical result in the format '#### <number>'."
-)
-# GSM8K train[0], the one-shot example the gemma-2b-it study used.
-ONE_SHOT_Q = (
-    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in "
-    "May. How many clips did Natalia sell altogether in April and May?"
-)
-ONE_SHOT_A = (
-    "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nNatalia sold 48+24 = <<48+24=72>>72 clips "
-    "altogether in April and May.\n#### 72"
-)
+# --- problems and prompts (no torch) ------------------------------------------------------
 
 
-def build_prompt(cfg: EvalConfig, question: str, tokenizer: Any) -> str:
-    if getattr(tokenizer, "chat_template", None):
-        messages: list[dict[str, str]] = []
-        if cfg.prompt_style == "one-shot":
-            messages += [
-                {"role": "user", "content": f"{INSTRUCTION}\n\n{ONE_SHOT_Q}"},
-                {"role": "assistant", "content": ONE_SHOT_A},
-            ]
-        messages.append({"role": "user", "content": question})
-        return str(
-            tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+def select_docs(cfg: EvalConfig) -> list[Doc]:
+    """The problems to evaluate, in doc id order.
+
+    `validation` recreates the run's held-out share exactly as the train job split it (same
+    sample, seed and fraction), so doc ids are indices into the train file, as in training.
+    """
+    if cfg.split != "validation":
+        docs = sample(load_split(cfg.data, cfg.split), cfg.n, cfg.seed)
+    else:
+        rows = sample(load_split(cfg.data, "train"), cfg.data.max_samples, cfg.data.seed)
+        _, held = train_val_split(rows, cfg.data.val_fraction, cfg.data.seed)
+        if not held:
+            raise ConfigError(
+                "split validation: the run holds out no problems (data.val_fraction is 0); "
+                "evaluate --split test instead"
+            )
+        # not gsm8k.sample: it would renumber doc ids, which must stay the train file's
+        small = cfg.n is not None and cfg.n < len(held)
+        docs = random.Random(cfg.seed).sample(held, cfg.n) if small and cfg.n else held
+    return sorted(docs, key=lambda d: int(d["doc_id"]))
+
+
+def build_prompts(cfg: EvalConfig, docs: list[Doc], chat: ChatRenderer | None) -> list[str]:
+    k = n_shots(cfg.prompt_style)
+    exemplars: dict[int, list[Doc]] = {}
+    if k:
+        pool = load_split(cfg.data, "train")
+        ids = [int(d["doc_id"]) for d in docs]
+        same = cfg.split != "test"  # train and validation problems come from the pool
+        exemplars = fewshot_exemplars(pool, ids, k, cfg.fewshot_seed, same_split=same)
+    return [
+        build_prompt(
+            cfg.prompt_style,
+            d["question"],
+            template=cfg.prompt_template,
+            chat=chat,
+            exemplars=exemplars.get(int(d["doc_id"]), []),
         )
-    prompt = cfg.prompt_template.format(question=question)
-    if cfg.prompt_style == "one-shot":
-        shot = cfg.prompt_template.format(question=ONE_SHOT_Q) + " " + ONE_SHOT_A
-        prompt = f"{INSTRUCTION}\n\n{shot}\n\n{prompt}"
-    return prompt
+        for d in docs
+    ]
+
+
+# --- the loop -----------------------------------------------------------------------------
+
+
+def _eta(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def evaluate_docs(
+    model: Any,
+    tokenizer: Any,
+    cfg: EvalConfig,
+    docs: list[Doc],
+    prompts: list[str],
+    on_line: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One samples.jsonl row per problem, in doc order.
+
+    Batches group prompts of similar length (longest first, so memory runs out at once if at
+    all), which wastes less compute on padding than the sample's order would.
+    """
+    lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(docs)), key=lambda i: -lengths[i])
+    rows: dict[int, dict[str, Any]] = {}
+    n_batches = (len(order) + cfg.batch_size - 1) // cfg.batch_size
+    started = time.monotonic()
+    for b in range(n_batches):
+        idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+        batch = [prompts[i] for i in idx]
+        outs = generate(model, tokenizer, batch, cfg)
+        losses: list[float | None] = [None] * len(idx)
+        if cfg.gold_loss:
+            golds = [gold_continuation(prompts[i], docs[i]["answer"]) for i in idx]
+            losses = list(gold_losses(model, tokenizer, batch, golds))
+        for i, out, loss in zip(idx, outs, losses, strict=True):
+            rows[i] = sample_row(docs[i], prompts[i], out.text, out.n_tokens, out.truncated, loss)
+        done, elapsed = len(rows), time.monotonic() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = _eta((len(docs) - done) / rate) if rate else "?"
+        line = (
+            f"[gsmreport] eval batch {b + 1}/{n_batches}: {done}/{len(docs)} problems, "
+            f"{rate:.2f} problems/s, ETA {eta}"
+        )
+        if on_line is not None:
+            on_line(line)
+    return [rows[i] for i in range(len(docs))]
 
 
 def _evaluate(eval_dir: Path, cfg: EvalConfig) -> dict[str, Any]:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     started = time.monotonic()
-    tokenizer = AutoTokenizer.from_pretrained(cfg.adapter or cfg.model)
-    tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model: Any = AutoModelForCausalLM.from_pretrained(cfg.model)
-    if cfg.adapter:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, cfg.adapter)
-    if torch.cuda.is_available():
-        model = model.to("cuda")
-    model.eval()
-    docs = sample(load_split(cfg.data, cfg.split), cfg.n, cfg.seed)
-    rows: list[dict[str, Any]] = []
-    n_batches = (len(docs) + cfg.batch_size - 1) // cfg.batch_size
-    for b in range(n_batches):
-        batch = docs[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-        prompts = [build_prompt(cfg, d["question"], tokenizer) for d in batch]
-        enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=True)
-        enc = {k: v.to(model.device) for k, v in enc.items()}
-        with torch.no_grad():
-            out = model.generate(
-                **enc,
-                max_new_tokens=cfg.max_new_tokens,
-                do_sample=False,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        new = out[:, enc["input_ids"].shape[1] :]
-        for doc, prompt, ids in zip(batch, prompts, new, strict=True):
-            tokens = [int(t) for t in ids if int(t) != tokenizer.pad_token_id]
-            ended = tokenizer.eos_token_id in tokens
-            n_tokens = tokens.index(tokenizer.eos_token_id) + 1 if ended else len(tokens)
-            text = str(tokenizer.decode(tokens[:n_tokens], skip_special_tokens=True))
-            rows.append(
-                sample_row(
-                    doc, prompt, text, n_tokens, not ended and n_tokens >= cfg.max_new_tokens
-                )
-            )
-        print(f"[gsmreport] eval batch {b + 1}/{n_batches}", flush=True)
+    docs = select_docs(cfg)
+    model, tokenizer = load_model(cfg)
+    prompts = build_prompts(cfg, docs, chat_renderer(tokenizer))
+    rows = evaluate_docs(model, tokenizer, cfg, docs, prompts, lambda s: print(s, flush=True))
     return _write(eval_dir, cfg, rows, time.monotonic() - started)
 
 
@@ -109,6 +144,7 @@ def _write(
     n = len(rows)
     counts, metrics = counts_and_metrics(rows)
     atomic_write_text(eval_dir / "samples.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    losses = [r["loss"] for r in rows if "loss" in r]
     results = {
         "eval_id": eval_dir.name,
         "run_id": eval_dir.parent.parent.name,
@@ -119,10 +155,15 @@ def _write(
         "split": cfg.split,
         "data": cfg.data.path or f"openai/gsm8k ({cfg.data.subset})",
         "prompt_style": cfg.prompt_style,
+        "fewshot_seed": cfg.fewshot_seed if n_shots(cfg.prompt_style) else None,
+        "stop": cfg.stop,
         "max_new_tokens": cfg.max_new_tokens,
+        "batch_size": cfg.batch_size,
         "results": {"gsm8k": metrics},
         "counts": counts,
+        "gold_loss_mean": sum(losses) / len(losses) if losses else None,
         "runtime_s": round(runtime, 3),
+        "problems_per_s": round(n / runtime, 3) if runtime > 0 else None,
         "created_at": now_iso(),
         "hardware": hardware().model_dump(),
         "versions": versions(),

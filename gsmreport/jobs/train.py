@@ -1,82 +1,160 @@
-"""The training child process: `python -m gsmreport.jobs.train RUN_DIR`.
+"""The training child process: `python -m gsmreport.jobs.train RUN_DIR [--resume]`.
 
-Reads the resolved config from RUN_DIR/run.yaml, fine-tunes with TRL's SFTTrainer (LoRA via
-peft, or full), appends every log event to metrics.jsonl, saves the model and
-trainer_state.json, and records the outcome in run.yaml. Reads top to bottom on purpose.
+Reads the resolved config from RUN_DIR/run.yaml, fine-tunes with TRL's SFTTrainer (LoRA or
+QLoRA via peft, or full), appends every log event to metrics.jsonl, keeps checkpoints for
+`--resume`, saves the (best) model and trainer_state.json, and records the outcome in
+run.yaml. Under `accelerate launch` every rank runs this; only rank 0 writes run files.
+Reads top to bottom on purpose: check the machine, load data, build the trainer, train.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from gsmreport.config import TrainConfig
-from gsmreport.datasets.gsm8k import load_split, sample, train_val_split
-from gsmreport.jobs.common import hardware, run_guarded, versions
+from gsmreport.errors import ConfigError, GsmReportError
+from gsmreport.jobs.common import (
+    hardware,
+    is_main_process,
+    run_guarded,
+    set_status,
+    versions,
+    world_size,
+)
 from gsmreport.runs import RunStore
 
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
-def _records(rows: list[dict[str, str]], cfg: TrainConfig, chat: bool) -> list[dict[str, Any]]:
-    """Prompt/completion pairs: TRL then computes the loss on the completion only."""
-    if chat:
-        return [
-            {
-                "prompt": [{"role": "user", "content": r["question"]}],
-                "completion": [{"role": "assistant", "content": r["answer"]}],
-            }
-            for r in rows
-        ]
-    return [
-        {
-            "prompt": cfg.prompt_template.format(question=r["question"]),
-            "completion": " " + r["answer"],
-        }
-        for r in rows
+
+def newest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest complete checkpoints/checkpoint-N (one cut off mid-save has no state file)."""
+    folder = run_dir / "checkpoints"
+    found = [
+        (int(m.group(1)), p)
+        for p in (folder.iterdir() if folder.is_dir() else [])
+        if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
     ]
+    return max(found)[1] if found else None
 
 
-def _train(run_dir: Path, cfg: TrainConfig) -> dict[str, Any]:
+def cut_metrics(path: Path, step: int) -> float:
+    """Drop metrics.jsonl events after `step` (a resume replays them); return the last wall time.
+
+    Also drops a line cut off by a crash. The file is replaced atomically.
+    """
+    from gsmreport.fsutil import atomic_write_text
+
+    if not path.is_file():
+        return 0.0
+    kept: list[str] = []
+    wall = 0.0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and int(event.get("step", 0)) <= step:
+            kept.append(line)
+            wall = max(wall, float(event.get("wall_time") or 0.0))
+    atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+    return wall
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """What this machine allows, decided before any model is loaded."""
+
+    cuda: bool
+    bf16: bool
+    fp16: bool
+    optimizer: str  # the optimizer actually used
+    warnings: tuple[str, ...]
+
+
+def check_machine(cfg: TrainConfig) -> Machine:
+    """Refuse what cannot run here (ConfigError); fall back, with a warning, where one can."""
+    import importlib.util
+
     import torch
-    from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
-    from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]
-
-    from gsmreport.jobs.callbacks import MetricsJsonlCallback
-
-    t = cfg.training
-    set_seed(t.seed)
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    rows = sample(load_split(cfg.data, "train"), cfg.data.max_samples, cfg.data.seed)
-    train_rows, val_rows = train_val_split(rows, cfg.data.val_fraction, cfg.data.seed)
-    chat = bool(getattr(tokenizer, "chat_template", None))
-    train_ds = Dataset.from_list(_records(train_rows, cfg, chat))
-    val_ds = Dataset.from_list(_records(val_rows, cfg, chat)) if val_rows else None
 
     cuda = torch.cuda.is_available()
+    bnb = cuda and importlib.util.find_spec("bitsandbytes") is not None
+    if cfg.method == "qlora" and not bnb:
+        raise ConfigError("method qlora needs a CUDA GPU and bitsandbytes; use method: lora on CPU")
+    t, warnings = cfg.training, []
+    optimizer = t.optimizer
+    if optimizer == "adamw_bnb_8bit" and not bnb:
+        optimizer = "adamw_torch"
+        warnings.append(
+            "optimizer adamw_bnb_8bit needs a CUDA GPU and bitsandbytes; using adamw_torch"
+        )
     bf16 = t.precision == "bf16" or (
         t.precision == "auto" and cuda and torch.cuda.is_bf16_supported()
     )
-    fp16 = t.precision == "fp16"
-    steps_per_epoch = math.ceil(len(train_rows) / (t.batch_size * t.grad_accum))
-    total = t.max_steps if t.max_steps > 0 else math.ceil(steps_per_epoch * t.epochs)
-    eval_steps = t.eval_steps or max(1, total // 5)
-    # transformers 5 folded warmup_ratio into warmup_steps (a float below 1 is a ratio).
+    return Machine(cuda, bf16, t.precision == "fp16", optimizer, tuple(warnings))
+
+
+def _logging(run_dir: Path, cfg: TrainConfig) -> list[str]:
+    """Point W&B and TensorBoard at the run folder (both read env vars); return report_to."""
+    log, report = cfg.logging, []
+    os.environ["WANDB_MODE"] = log.wandb
+    if log.wandb != "disabled":
+        os.environ["WANDB_DIR"] = str(run_dir / "logs")
+        os.environ["WANDB_PROJECT"] = log.wandb_project
+        # A stable id per run folder, so a --resume continues the same W&B run.
+        digest = hashlib.sha1(str(run_dir).encode()).hexdigest()[:8]
+        os.environ.setdefault("WANDB_RUN_ID", f"{run_dir.name}-{digest}")
+        os.environ.setdefault("WANDB_RESUME", "allow")
+        os.environ.setdefault("WANDB_CONSOLE", "off")  # our stdout is already teed to a log
+        report.append("wandb")
+    if log.tensorboard:
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "logs" / "tensorboard")
+        report.append("tensorboard")
+    return report
+
+
+def _sft_config(
+    run_dir: Path, cfg: TrainConfig, m: Machine, n_train: int, has_val: bool
+) -> tuple[Any, int]:
+    """Every TrainingSettings knob as SFTConfig arguments; also returns the planned steps."""
+    from trl import SFTConfig  # type: ignore[attr-defined]
+
+    t = cfg.training
+    per_step = t.batch_size * t.grad_accum * world_size()
+    total = t.max_steps if t.max_steps > 0 else math.ceil(n_train / per_step * t.epochs)
+    eval_steps = t.eval_steps or (t.save_steps if t.load_best_model_at_end else None)
+    eval_steps = eval_steps or max(1, total // 5)
     names = {f.name for f in dataclasses.fields(SFTConfig)}
-    warmup: dict[str, Any] = (
-        {"warmup_ratio": t.warmup_ratio}
-        if "warmup_ratio" in names
-        else {"warmup_steps": t.warmup_ratio}
-    )
+    extra: dict[str, Any] = {}
+    # transformers 5 folded warmup_ratio into warmup_steps (a float below 1 is a ratio).
+    extra["warmup_ratio" if "warmup_ratio" in names else "warmup_steps"] = t.warmup_ratio
+    if t.lr_scheduler == "cosine_with_min_lr":
+        extra["lr_scheduler_kwargs"] = {"min_lr": t.min_lr}
+    # transformers 5.2x renamed gradient_checkpointing to activation_checkpointing.
+    ckpt = "activation" if "activation_checkpointing" in names else "gradient"
+    extra[f"{ckpt}_checkpointing"] = t.gradient_checkpointing
+    if t.gradient_checkpointing:
+        extra[f"{ckpt}_checkpointing_kwargs"] = {"use_reentrant": False}
+    if has_val:
+        extra.update(
+            eval_strategy="steps",
+            eval_steps=eval_steps,
+            metric_for_best_model="eval_loss",
+            greater_is_better=False,
+            load_best_model_at_end=t.load_best_model_at_end,
+        )
     args = SFTConfig(
         output_dir=str(run_dir / "checkpoints"),
+        run_name=run_dir.name,
         num_train_epochs=t.epochs,
         max_steps=t.max_steps,
         per_device_train_batch_size=t.batch_size,
@@ -85,32 +163,131 @@ def _train(run_dir: Path, cfg: TrainConfig) -> dict[str, Any]:
         learning_rate=t.learning_rate,
         lr_scheduler_type=t.lr_scheduler,
         weight_decay=t.weight_decay,
-        logging_steps=t.logging_steps,
-        eval_strategy="steps" if val_ds is not None else "no",
-        eval_steps=eval_steps,
-        save_strategy="no",
-        report_to="none",
+        optim=m.optimizer,
         max_length=t.max_length,
+        packing=t.packing,
+        logging_steps=t.logging_steps,
+        save_strategy="steps",
+        save_steps=t.save_steps or eval_steps,
+        save_total_limit=t.save_total_limit,
+        report_to=_logging(run_dir, cfg) or "none",
         seed=t.seed,
-        bf16=bf16,
-        fp16=fp16,
-        use_cpu=not cuda,
+        bf16=m.bf16,
+        fp16=m.fp16,
+        use_cpu=not m.cuda,
         disable_tqdm=True,
         completion_only_loss=True,
         dataloader_num_workers=0,
-        **warmup,
+        **extra,
     )
-    model = AutoModelForCausalLM.from_pretrained(cfg.model)
-    peft_config = None
-    if cfg.method == "lora":
-        peft_config = LoraConfig(
-            r=cfg.lora.r,
-            lora_alpha=cfg.lora.alpha,
-            lora_dropout=cfg.lora.dropout,
-            bias=cfg.lora.bias,
-            target_modules=cfg.lora.target_modules,
-            task_type="CAUSAL_LM",
+    return args, total
+
+
+def _model(cfg: TrainConfig, m: Machine) -> tuple[Any, Any]:
+    """The base model (4-bit for QLoRA) and the peft LoraConfig, or None for a full fine-tune."""
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {}
+    if cfg.method == "qlora":  # CUDA only (check_machine); not reachable on a CPU test machine
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        dtype = torch.bfloat16 if m.bf16 else torch.float16
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=dtype,
+            bnb_4bit_use_double_quant=True,
         )
+        kwargs["dtype"] = dtype
+        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
+    model = AutoModelForCausalLM.from_pretrained(cfg.model, **kwargs)
+    if cfg.method == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=cfg.training.gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False},
+        )
+    if cfg.method == "full":
+        return model, None
+    lora = cfg.lora
+    return model, LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        bias=lora.bias,
+        target_modules=lora.target_modules,
+        modules_to_save=lora.modules_to_save,
+        task_type="CAUSAL_LM",
+    )
+
+
+def _price(runtime: float, cfg: TrainConfig) -> dict[str, Any]:
+    """Device-hours × price: the config's price, else the dated default table, with the source."""
+    from gsmreport.analysis.cost import cost, default_price
+
+    hw = hardware()
+    entry = default_price(hw.device_name)
+    price: float | None
+    if cfg.price_per_device_hour is not None:
+        price, source = cfg.price_per_device_hour, "config (price_per_device_hour)"
+    elif entry is not None:
+        price = entry.usd_per_device_hour
+        where = f", {entry.url}" if getattr(entry, "url", "") else ""
+        source = f"default table, {entry.name}: {entry.source}{where}; as of {entry.as_of}"
+    else:
+        price = None
+        source = f"no price known for {hw.device_name}; set price_per_device_hour in the config"
+    c = cost(runtime, hw.count, price, source, hw.device_name)
+    return {
+        "device_hours": c.device_hours,
+        "cost_usd": c.usd,
+        "price_per_device_hour": price,
+        "price_source": source,
+    }
+
+
+def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[str, Any]:
+    from datasets import Dataset
+    from transformers import AutoTokenizer, EarlyStoppingCallback, set_seed
+    from trl import SFTTrainer  # type: ignore[attr-defined]
+
+    from gsmreport.datasets.formats import load_examples, to_record
+    from gsmreport.datasets.sampling import sample, train_val_split
+    from gsmreport.jobs.callbacks import CheckpointLineCallback, MetricsJsonlCallback
+
+    main, t = is_main_process(), cfg.training
+    set_seed(t.seed)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    examples = load_examples(cfg.data, cfg.prompt_template)
+    examples = sample(examples, cfg.data.max_samples, cfg.data.seed)
+    train_ex, val_ex = train_val_split(examples, cfg.data.val_fraction, cfg.data.seed)
+    chat = bool(getattr(tokenizer, "chat_template", None))
+    train_ds = Dataset.from_list([to_record(e, chat) for e in train_ex])
+    val_ds = Dataset.from_list([to_record(e, chat) for e in val_ex]) if val_ex else None
+    args, total = _sft_config(run_dir, cfg, m, len(train_ex), val_ds is not None)
+
+    checkpoint, wall_offset = None, 0.0
+    if resume:
+        checkpoint = newest_checkpoint(run_dir)
+        if checkpoint is None:
+            raise ConfigError(f"{run_dir}: no checkpoint to resume from")
+        done = int(checkpoint.name.split("-")[1])
+        if main:  # replayed steps would otherwise appear twice
+            wall_offset = cut_metrics(run_dir / "metrics.jsonl", done)
+            set_status(run_dir, "running", resumed_from=checkpoint.name)
+    callbacks: list[Any] = [
+        MetricsJsonlCallback(run_dir / "metrics.jsonl", wall_offset=wall_offset),
+        CheckpointLineCallback(),
+    ]
+    if t.early_stopping_patience is not None and val_ds is not None:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
+    model, peft_config = _model(cfg, m)
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -118,48 +295,66 @@ def _train(run_dir: Path, cfg: TrainConfig) -> dict[str, Any]:
         eval_dataset=val_ds,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[MetricsJsonlCallback(run_dir / "metrics.jsonl")],
+        callbacks=callbacks,
     )
-    print(
-        f"[gsmreport] training {cfg.method} on {len(train_rows)} examples "
-        f"({len(val_rows)} held out), {total} steps",
-        flush=True,
-    )
+    if main:
+        print(
+            f"[gsmreport] training {cfg.method} on {len(train_ex)} examples ({len(val_ex)} held "
+            f"out, {'chat template' if chat else 'plain prompts'}), {total} steps"
+            + (f", resuming from {checkpoint.name}" if checkpoint else ""),
+            flush=True,
+        )
     started = time.monotonic()
     try:
-        trainer.train()
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     finally:
-        # Written even on Ctrl-C, so an interrupted run still has its trainer state.
-        trainer.state.save_to_json(str(run_dir / "trainer_state.json"))
-    runtime = time.monotonic() - started
-    trainer.save_model(str(run_dir / "model"))
-    tokenizer.save_pretrained(str(run_dir / "model"))
-    hw = hardware()
-    device_hours = runtime / 3600 * hw.count
-    cost = (
-        device_hours * cfg.price_per_device_hour if cfg.price_per_device_hour is not None else None
-    )
+        if main:  # written even on Ctrl-C, so an interrupted run still has its trainer state
+            trainer.state.save_to_json(str(run_dir / "trainer_state.json"))
+    runtime = time.monotonic() - started + wall_offset
+    trainer.save_model(str(run_dir / "model"))  # the best model when load_best_model_at_end
+    if main:
+        tokenizer.save_pretrained(str(run_dir / "model"))
+    state = trainer.state
     return {
         "runtime_s": round(runtime, 3),
-        "device_hours": device_hours,
-        "cost_usd": cost,
-        "n_train": len(train_rows),
-        "n_val": len(val_rows),
-        "total_steps": trainer.state.global_step,
+        **_price(runtime, cfg),
+        "n_train": len(train_ex),
+        "n_val": len(val_ex),
+        "total_steps": state.global_step,
+        "stopped_early": 0 < state.global_step < state.max_steps,
+        "best_step": state.best_global_step,
+        "best_eval_loss": state.best_metric,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     run_dir = Path(argv[0]).resolve()
-    store = RunStore(run_dir.parent)
-    record = store.read(run_dir.name)
+    resume = "--resume" in argv[1:]
+    record = RunStore(run_dir.parent).read(run_dir.name)
     cfg = TrainConfig.model_validate(record.config)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    store.set_status(
-        record.id, "running", hardware=hardware(), versions=versions(), pid=os.getpid()
+    try:
+        machine = check_machine(cfg)
+    except GsmReportError as exc:
+        # A setting this machine cannot run: one line, the usage exit code, nothing loaded.
+        set_status(run_dir, "failed", error=str(exc))
+        if is_main_process():
+            print(f"error: {exc}", flush=True)
+        return exc.exit_code
+    if is_main_process():
+        for warning in machine.warnings:
+            print(f"[gsmreport] warning: {warning}", flush=True)
+    set_status(
+        run_dir,
+        "running",
+        hardware=hardware(),
+        versions=versions(),
+        pid=os.getpid(),
+        optimizer=machine.optimizer,
+        warnings=list(dict.fromkeys([*record.warnings, *machine.warnings])),
     )
-    return run_guarded(run_dir, lambda: _train(run_dir, cfg))
+    return run_guarded(run_dir, lambda: _train(run_dir, cfg, machine, resume))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
-"""Run a job as a child process: tee its output to a log, stream lines, cancel on request.
+"""Run a job as a child process: it writes its own log, we tail it, and cancel on request.
+
+The child writes straight into its log file rather than into a pipe we read: a pipe would
+die with the parent (the child's next write gets SIGPIPE), and the TUI must be able to quit
+while a training keeps going and keeps writing its run folder. We follow the file instead.
 
 The child runs in its own session so that the parent decides what it receives: Ctrl-C in
 the CLI and the TUI's cancel button both become one SIGINT to the child, which then
-records `interrupted` itself. A second Ctrl-C escalates to SIGTERM.
+records `interrupted` itself. A second Ctrl-C escalates to SIGTERM. Closing the terminal
+does not reach it either (no controlling terminal, so no SIGHUP).
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 LineSink = Callable[[str], None]
+
+POLL_S = 0.1  # how often the log is read while the child runs; lines arrive this late at most
 
 
 def _child_env() -> dict[str, str]:
@@ -27,6 +33,30 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+class LogTail:
+    """The complete lines appended to a file after `offset`, as they arrive."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        self.path = path
+        self.offset = offset
+        self._partial = b""
+
+    def read(self, *, final: bool = False) -> list[str]:
+        """New complete lines; with `final`, also a last line that has no newline."""
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            chunk = b""
+        self.offset += len(chunk)
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        if final and self._partial:
+            lines.append(self._partial)
+            self._partial = b""
+        return [line.decode("utf-8", errors="replace").rstrip("\r") for line in lines]
+
+
 def run_job(
     cmd: list[str],
     log_path: Path,
@@ -34,46 +64,57 @@ def run_job(
     on_line: LineSink | None = None,
     cancel: threading.Event | None = None,
 ) -> int:
-    """Start `cmd`, append its output to `log_path`, return its exit code."""
+    """Start `cmd` appending its output to `log_path`, stream its lines, return its exit code.
+
+    If this process exits first (a TUI that quits and leaves the job running), the child
+    carries on: it owns its log file descriptor and records its own status in run.yaml.
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        bufsize=1,
-        env=_child_env(),
-        start_new_session=True,
-    )
+    with log_path.open("ab") as log:
+        start = log.tell()  # the log may hold an earlier attempt's lines: skip them
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=_child_env(),
+            start_new_session=True,
+        )
+    tail = LogTail(log_path, start)
     stop_watch = threading.Event()
     if cancel is not None:
         threading.Thread(target=_watch_cancel, args=(proc, cancel, stop_watch), daemon=True).start()
     interrupts = 0
-    with log_path.open("a", encoding="utf-8") as log:
-        while True:
-            try:
-                _pump(proc, log, on_line)
-                break
-            except KeyboardInterrupt:
-                interrupts += 1
-                proc.send_signal(signal.SIGINT if interrupts == 1 else signal.SIGTERM)
-        code = proc.wait()
+    while True:
+        try:
+            code = _follow(proc, tail, on_line)
+            break
+        except KeyboardInterrupt:
+            interrupts += 1
+            proc.send_signal(signal.SIGINT if interrupts == 1 else signal.SIGTERM)
     stop_watch.set()
     return code
 
 
-def _pump(proc: subprocess.Popen[str], log: TextIO, on_line: LineSink | None) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        log.write(line)
-        log.flush()
-        if on_line is not None:
-            on_line(line.rstrip("\n"))
+def _follow(proc: subprocess.Popen[bytes], tail: LogTail, on_line: LineSink | None) -> int:
+    while True:
+        try:
+            code = proc.wait(timeout=POLL_S)
+        except subprocess.TimeoutExpired:
+            _emit(tail.read(), on_line)
+            continue
+        _emit(tail.read(final=True), on_line)
+        return code
+
+
+def _emit(lines: list[str], on_line: LineSink | None) -> None:
+    if on_line is not None:
+        for line in lines:
+            on_line(line)
 
 
 def _watch_cancel(
-    proc: subprocess.Popen[str], cancel: threading.Event, stop: threading.Event
+    proc: subprocess.Popen[bytes], cancel: threading.Event, stop: threading.Event
 ) -> None:
     while not stop.is_set():
         if cancel.wait(0.2):
