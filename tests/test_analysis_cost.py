@@ -31,8 +31,9 @@ from tests.run_fixtures import write_metrics_jsonl
         ("NVIDIA A100-SXM4-40GB", "NVIDIA A100-SXM4-40GB"),
         ("NVIDIA A100-PCIE-40GB", "NVIDIA A100-SXM4-40GB"),
         ("NVIDIA A10G", "NVIDIA A10G"),
-        ("NVIDIA L4", "NVIDIA L4"),
-        ("Tesla T4", "Tesla T4"),
+        # Left out of the table: no dated transcription of a price could be found (cost.py).
+        ("NVIDIA L4", None),
+        ("Tesla T4", None),
         ("cpu", "CPU"),
         # Not guessed: memory size unknown, or a different device whose name contains a key.
         ("NVIDIA A100-SXM4", None),
@@ -52,6 +53,8 @@ def test_every_default_price_is_sourced_and_dated() -> None:
     for entry in DEFAULT_PRICES:
         assert entry.source and entry.usd_per_device_hour >= 0
         dt.date.fromisoformat(entry.as_of)
+        # A rented device names the page a reader can check today's price on.
+        assert entry.name == "CPU" or entry.url.startswith("https://")
     cpu = default_price("CPU")
     assert cpu is not None and cpu.usd_per_device_hour == 0
 
@@ -71,9 +74,10 @@ def test_run_price_wins_over_the_table() -> None:
 def test_cost_from_the_default_table_names_its_date() -> None:
     result = cost(1800.0, 4, device_name="NVIDIA A100-SXM4-80GB")
     assert result.device_hours == 2.0
-    assert result.usd == pytest.approx(2.0 * 1.79)
+    assert result.usd == pytest.approx(2.0 * 2.79)
     assert result.origin == "default table"
-    assert "as of 2025-01-15" in result.source and "Lambda" in result.source
+    assert "checked 2026-11-22" in result.source and "Lambda" in result.source
+    assert "https://lambda.ai/pricing" in result.source
 
 
 def test_no_price_known_means_no_cost() -> None:

@@ -58,4 +58,4 @@ def test_demo_small_end_to_end(tmp_path: Path, dirs: Dirs) -> None:
         assert f"{final['value']:.4f} (step {final['step']})" in md
         assert f"{drop:.1f} %" in md
         assert (report_dir / "charts" / "loss.png").read_bytes().startswith(b"\x89PNG")
-        assert "![Learning curve](charts/loss.png)" in md
+        assert "![Figure 1: Learning curve](charts/loss.png)" in md

@@ -47,14 +47,15 @@ def test_markdown_numbers_equal_the_parquet(
     finding = f"Training loss fell {num(drop, 1)} % ({num(first['value'])} at step {first['step']}"
     assert finding in md
     assert "| strict-match | 33.3 % | 2 / 6 |" in md
-    assert "![Learning curve](charts/loss.png)" in md
+    assert "![Figure 1: Learning curve](charts/loss.png)" in md
     assert paths.html is None and paths.pdf is None
 
 
 def test_charts_written_as_png_and_svg(train_run: tuple[Path, RunRecord], tmp_path: Path) -> None:
     paths = _render(train_run, tmp_path)
     names = {p.name for p in paths.charts}
-    assert {"loss.png", "loss.svg", "token_accuracy.png"} <= names
+    four = ("loss", "learning_rate", "token_accuracy", "accuracy_by_steps")
+    assert names == {f"{n}.{ext}" for n in four for ext in ("png", "svg")}
     out = paths.md.parent
     assert (out / "charts" / "loss.png").read_bytes().startswith(b"\x89PNG")
     assert (out / "charts" / "loss.svg").read_text().lstrip().startswith("<svg")

@@ -68,7 +68,7 @@ def _page_pixels(pdf: Path, page: int) -> np.ndarray:
 def test_pdf_page_count_and_headings(pdf: Path) -> None:
     assert pdf.read_bytes().startswith(b"%PDF")
     pages = _page_count(pdf)
-    assert 2 <= pages <= 6, pages  # six problems and two charts: a short report
+    assert 2 <= pages <= 7, pages  # six problems and four charts: a short report
     texts = [_page_text(pdf, p) for p in range(1, pages + 1)]
     everything = "\n".join(texts)
     for heading in SECTIONS:
@@ -85,7 +85,7 @@ def test_learning_curve_page_is_drawn(pdf: Path) -> None:
     pages = _page_count(pdf)
     # The figure caption sits under the chart, on the same page (figures are never split).
     chart_page = next(
-        p for p in range(1, pages + 1) if "Learning curve: train loss" in _page_text(pdf, p)
+        p for p in range(1, pages + 1) if "Figure 1. Training loss" in _page_text(pdf, p)
     )
     overview = _page_pixels(pdf, 1)
     chart = _page_pixels(pdf, chart_page)

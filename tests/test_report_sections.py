@@ -197,7 +197,10 @@ def test_accuracy_by_step_count_matches_hand_counts(gsm_md: tuple[Path, str]) ->
             f"{100 * k / n:.1f} %",
             f"{100 * low:.1f} % – {100 * high:.1f} %",
         ]
-    assert "![Exact match by number of steps" in section
+    assert (
+        "Exact match by number of steps in the gold solution](charts/accuracy_by_steps.png)"
+        in section
+    )
     # Topics by hand: the two questions with a "%" are both answered wrongly.
     topics = {row[0]: row[1:3] for row in _rows(_section(md, "#### By topic"))}
     assert topics["percentages"] == ["2", "0"]
@@ -266,11 +269,12 @@ def test_cost_from_the_default_table_names_source_and_date(tmp_path: Path) -> No
     write_gsm_eval(run[0])
     md = _md(run, tmp_path / "out")
     hours = 5400 / 3600 * 2  # 3 device-hours
-    usd = hours * 2.99  # Lambda's on-demand H100 price in the dated table
+    usd = hours * 3.99  # Lambda's on-demand H100 price in the dated table
     overview = {r[0]: r[1] for r in _rows(_section(md, "## Overview"))}
     assert overview["Device-hours"] == f"{hours:.4f} (2 × 1 h 30 min)"
-    assert overview["Cost"].startswith(f"${usd:.2f} at $2.99/device-hour; default price for")
-    assert "lambda.ai/pricing" in overview["Cost"] and "as of 2025-01-15" in overview["Cost"]
+    assert overview["Cost"].startswith(f"${usd:.2f} at $3.99/device-hour; default price for")
+    assert "https://lambda.ai/pricing" in overview["Cost"]
+    assert "checked 2026-11-22" in overview["Cost"]
     per_point = usd / (4 / 12 * 100)
     assert overview["Cost per accuracy point"].startswith(f"${per_point:.4g} per point")
     assert f"that is ${usd:.2f}." in _section(md, "## Findings")

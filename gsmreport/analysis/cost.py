@@ -3,10 +3,13 @@
 Every cost says where its price came from: the run's own price (run.yaml / config) first, then
 the dated default table below, and otherwise no cost at all — never a guessed number.
 
-The default table holds on-demand list prices transcribed by hand from the named providers'
-public pricing pages as of the dates given (no network is used here). Prices move: a report
-prints the source and date beside every cost so a reader can judge how stale it is, and a
-price in the run config always wins.
+The default table holds on-demand list prices per GPU-hour. Each entry names the provider's
+pricing page (`url`) and the date the price was checked (`as_of`). No network is used at run
+time: the prices were checked on that date against published transcriptions of the providers'
+pages (named in `source`), and a device whose price could not be confirmed from at least one
+dated transcription is left out, so its runs show "no price known" instead of a stale guess.
+Prices move: a report prints the source and date beside every cost, and a price in the run
+config always wins.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import polars as pl
 
 from gsmreport.analysis.training import Point, series
 
+CHECKED = "2026-11-22"  # the day every entry below was checked
+
 
 @dataclass(frozen=True)
 class PriceEntry:
@@ -26,69 +31,60 @@ class PriceEntry:
     tokens: tuple[str, ...]  # all must occur in a device name, as whole alphanumeric words
     usd_per_device_hour: float
     source: str
-    as_of: str  # ISO date the price was read
+    as_of: str  # ISO date the price was checked
+    url: str = ""  # the provider's pricing page, so a reader can check today's price
 
 
 DEFAULT_PRICES: tuple[PriceEntry, ...] = (
     PriceEntry(
         "NVIDIA H100 80GB HBM3",
         ("h100",),
-        2.99,
-        "on-demand list price per GPU, 8x H100 SXM, Lambda Cloud pricing page (lambda.ai/pricing)",
-        "2025-01-15",
+        3.99,
+        "Lambda on-demand, 8x H100 SXM, per GPU (transcribed from lambda.ai 2026-09-20 and "
+        "2026-09-25)",
+        CHECKED,
+        "https://lambda.ai/pricing",
     ),
     PriceEntry(
         "NVIDIA H200",
         ("h200",),
-        3.99,
-        "on-demand list price, H200 SXM secure cloud, RunPod pricing page (runpod.io/pricing)",
-        "2025-01-15",
+        4.59,
+        "RunPod on-demand pod, 1x H200 141GB (transcribed from runpod.io 2026-10-07)",
+        CHECKED,
+        "https://www.runpod.io/pricing",
     ),
     PriceEntry(
         "NVIDIA A100-SXM4-80GB",
         ("a100", "80gb"),
-        1.79,
-        "on-demand list price per GPU, 8x A100 SXM 80GB, Lambda Cloud pricing page "
-        "(lambda.ai/pricing)",
-        "2025-01-15",
+        2.79,
+        "Lambda on-demand, 8x A100 SXM 80GB, per GPU (transcribed from lambda.ai 2026-09-20)",
+        CHECKED,
+        "https://lambda.ai/pricing",
     ),
     PriceEntry(
         "NVIDIA A100-SXM4-40GB",
         ("a100", "40gb"),
-        1.29,
-        "on-demand list price, 1x A100 SXM 40GB, Lambda Cloud pricing page (lambda.ai/pricing)",
-        "2025-01-15",
+        1.99,
+        "Lambda on-demand, 8x A100 SXM 40GB, per GPU (transcribed from lambda.ai 2026-09-20 "
+        "and 2026-11-09)",
+        CHECKED,
+        "https://lambda.ai/pricing",
     ),
     PriceEntry(
         "NVIDIA A10G",
         ("a10g",),
         1.006,
-        "on-demand list price of the whole g5.xlarge instance (1x A10G), AWS EC2 pricing page, "
-        "us-east-1, Linux",
-        "2025-01-15",
-    ),
-    PriceEntry(
-        "NVIDIA L4",
-        ("l4",),
-        0.56,
-        "on-demand list price per GPU (GPU only, VM extra), Google Cloud GPU pricing page, "
-        "us-central1",
-        "2025-01-15",
-    ),
-    PriceEntry(
-        "Tesla T4",
-        ("t4",),
-        0.35,
-        "on-demand list price per GPU (GPU only, VM extra), Google Cloud GPU pricing page, "
-        "us-central1",
-        "2025-01-15",
+        "AWS EC2 on-demand, whole g5.xlarge instance (1x A10G), us-east-1, Linux (as listed "
+        "2026-06-17)",
+        CHECKED,
+        "https://aws.amazon.com/ec2/pricing/on-demand/",
     ),
     PriceEntry(
         "CPU",
         ("cpu",),
         0.0,
         "CPU runs are counted at 0 USD: no accelerator was rented",
-        "2025-01-15",
+        CHECKED,
     ),
 )
 
@@ -167,7 +163,8 @@ def cost(
         source = f"price from the run: {price_source}" if price_source else "price from the run"
     elif (entry := default_price(device_name, table)) is not None:
         price, origin = entry.usd_per_device_hour, "default table"
-        source = f"default price for {entry.name}: {entry.source}, as of {entry.as_of}"
+        where = f", {entry.url}" if entry.url else ""
+        source = f"default price for {entry.name}: {entry.source}{where}; checked {entry.as_of}"
     else:
         price, origin = None, "none"
         source = f"no price known for {device_name!r}" if device_name else "no price known"

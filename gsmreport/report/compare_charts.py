@@ -12,15 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
-import vl_convert as vlc
 
 from gsmreport.analysis.training import ema
-from gsmreport.report.charts import Chart, with_rows
+from gsmreport.report.chart_specs import with_rows
+from gsmreport.report.charts import Chart, render_chart
 
 WIDTH, HEIGHT = 560, 260
-# The report's own font (report.css): Vega measures labels with it, so they fit when the PDF
-# renders the inline SVG in the same font. Where it is missing, both fall back alike.
-FONT = "DejaVu Sans"
 BAR_ROW = 26  # pixels per run in the horizontal bar charts
 MAX_POINTS = 600  # per smoothed curve: more adds bytes to the SVG, not detail to the eye
 PALETTE = (
@@ -143,12 +140,6 @@ def bar_spec(bars: Sequence[Bar], run_ids: Sequence[str], x_title: str) -> dict[
     return chart.to_dict()
 
 
-def render(name: str, title: str, spec: dict[str, Any]) -> Chart:
-    spec = {**spec, "config": {**spec.get("config", {}), "font": FONT}}
-    svg = vlc.vegalite_to_svg(spec)
-    return Chart(name=name, title=title, svg=svg, png=vlc.svg_to_png(svg, scale=2))
-
-
 def comparison_charts(
     run_ids: Sequence[str],
     curves: Sequence[LossCurve],
@@ -172,5 +163,7 @@ def comparison_charts(
         "accuracy": bar_spec(accuracy, run_ids, "exact match, strict-match (%)"),
     }
     return {
-        name: render(name, titles[name], spec) for name, spec in built.items() if spec is not None
+        name: render_chart(name, titles[name], spec)
+        for name, spec in built.items()
+        if spec is not None
     }

@@ -13,12 +13,12 @@ from typing import Any
 
 import polars as pl
 
-from gsmreport.analysis.breakdown import TOPIC_KEYWORDS
+from gsmreport.analysis.breakdown import INSTRUCTION_KEYWORDS, TOPIC_KEYWORDS
 from gsmreport.analysis.cost import throughput
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, TrainingSummary
 from gsmreport.analysis.trends import NOISE_METHOD
-from gsmreport.report.charts import Chart
-from gsmreport.report.eval_sections import EvalSection
+from gsmreport.report.charts import CHART_ORDER, Chart
+from gsmreport.report.eval_sections import EvalSection, outlier_sections
 from gsmreport.report.findings import cost_findings, eval_findings, sig, training_findings, usd
 from gsmreport.report.sections import (
     key_settings,
@@ -99,15 +99,20 @@ def overview(
     }
 
 
-def _charts(charts: Mapping[str, Chart]) -> dict[str, dict[str, str]]:
+def _charts(charts: Mapping[str, Chart]) -> dict[str, dict[str, Any]]:
+    """Per chart: files, inline SVG, caption, and its figure number (CHART_ORDER, skipping
+    absent charts) so that each section can cite the figure it rests on."""
+    order = [n for n in CHART_ORDER if n in charts] + [n for n in charts if n not in CHART_ORDER]
     return {
         name: {
-            "title": chart.title,
+            "number": number,
+            "title": charts[name].title,
+            "caption": charts[name].caption,
             "png": f"charts/{name}.png",
             "svg_file": f"charts/{name}.svg",
-            "svg": chart.svg,
+            "svg": charts[name].svg,
         }
-        for name, chart in charts.items()
+        for number, name in enumerate(order, start=1)
     }
 
 
@@ -129,6 +134,7 @@ def build_context(
     for section in evals:
         findings += eval_findings(section)
     findings += cost_findings(info["cost"], info["cost_per_point"])
+    used = outlier_sections(evals)
     return {
         "run": record,
         "generated_at": now_iso(),
@@ -143,11 +149,15 @@ def build_context(
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,
         "evals": [section.summary for section in evals],
         "eval_sections": list(evals),
+        "outlier_sections": used,
+        # Evaluations with losses left out because a validation-split one exists.
+        "outlier_skipped": [s.summary.eval_id for s in evals if s.n_losses and s not in used],
         "charts": _charts(charts),
         "findings": findings,
         "warnings": list(warnings),
         "noise_method": NOISE_METHOD,
         "topic_keywords": "\n".join(f"{k}: {v}" for k, v in TOPIC_KEYWORDS.items()),
+        "instruction_keywords": "\n".join(f"{k}: {v}" for k, v in INSTRUCTION_KEYWORDS.items()),
         # Formatting helpers beyond fmt.py's filters, shared with the findings' wording.
         "sig": sig,
         "usd": usd,

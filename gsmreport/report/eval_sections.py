@@ -2,22 +2,30 @@
 
 The breakdowns need the full samples.jsonl rows (gold solution, step counts, responses), which
 the flat summary table of analysis.evaluation does not keep, so the rows are read here once.
+
+Outliers use each row's `loss` (teacher-forced mean NLL of the gold solution, written by the
+evaluation job). Examples are tagged by topic for GSM8K-style data and by instruction type for
+instruction data (DataConfig.source alpaca / messages / custom): what makes an example hard
+differs between a word problem and an instruction.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from gsmreport.analysis.breakdown import (
     Bucket,
     Outliers,
     accuracy_by_steps,
     accuracy_by_topic,
+    instruction_tags,
     outliers,
     topic_tags,
 )
@@ -25,6 +33,8 @@ from gsmreport.analysis.evaluation import EvalSummary, FilterScore, summarize_ev
 from gsmreport.analysis.failures import FailureCount, failure_table, sample_view
 
 PRIMARY_FILTER = "strict-match"  # the filter our `correct` field and the breakdowns use
+INSTRUCTION_SOURCES = ("alpaca", "messages", "custom")  # DataConfig.source of instruction data
+TOPIC_TAGS, INSTRUCTION_TAGS = "topic", "instruction type"
 MAX_OUTLIER_EXAMPLES = 5
 QUESTION_CHARS = 160
 
@@ -46,6 +56,12 @@ class EvalSection:
     n_losses: int  # rows carrying a per-example `loss`
     outliers: Outliers | None
     outlier_examples: tuple[OutlierExample, ...]
+    tag_kind: str = TOPIC_TAGS  # how the outliers are grouped: TOPIC_TAGS | INSTRUCTION_TAGS
+
+    @property
+    def split(self) -> str | None:
+        split = self.summary.meta.get("split")
+        return str(split) if split else None
 
     @property
     def primary(self) -> FilterScore | None:
@@ -99,7 +115,31 @@ def _clip(text: str) -> str:
     return text if len(text) <= QUESTION_CHARS else text[:QUESTION_CHARS].rstrip() + " …"
 
 
-def eval_section(eval_dir: Path) -> EvalSection:
+def data_source(config: Mapping[str, Any]) -> str | None:
+    """DataConfig.source of a (train or eval) config dict, when it records one."""
+    data = config.get("data")
+    source = data.get("source") if isinstance(data, Mapping) else None
+    return str(source) if source else None
+
+
+def _eval_config(eval_dir: Path) -> Mapping[str, Any]:
+    """The evaluation's own config from eval.yaml ({} when absent or unreadable)."""
+    path = eval_dir / "eval.yaml"
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    config = meta.get("config") if isinstance(meta, Mapping) else None
+    return config if isinstance(config, Mapping) else {}
+
+
+def tag_kind(source: str | None) -> str:
+    return INSTRUCTION_TAGS if source in INSTRUCTION_SOURCES else TOPIC_TAGS
+
+
+def eval_section(eval_dir: Path, run_source: str | None = None) -> EvalSection:
+    """One evaluation; `run_source` is the run's data family, used when the evaluation's own
+    eval.yaml does not name one (an imported lm-eval folder, say)."""
     summary = summarize_eval(eval_dir)
     rows = read_rows(eval_dir / "samples.jsonl")
     views = [sample_view(row) for row in rows]
@@ -108,8 +148,10 @@ def eval_section(eval_dir: Path) -> EvalSection:
         for v, row in zip(views, rows, strict=True)
         if (loss := _loss(row)) is not None
     ]
+    kind = tag_kind(data_source(_eval_config(eval_dir)) or run_source)
+    tagger = instruction_tags if kind == INSTRUCTION_TAGS else topic_tags
     questions = {v.doc_id: v.question for v in views}
-    found = outliers(losses, {v.doc_id: topic_tags(v.question) for v in views}) if losses else None
+    found = outliers(losses, {v.doc_id: tagger(v.question) for v in views}) if losses else None
     examples = tuple(
         OutlierExample(doc, loss, _clip(questions.get(doc, "")))
         for doc, loss in (found.examples if found else ())[:MAX_OUTLIER_EXAMPLES]
@@ -124,16 +166,29 @@ def eval_section(eval_dir: Path) -> EvalSection:
         n_losses=len(losses),
         outliers=found,
         outlier_examples=examples,
+        tag_kind=kind,
     )
 
 
-def eval_sections(run_dir: Path) -> list[EvalSection]:
+def eval_sections(run_dir: Path, run_source: str | None = None) -> list[EvalSection]:
     """Every evaluation of a run, in folder order (the order summarize_evals uses)."""
     evals = run_dir / "evals"
     if not evals.is_dir():
         return []
     return [
-        eval_section(d)
+        eval_section(d, run_source)
         for d in sorted(evals.iterdir())
         if (d / "results.json").is_file() or (d / "samples.jsonl").is_file()
     ]
+
+
+def outlier_sections(sections: Sequence[EvalSection]) -> list[EvalSection]:
+    """The evaluations whose per-example losses the outliers section uses.
+
+    DESIGN.md defines training outliers on the validation set (the run's held-out examples):
+    when a validation-split evaluation recorded losses, only those count; otherwise every
+    evaluation with losses does, and the report names the split it used.
+    """
+    with_losses = [s for s in sections if s.n_losses]
+    validation = [s for s in with_losses if s.split == "validation"]
+    return validation or with_losses

@@ -12,27 +12,22 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from gsmreport import __version__
 from gsmreport.analysis.training import summarize_training
-from gsmreport.errors import GsmReportError
 from gsmreport.fsutil import atomic_write_bytes, atomic_write_text
 from gsmreport.ingest.run import load_metrics
 from gsmreport.report.card import card_context, front_matter
 from gsmreport.report.charts import eval_charts, training_charts
 from gsmreport.report.context import build_context
-from gsmreport.report.eval_sections import eval_sections
-from gsmreport.report.fmt import FILTERS
+from gsmreport.report.eval_sections import data_source, eval_sections
+from gsmreport.report.templating import render_template
 from gsmreport.runs import RunRecord, now_iso
-
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -64,19 +59,6 @@ class ReportURLFetcher(URLFetcher):  # type: ignore[misc]
         return URLFetcherResponse(path.as_uri(), body=path.read_bytes())
 
 
-def make_env(kind: Literal["md", "html"], templates: Path | None = None) -> jinja2.Environment:
-    """Ours are trusted; a user folder goes first in the search path and renders sandboxed."""
-    search = [str(templates), str(BUILTIN_TEMPLATES)] if templates else [str(BUILTIN_TEMPLATES)]
-    env_class = SandboxedEnvironment if templates else jinja2.Environment
-    env = env_class(
-        loader=jinja2.FileSystemLoader(search),
-        autoescape=kind == "html",
-        keep_trailing_newline=True,
-    )
-    env.filters.update(FILTERS)
-    return env
-
-
 def html_to_pdf(html: str, out_dir: Path) -> bytes:
     fetcher = ReportURLFetcher(out_dir)
     pdf: bytes = HTML(
@@ -92,22 +74,6 @@ def generated_at() -> str:
     if epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC).isoformat(timespec="seconds")
     return now_iso()
-
-
-def render_template(
-    kind: Literal["md", "html"],
-    templates: Path | None,
-    context: dict[str, Any],
-    name: str,
-) -> str:
-    try:
-        return make_env(kind, templates).get_template(name).render(context)
-    except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or name
-        line = getattr(exc, "lineno", None)
-        raise GsmReportError(
-            f"template {where}{f' line {line}' if line else ''}: {exc.message or exc}"
-        ) from exc
 
 
 def write_documents(
@@ -146,7 +112,7 @@ def render_run_report(
     """report.md always; report.html, report.pdf and a model card (README.md) on request."""
     frame = load_metrics(run_dir, record.id)
     training = summarize_training(frame) if frame.height else None
-    sections = eval_sections(run_dir)
+    sections = eval_sections(run_dir, data_source(record.config))
     charts = training_charts(frame) if frame.height else {}
     charts |= eval_charts({s.summary.eval_id: s.by_steps for s in sections if s.by_steps})
     chart_files: list[Path] = []
