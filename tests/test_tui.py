@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,10 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, Static
 
 from gsmreport.analysis.summary import RunSummary
-from gsmreport.errors import GsmReportError
 from gsmreport.runs import RunRecord, RunStore
 from gsmreport.settings import Dirs
 from gsmreport.tui.app import GsmReportApp, make_app
 from gsmreport.tui.cells import fmt_em
-from gsmreport.tui.screens.error import ErrorDialog
 from gsmreport.tui.screens.run_detail import RunScreen
 from gsmreport.tui.screens.runs import RunsScreen
 
@@ -136,8 +133,9 @@ def runs_dirs(tmp_path: Path) -> Dirs:
 
 
 def row_ids(app: GsmReportApp) -> list[str]:
+    """Run ids in the order the rows are shown (sorting moves rows without re-adding them)."""
     table = app.screen.query_one(DataTable)
-    return [str(key.value) for key in table.rows]
+    return [str(row.key.value) for row in table.ordered_rows]
 
 
 def plain(app: GsmReportApp, selector: str) -> str:
@@ -145,25 +143,6 @@ def plain(app: GsmReportApp, selector: str) -> str:
     console = Console(width=200, file=io.StringIO(), record=True)
     console.print(app.screen.query_one(selector, Static).content)
     return console.export_text()
-
-
-def write_report_md(dirs: Dirs, run_id: str) -> ReportPaths:
-    """A stand-in renderer (the real one lives in gsmreport.report): writes report.md only."""
-    path = dirs.reports / run_id / "report.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# {run_id}\n", encoding="utf-8")
-    return ReportPaths(md=path, html=None, pdf=None)
-
-
-def refuse_to_render(dirs: Dirs, run_id: str) -> ReportPaths:
-    raise GsmReportError(f"run {run_id!r} has no metrics.parquet: run `gsmreport ingest` first")
-
-
-@dataclass(frozen=True)
-class ReportPaths:
-    md: Path | None
-    html: Path | None
-    pdf: Path | None
 
 
 class TestRunsScreen:
@@ -204,6 +183,22 @@ class TestRunsScreen:
             assert row_ids(app) == ["newest", "tiny-lora", "tiny-full", "broken"]
             assert isinstance(app.screen, RunsScreen)
             assert app.screen.selected_run_id() == "tiny-full"
+
+    @async_test
+    async def test_r_opens_the_report_screen_for_the_selected_or_marked_runs(
+        self, runs_dirs: Dirs
+    ) -> None:
+        from gsmreport.tui.screens.report import ReportScreen
+
+        app = make_app(runs_dirs)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("r")  # nothing marked: the selected run
+            assert isinstance(app.screen, ReportScreen)
+            assert app.screen.run_ids == ["tiny-lora"]
+            await pilot.press("escape")
+            await pilot.press("space", "space", "r")  # marks tiny-lora and tiny-full
+            assert isinstance(app.screen, ReportScreen)
+            assert app.screen.run_ids == ["tiny-lora", "tiny-full"]
 
     @async_test
     async def test_q_quits(self, runs_dirs: Dirs) -> None:
@@ -256,45 +251,6 @@ class TestRunScreen:
             assert "No evaluations yet" in plain(app, "#run-evals")
 
 
-class TestRender:
-    @async_test
-    async def test_error_is_shown_and_the_app_keeps_running(self, runs_dirs: Dirs) -> None:
-        app = make_app(runs_dirs, render_fn=refuse_to_render)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("r")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert isinstance(app.screen, ErrorDialog)
-            assert "no metrics.parquet" in plain(app, "#error-message")
-            await pilot.press("escape")  # close the dialog
-            assert isinstance(app.screen, RunsScreen)
-            assert app.is_running
-
-    @async_test
-    async def test_success_shows_the_report_on_the_run_screen(self, runs_dirs: Dirs) -> None:
-        app = make_app(runs_dirs, render_fn=write_report_md)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("enter", "r")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert isinstance(app.screen, RunScreen)
-            assert str(runs_dirs.reports / "tiny-lora" / "report.md") in plain(app, "#run-report")
-
-    @async_test
-    async def test_real_pipeline_writes_markdown(self, runs_dirs: Dirs) -> None:
-        pytest.importorskip("gsmreport.report.render", reason="pipeline.render not available yet")
-        app = make_app(runs_dirs)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("enter", "r")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
-            assert isinstance(app.screen, RunScreen), "render failed; see the error dialog"
-            shown = plain(app, "#run-report")
-            for name in ("report.md", "report.pdf"):  # `r` asks for Markdown + PDF
-                assert (runs_dirs.reports / "tiny-lora" / name).is_file()
-                assert str(runs_dirs.reports / "tiny-lora" / name) in shown
-
-
 class TestFormatting:
     def test_em_with_wilson_interval(self) -> None:
         summary = RunSummary(
@@ -321,17 +277,6 @@ class TestFormatting:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == "[]"
-
-
-class TestSnapshots:
-    def test_runs_screen(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, snap_compare: Any
-    ) -> None:
-        """Three runs, newest first, the first row highlighted, footer with r/g/q."""
-        monkeypatch.chdir(tmp_path)  # relative paths keep tmp_path out of the picture
-        build_runs(Path("runs"))
-        app = make_app(Dirs(runs=Path("runs"), reports=Path("reports")))
-        assert snap_compare(app, terminal_size=(100, 30))
 
 
 def test_short_model_keeps_hub_ids_and_shortens_paths() -> None:

@@ -57,6 +57,20 @@ def _write(path: Path, key: dict[str, Any], summary: RunSummary) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def input_stamps(run_dir: Path) -> dict[str, int]:
+    """mtime (ns) of every file a run's summary reads: what a watcher compares between polls."""
+    return _inputs(run_dir)
+
+
+def peek_summary(run_dir: Path, stamps: dict[str, int] | None = None) -> RunSummary | None:
+    """The cached summary if it is still valid, else None; never reads run.yaml or parquet.
+
+    Lets the TUI paint a thousand runs from their small JSON caches and compute the rest later.
+    """
+    inputs = _inputs(run_dir) if stamps is None else stamps
+    return _read(run_dir / CACHE, {"version": __version__, "format": _FORMAT, "inputs": inputs})
+
+
 def cached_summary(run_dir: Path, record: RunRecord) -> RunSummary:
     key = {"version": __version__, "format": _FORMAT, "inputs": _inputs(run_dir)}
     cached = _read(run_dir / CACHE, key)

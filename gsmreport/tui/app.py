@@ -1,41 +1,69 @@
-"""The Textual app: screens on top, the same core functions as the CLI underneath."""
+"""The Textual app: screens on top, the same core functions as the CLI underneath.
+
+The app holds what outlives a screen (the folders, the background jobs) and opens every
+screen; each screen's own keys live on the screen. Screens other than the
+runs list are imported when first opened, so the first paint stays light.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import Worker, WorkerState
 
 from gsmreport.errors import GsmReportError
 from gsmreport.settings import Dirs
+from gsmreport.tui.commands import GsmReportCommands
 from gsmreport.tui.loading import load_detail
-from gsmreport.tui.messages import ReportRendered
-from gsmreport.tui.rendering import RenderFn, ReportPathsLike, describe, render_with_pipeline
 from gsmreport.tui.screens.error import ErrorDialog
-from gsmreport.tui.screens.run_detail import RunScreen
 from gsmreport.tui.screens.runs import RunsScreen
 
-RENDER_GROUP = "render"
+if TYPE_CHECKING:
+    from gsmreport.tui.jobs import Job
+    from gsmreport.tui.screens.report import ReportScreen
+
+QUIT_CHOICES = [("leave", "Leave running"), ("stop", "Stop them"), ("cancel", "Cancel")]
+
+
+class JobsLike(Protocol):
+    """What the app needs of the job manager (gsmreport.tui.jobs.JobManager)."""
+
+    def running(self) -> list[Job]: ...
+
+    def cancel_all(self) -> None: ...
+
+    def detach_all(self) -> None: ...
 
 
 class GsmReportApp(App[None]):
     TITLE = "gsmreport"
     CSS_PATH = "app.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+    COMMANDS = App.COMMANDS | {GsmReportCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", tooltip="Every key binding, screen by screen"),
+        Binding("j", "show_job", "Job", show=False, tooltip="Watch the latest running job"),
+        Binding("q", "quit", "Quit", tooltip="Quit (asks first while jobs are running)"),
+    ]
 
-    def __init__(self, dirs: Dirs, render_fn: RenderFn | None = None) -> None:
+    def __init__(self, dirs: Dirs, *, jobs: JobsLike | None = None) -> None:
         super().__init__()
         self.dirs = dirs
-        self.render_fn: RenderFn = render_fn or render_with_pipeline
+        if jobs is None:
+            from gsmreport.tui.jobs import JobManager
+
+            jobs = JobManager(dirs)
+        self.jobs: JobsLike = jobs
         self.sub_title = str(dirs.runs)
 
     def on_mount(self) -> None:
         self.push_screen(RunsScreen())
 
+    # --- opening screens ----------------------------------------------------------------------
+
     def open_run(self, run_id: str) -> None:
+        from gsmreport.tui.screens.run_detail import RunScreen
+
         try:
             detail = load_detail(self.dirs, run_id)
         except GsmReportError as exc:
@@ -43,45 +71,91 @@ class GsmReportApp(App[None]):
             return
         self.push_screen(RunScreen(detail))
 
-    def render_report(self, run_id: str) -> None:
-        self.notify(f"Rendering the report for {run_id}…", title="Report")
-        self._render_worker(run_id)
+    def open_compare(self, run_ids: list[str]) -> None:
+        from gsmreport.tui.screens.compare import CompareScreen
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group=RENDER_GROUP,
-        description="render report",
-    )
-    def _render_worker(self, run_id: str) -> tuple[str, ReportPathsLike]:
-        return run_id, self.render_fn(self.dirs, run_id)
+        self.push_screen(CompareScreen(run_ids))
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place where render results and errors reach the user."""
-        worker = event.worker
-        if worker.group != RENDER_GROUP:
+    def open_evaluate(self, run_id: str | None = None) -> None:
+        from gsmreport.tui.screens.evaluate import EvaluateScreen
+
+        self.push_screen(EvaluateScreen(run_id=run_id))
+
+    def open_report(self, run_ids: list[str]) -> ReportScreen:
+        """One run's report, or the comparison report of several."""
+        from gsmreport.tui.screens.report import ReportScreen
+
+        screen = ReportScreen(run_ids)
+        self.push_screen(screen)
+        return screen
+
+    def action_train(self) -> None:
+        from gsmreport.tui.screens.train import TrainScreen
+
+        self.push_screen(TrainScreen())
+
+    def action_import_logs(self) -> None:
+        from gsmreport.tui.screens.import_ import ImportScreen
+
+        self.push_screen(ImportScreen())
+
+    def action_help(self) -> None:
+        from gsmreport.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_show_job(self) -> None:
+        from gsmreport.tui.screens.live import LiveScreen
+
+        running = self.jobs.running()
+        if not running:
+            self.notify("No job is running: press t to start a training.", title="Jobs")
             return
-        if event.state == WorkerState.SUCCESS and worker.result is not None:
-            run_id, paths = worker.result
-            self.notify(describe(paths), title=f"Report for {run_id} written", timeout=10)
-            self.screen.post_message(ReportRendered(run_id, paths))
-        elif event.state == WorkerState.ERROR:
-            error = worker.error
-            message = (
-                str(error)
-                if isinstance(error, GsmReportError)
-                else f"unexpected {type(error).__name__}: {error}"
-            )
-            self.show_error("Report failed", message)
+        self.push_screen(LiveScreen(running[-1]))
+
+    # --- quitting -----------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit at once, or ask first when jobs are running: leave them, stop them, or stay."""
+        from gsmreport.tui.screens.confirm import ConfirmDialog
+
+        if isinstance(self.screen, ConfirmDialog):
+            return  # already asking
+        running = self.jobs.running()
+        if not running:
+            self.exit()
+            return
+
+        names = ", ".join(f"{job.kind} {job.run_id}" for job in running)
+        message = (
+            f"Still running: {names}. Leave running (they keep writing their run folders), "
+            "stop them (they end interrupted, metrics kept), or cancel?"
+        )
+        self.push_screen(ConfirmDialog("Quit gsmreport?", message, QUIT_CHOICES), self._quit_as)
+
+    def _quit_as(self, choice: str | None) -> None:
+        if choice == "leave":
+            self.jobs.detach_all()
+            self.exit()
+        elif choice == "stop":
+            self.jobs.cancel_all()
+            self.exit()
 
     def show_error(self, title: str, message: str) -> None:
         self.push_screen(ErrorDialog(title, message))
 
 
-def make_app(dirs: Dirs, render_fn: RenderFn | None = None) -> GsmReportApp:
-    """The one way the CLI and the tests build the app."""
-    return GsmReportApp(dirs, render_fn=render_fn)
+def error_line(error: BaseException | None) -> str:
+    """A GsmReportError's own one-line reason; anything else named, so it can be reported."""
+    if isinstance(error, GsmReportError):
+        return str(error)
+    return f"unexpected {type(error).__name__}: {error}"
+
+
+def make_app(dirs: Dirs, *, jobs: JobsLike | None = None) -> GsmReportApp:
+    """The one way the CLI and the tests build the app (tests may hand in their own jobs)."""
+    return GsmReportApp(dirs, jobs=jobs)
 
 
 def run_tui(dirs: Dirs) -> None:

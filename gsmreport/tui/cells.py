@@ -1,30 +1,24 @@
 """Text for the runs table and the run screen: pure formatting, no Textual import.
 
-Kept apart from the widgets so the numbers a person reads can be tested without a terminal.
+Kept apart from the widgets so the numbers a person reads, the order rows sort in and the
+columns that fit a terminal can all be tested without one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 from gsmreport.analysis.summary import RunSummary
 
 MISSING = "—"
+LOADING = "…"  # status of a run whose summary is still being read in the background
+CELL_PADDING = 1  # DataTable's default: one blank cell either side of every column
+MARK_WIDTH = 1
+SCROLLBAR_WIDTH = 2
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "id"),
-    ("kind", "kind"),
-    ("model", "model"),
-    ("method", "method"),
-    ("status", "status"),
-    ("final_loss", "final loss"),
-    ("loss_drop", "loss drop"),
-    ("token_acc", "token acc"),
-    ("em", "EM ± 95% CI"),
-    ("created", "created"),
-)
-
-NUMERIC_COLUMNS = frozenset({"final_loss", "loss_drop", "token_acc", "em"})
+SortValue = float | str
 
 
 def fmt_float(value: float | None, digits: int = 3) -> str:
@@ -47,6 +41,10 @@ def fmt_em(s: RunSummary) -> str:
     return f"{s.em * 100:.1f} % [{s.em_low * 100:.1f}, {s.em_high * 100:.1f}]"
 
 
+def fmt_money(value: float | None) -> str:
+    return MISSING if value is None else f"${value:,.2f}"
+
+
 def fmt_time(iso: str | None) -> str:
     """ISO timestamp shown in local-free `YYYY-MM-DD HH:MM` (UTC as stored); raw text if odd."""
     if not iso:
@@ -67,22 +65,6 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
-def row_cells(s: RunSummary) -> tuple[str, ...]:
-    """One row of the runs table, in `COLUMNS` order."""
-    return (
-        s.id,
-        s.kind,
-        short_model(s.model),
-        s.method or MISSING,
-        s.status,
-        fmt_float(s.final_loss),
-        fmt_pct(s.loss_drop_pct, fraction=False),
-        fmt_pct(s.token_acc_final, fraction=True),
-        fmt_em(s),
-        fmt_time(s.created_at),
-    )
-
-
 def short_model(model: str | None) -> str:
     """A Hub id as is (`org/name`); a local folder by its last component, to keep rows narrow."""
     if not model:
@@ -90,3 +72,119 @@ def short_model(model: str | None) -> str:
     if model.startswith(("/", ".", "~")):
         return model.rstrip("/").rsplit("/", 1)[-1]
     return model
+
+
+def short_data(data: str | None) -> str:
+    """`/long/path/gsm8k (main)` as `gsm8k (main)`; a Hub data set name as is."""
+    if not data:
+        return MISSING
+    path, sep, rest = data.partition(" (")
+    return short_model(path) + (sep + rest if sep else "")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the runs table: how it reads, how wide it is, how it sorts.
+
+    `priority`: lower numbers stay when the terminal is too narrow for every column, so the
+    figures that matter (EM with its interval) never scroll off at 80 columns.
+    """
+
+    key: str
+    label: str
+    width: int
+    priority: int
+    numeric: bool
+    text: Callable[[RunSummary], str]
+    sort_value: Callable[[RunSummary], SortValue | None]
+
+
+def _text(value: str | None) -> str | None:
+    return value.casefold() if value else None
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("id", "id", 18, 0, False, lambda s: s.id, lambda s: s.id),
+    Column(
+        "model", "model", 16, 7, False, lambda s: short_model(s.model), lambda s: _text(s.model)
+    ),
+    Column(
+        "method", "method", 6, 6, False, lambda s: s.method or MISSING, lambda s: _text(s.method)
+    ),
+    Column("data", "data", 14, 8, False, lambda s: short_data(s.data), lambda s: _text(s.data)),
+    Column("status", "status", 11, 1, False, lambda s: s.status, lambda s: _text(s.status)),
+    Column(
+        "final_loss", "loss", 6, 3, True, lambda s: fmt_float(s.final_loss), lambda s: s.final_loss
+    ),
+    Column(
+        "loss_drop",
+        "drop",
+        7,
+        5,
+        True,
+        lambda s: fmt_pct(s.loss_drop_pct, fraction=False),
+        lambda s: s.loss_drop_pct,
+    ),
+    Column(
+        "token_acc",
+        "tok acc",
+        7,
+        4,
+        True,
+        lambda s: fmt_pct(s.token_acc_final, fraction=True),
+        lambda s: s.token_acc_final,
+    ),
+    Column("em", "EM ± 95% CI", 20, 2, True, fmt_em, lambda s: s.em),
+    Column("cost", "cost", 8, 9, True, lambda s: fmt_money(s.cost_usd), lambda s: s.cost_usd),
+)
+COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
+NUMERIC_COLUMNS = frozenset(c.key for c in COLUMNS if c.numeric)
+
+
+def row_cells(s: RunSummary) -> tuple[str, ...]:
+    """One row of the runs table, in `COLUMNS` order."""
+    return tuple(c.text(s) for c in COLUMNS)
+
+
+def visible_columns(width: int) -> tuple[Column, ...]:
+    """The columns that fit `width` terminal cells, most important first, in display order."""
+    room = width - SCROLLBAR_WIDTH - (MARK_WIDTH + 2 * CELL_PADDING)
+    keep: set[str] = set()
+    for column in sorted(COLUMNS, key=lambda c: c.priority):
+        need = column.width + 2 * CELL_PADDING
+        if need <= room or not keep:  # the id column stays, however narrow the terminal
+            keep.add(column.key)
+            room -= need
+    return tuple(c for c in COLUMNS if c.key in keep)
+
+
+def newest_first(rows: Iterable[RunSummary]) -> list[RunSummary]:
+    """The default order, the same as `gsmreport runs`: newest first, ids breaking ties."""
+    return sorted(rows, key=lambda s: (s.created_at, s.id), reverse=True)
+
+
+def sort_rows(rows: Sequence[RunSummary], key: str | None, *, reverse: bool) -> list[RunSummary]:
+    """Rows by one column; numbers numerically; missing values last in either direction."""
+    ordered = newest_first(rows)
+    if key is None:
+        return ordered[::-1] if reverse else ordered
+    value = COLUMN_BY_KEY[key].sort_value
+    # Mixed kinds cannot happen within one column, so plain comparison is safe.
+    present = [(v, s) for s in ordered if (v := value(s)) is not None]
+    missing = [s for s in ordered if value(s) is None]
+    present.sort(key=lambda pair: pair[0], reverse=reverse)  # stable: ties stay newest first
+    return [s for _, s in present] + missing
+
+
+def matches(s: RunSummary, query: str) -> bool:
+    """Every word of `query` occurs (case-insensitive) in the run's id, model, method, data or
+    status; an empty query matches everything."""
+    haystack = " ".join(x for x in (s.id, s.model, s.method, s.data, s.status) if x).casefold()
+    return all(word in haystack for word in query.casefold().split())
+
+
+def placeholder(run_id: str) -> RunSummary:
+    """A row for a run whose summary is still being read: id now, figures in a moment."""
+    return RunSummary(
+        id=run_id, kind="", status=LOADING, model=None, method=None, data=None, created_at=""
+    )

@@ -1,20 +1,28 @@
-"""What the screens show, read from disk: no Textual import, no ML import, nothing written.
+"""What the screens show, read from disk: no Textual import, no ML import.
 
-Only run.yaml, metrics.parquet (through `summarize`) and evals/*/results.json are read, so the
-first paint stays cheap however many runs there are.
+Only run.yaml, metrics.parquet (through `summarize`) and evals/*/results.json are read, and
+the runs table starts from each run's cached summary (a small JSON file), so the first paint
+stays cheap however many runs there are. `RunWatcher` tells which runs changed since the last
+look by their files' mtimes, so a poll re-reads only those.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from gsmreport.analysis.summary import RunSummary, summarize_safe
+from gsmreport.analysis.summary_cache import cached_summary, input_stamps, peek_summary
 from gsmreport.answers import FILTERS
-from gsmreport.runs import RunRecord, RunStore
+from gsmreport.errors import GsmReportError
+from gsmreport.runs import RUN_ID_RE, RunRecord, RunStore
 from gsmreport.settings import Dirs
+
+Stamps = dict[str, int]  # file name (relative to the run folder) -> mtime in ns
 
 REPORT_FILES = ("report.md", "report.html", "report.pdf")
 
@@ -87,4 +95,108 @@ def load_detail(dirs: Dirs, run_id: str) -> RunDetail:
         runtime_s=runtime_seconds(record),
         evals=read_eval_counts(run_dir),
         reports=report_paths(dirs, run_id),
+    )
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a poll found: runs new or changed since the last look, and runs gone."""
+
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.removed)
+
+
+class RunWatcher:
+    """Remembers each run's input mtimes; `poll` names the runs whose files moved since.
+
+    A poll only stats files (about five per run), so polling a thousand runs every two seconds
+    costs milliseconds; the summaries of the changed runs are then re-read by the caller.
+    Safe to call from a worker thread and the UI thread alike.
+    """
+
+    def __init__(self, runs: Path) -> None:
+        self.runs = runs
+        self._seen: dict[str, Stamps] = {}
+        self._lock = threading.Lock()
+
+    def scan(self) -> dict[str, Stamps]:
+        if not self.runs.is_dir():
+            return {}
+        found: dict[str, Stamps] = {}
+        for entry in self.runs.iterdir():
+            if RUN_ID_RE.fullmatch(entry.name) and ".." not in entry.name:
+                try:
+                    stamps = input_stamps(entry)
+                except OSError:  # deleted between the listing and the stat
+                    continue
+                if "run.yaml" in stamps:
+                    found[entry.name] = stamps
+        return found
+
+    def poll(self) -> Changes:
+        current = self.scan()
+        with self._lock:
+            changed = tuple(rid for rid, st in current.items() if self._seen.get(rid) != st)
+            removed = tuple(rid for rid in self._seen if rid not in current)
+            self._seen = current
+        return Changes(changed, removed)
+
+    def stamps(self, run_id: str) -> Stamps | None:
+        """The mtimes the last poll saw for `run_id`."""
+        with self._lock:
+            return self._seen.get(run_id)
+
+
+def first_rows(watcher: RunWatcher) -> tuple[list[RunSummary], list[str]]:
+    """(rows whose cached summary is still valid, ids still to be read): the first paint."""
+    ready: list[RunSummary] = []
+    pending: list[str] = []
+    for run_id in watcher.poll().changed:
+        cached = peek_summary(watcher.runs / run_id, watcher.stamps(run_id))
+        # A running run's cache lacks its live loss (load_summary reads that): read it later.
+        if cached is not None and cached.id == run_id and cached.status != "running":
+            ready.append(cached)
+        else:
+            pending.append(run_id)
+    return ready, pending
+
+
+def load_summary(runs: Path, run_id: str) -> RunSummary | None:
+    """A run's headline row through the summary cache, or None when run.yaml is unreadable.
+
+    A run still training has only metrics.jsonl (metrics.parquet is built when it ends), so
+    its loss and token accuracy are read from that log, without writing anything, to keep the
+    table live.
+    """
+    store = RunStore(runs)
+    try:
+        record = store.read(run_id)
+    except GsmReportError:
+        return None
+    run_dir = store.path(run_id)
+    summary = cached_summary(run_dir, record)
+    return _with_live_metrics(run_dir, summary)
+
+
+def _with_live_metrics(run_dir: Path, summary: RunSummary) -> RunSummary:
+    from gsmreport.ingest.run import needs_ingest, read_sources
+
+    if not (run_dir / "metrics.jsonl").is_file() or not needs_ingest(run_dir):
+        return summary
+    from gsmreport.analysis.training import summarize_curve, token_accuracy
+
+    try:
+        frame = read_sources(run_dir, summary.id).frame
+    except (GsmReportError, OSError, ValueError):
+        return summary
+    loss = summarize_curve(frame, "train", "loss")
+    acc = token_accuracy(frame, "train")
+    return dataclasses.replace(
+        summary,
+        final_loss=loss.final.value if loss else summary.final_loss,
+        loss_drop_pct=loss.drop_pct if loss else summary.loss_drop_pct,
+        token_acc_final=acc.final.value if acc else summary.token_acc_final,
     )

@@ -1,9 +1,12 @@
-"""Messages the app posts to its screens; past tense, small, no behaviour."""
+"""Messages the app and its workers post to screens; past tense, small, no behaviour."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.message import Message
 
+from gsmreport.analysis.summary import RunSummary
 from gsmreport.tui.rendering import ReportPathsLike
 
 
@@ -14,3 +17,12 @@ class ReportRendered(Message):
         super().__init__()
         self.run_id = run_id
         self.paths = paths
+
+
+class RunsRead(Message):
+    """The watcher read these runs' summaries (new or changed on disk) and saw these go."""
+
+    def __init__(self, summaries: Sequence[RunSummary], removed: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.summaries = tuple(summaries)
+        self.removed = tuple(removed)

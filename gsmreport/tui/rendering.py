@@ -1,17 +1,13 @@
-"""The report renderer the TUI calls, injectable so tests can hand in a failing one.
+"""What a rendered report looks like to the TUI: its paths, and a line per file written.
 
-The default defers to `gsmreport.pipeline.render` and imports it only when a report is asked
-for: the report stack (Altair, WeasyPrint) must not slow the first paint.
+The rendering itself is `gsmreport.pipeline` (called from the report screen's worker),
+imported only when a report is asked for: the report stack must not slow the first paint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
-
-from gsmreport.errors import GsmReportError
-from gsmreport.settings import Dirs
 
 
 class ReportPathsLike(Protocol):
@@ -25,20 +21,6 @@ class ReportPathsLike(Protocol):
 
     @property
     def pdf(self) -> Path | None: ...
-
-
-RenderFn = Callable[[Dirs, str], ReportPathsLike]
-
-
-def render_with_pipeline(dirs: Dirs, run_id: str) -> ReportPathsLike:
-    """Markdown + PDF through the one core the CLI also uses."""
-    try:
-        from gsmreport.pipeline import render
-
-        paths: ReportPathsLike = render(dirs, run_id, pdf=True)
-    except ImportError as exc:  # the report stack (or one of its libraries) is missing
-        raise GsmReportError(f"report rendering is not available: {exc}") from exc
-    return paths
 
 
 def describe(paths: ReportPathsLike) -> str:

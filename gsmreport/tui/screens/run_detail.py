@@ -1,25 +1,42 @@
-"""One run in full: what was trained, how it went, its evaluations, config and report."""
+"""One run in full: headline cards, curves, evaluations with failure categories, config, report.
+
+What run.yaml and results.json give is shown at once; the curves and failure categories (a
+parquet read and a pass over every sample) arrive from a worker, so opening a run never
+freezes the UI.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
+from rich.columns import Columns
+from rich.console import Group, RenderableType
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
 
+from gsmreport.analysis.cost import Cost
 from gsmreport.answers import FILTERS
+from gsmreport.runs import RunStore
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
+from gsmreport.tui.detail import RunExtras, load_extras, top_failures
 from gsmreport.tui.loading import RunDetail, report_paths
 from gsmreport.tui.messages import ReportRendered
+from gsmreport.tui.widgets.curve import CurveChart
 
 if TYPE_CHECKING:
     from gsmreport.tui.app import GsmReportApp
+
+EXTRAS_GROUP = "run-extras"
+CHART_IDS = {"Loss": "curve-loss", "Token accuracy": "curve-acc", "Learning rate": "curve-lr"}
 
 
 def _pairs(rows: list[tuple[str, str]]) -> Table:
@@ -49,37 +66,105 @@ def overview(d: RunDetail) -> Table:
     )
 
 
-def headline(d: RunDetail) -> Table:
+def redacted(value: Any, key: str = "") -> Any:
+    """The config with every secret-looking value hidden: screens get shared and recorded."""
+    from gsmreport.report.context import REDACTED, is_secret_key
+
+    if key and is_secret_key(key) and value not in (None, ""):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redacted(v, str(k)) for k, v in value.items()}
+    return value
+
+
+def config_text(config: dict[str, Any]) -> str:
+    if not config:
+        return "(none recorded)"
+    return yaml.safe_dump(redacted(config), sort_keys=False, allow_unicode=True).strip()
+
+
+def cost_card(cost: Cost | None) -> tuple[str, str]:
+    """(card title, value): the device-hours go in the title to keep the card narrow."""
+    if cost is None:
+        return "cost: no hardware recorded", MISSING
+    hours = f"cost, {cost.device_hours:.3g} device-h"
+    return (hours, f"${cost.usd:.4g}") if cost.usd is not None else (hours, "no price known")
+
+
+def _card(label: str, value: str) -> Panel:
+    return Panel(Text(value, style="bold"), title=label, title_align="left", expand=False)
+
+
+def headline(d: RunDetail, cost: Cost | None) -> Columns:
+    """The six figures a person looks for first, one small card each."""
     s = d.summary
     em = fmt_em(s) + (f"  (n = {s.n_eval})" if s.n_eval else "")
-    return _pairs(
+    return Columns(
         [
-            ("final train loss", fmt_float(s.final_loss)),
-            ("loss drop", fmt_pct(s.loss_drop_pct, fraction=False)),
-            ("token accuracy (final)", fmt_pct(s.token_acc_final, fraction=True)),
-            ("exact match, 95% CI", em),
+            _card("final train loss", fmt_float(s.final_loss)),
+            _card("loss drop", fmt_pct(s.loss_drop_pct, fraction=False)),
+            _card("token accuracy (final)", fmt_pct(s.token_acc_final, fraction=True)),
+            _card("exact match, 95% CI", em),
+            _card(*cost_card(cost)),
+            _card("runtime", fmt_duration(d.runtime_s)),
         ]
     )
 
 
-def evaluations(d: RunDetail) -> Table | Text:
+def _count_cell(correct: int, n: int) -> str:
+    return f"{correct}/{n} ({correct / n * 100:.1f} %)" if n else f"{correct}/{n}"
+
+
+def evaluations(d: RunDetail, extras: RunExtras | None = None) -> RenderableType:
+    """Counts per filter (results.json) and, once read, the commonest failure categories."""
     if not d.evals:
         return Text("No evaluations yet.", style="dim")
+    failures = {ev.eval_id: top_failures(ev.failures) for ev in (extras.evals if extras else ())}
     table = Table("eval", *FILTERS, box=None, header_style="bold")
+    if extras is not None:
+        table.add_column("commonest failures")
     for ev in d.evals:
-        cells = [
-            f"{k}/{n} ({k / n * 100:.1f} %)" if n else f"{k}/{n}"
-            for k, n in (ev.counts.get(f, (0, 0)) for f in FILTERS)
-        ]
-        table.add_row(ev.eval_id, *cells)
+        cells = [_count_cell(*ev.counts.get(f, (0, 0))) for f in FILTERS]
+        extra = [failures.get(ev.eval_id) or MISSING] if extras is not None else []
+        table.add_row(ev.eval_id, *cells, *extra)
     return table
 
 
+def failure_tables(extras: RunExtras) -> RenderableType:
+    """Every category of every evaluation that has samples (zeros too: a clean bill counts)."""
+    parts: list[RenderableType] = []
+    for ev in extras.evals:
+        if not ev.failures:
+            continue
+        wrong = sum(f.count for f in ev.failures)
+        table = Table(
+            "category",
+            "count",
+            "share of wrong",
+            box=None,
+            header_style="bold",
+            title_justify="left",
+        )
+        table.title = f"{ev.eval_id}: {wrong} wrong of {ev.n_samples}"
+        for f in ev.failures:
+            table.add_row(f.category, str(f.count), f"{f.share * 100:.0f} %" if wrong else MISSING)
+        parts.append(table)
+    if not parts:
+        return Text("No samples.jsonl to categorise.", style="dim")
+    return Group(*parts)
+
+
 class RunScreen(Screen[None]):
+    CSS_PATH = "run_detail.tcss"
+    # Two charts side by side once there is room for both at a readable width. (Textual
+    # declares this `ClassVar[...] | None`, which mypy reads as an instance variable, hence
+    # no ClassVar here.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
-        Binding("r", "render_report", "Render report"),
+        Binding("s", "samples", "Samples"),
+        Binding("r", "report", "Report"),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -87,6 +172,14 @@ class RunScreen(Screen[None]):
         super().__init__()
         self.detail = detail
         self.run_id = detail.record.id
+        self.extras: RunExtras | None = None
+        # The report's own cost rule (None without hardware: a device count would be a guess)
+        # and secret redaction; imported here, not at the top, to keep the report package out
+        # of the first paint.
+        from gsmreport.report.sections import run_cost
+
+        self.cost = run_cost(detail.record, detail.runtime_s)
+        self.config_text = config_text(detail.record.config)
 
     @property
     def gsm_app(self) -> GsmReportApp:
@@ -97,31 +190,79 @@ class RunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         detail = self.detail
-        config = yaml.safe_dump(detail.record.config, sort_keys=False).strip()
         yield Header()
         with VerticalScroll(id="run-detail"):
             yield Static(Text(f"Run {self.run_id}"), id="run-title")
+            yield Static(headline(detail, self.cost), id="run-headline")
+            yield Static("Reading the curves…", id="run-curves-note", classes="note")
+            with Grid(id="run-curves"):
+                for title, chart_id in CHART_IDS.items():
+                    yield CurveChart(title, id=chart_id)
+            yield Static("Overview", classes="heading")
             yield Static(overview(detail), id="run-overview", classes="section")
-            yield Static("Headline", classes="heading")
-            yield Static(headline(detail), id="run-headline", classes="section")
             yield Static("Evaluations", classes="heading")
             yield Static(evaluations(detail), id="run-evals", classes="section")
+            yield Static("Failure categories", classes="heading")
+            yield Static(Text("Reading…", style="dim"), id="run-failures", classes="section")
             yield Static("Report", classes="heading")
             yield Static(id="run-report", classes="section")
             yield Static("Config", classes="heading")
-            yield Static(Text(config if config != "{}" else "(none recorded)"), id="run-config")
+            yield Static(Text(self.config_text), id="run-config")
         yield Footer()
 
     def on_mount(self) -> None:
         self.show_reports()
+        self.load_extras()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group=EXTRAS_GROUP)
+    def load_extras(self) -> RunExtras:
+        run_dir = RunStore(self.gsm_app.dirs.runs).path(self.run_id)
+        return load_extras(run_dir)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != EXTRAS_GROUP:
+            return
+        event.stop()
+        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, RunExtras):
+            self.show_extras(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            self.gsm_app.show_error("Cannot read the run", str(event.worker.error))
+
+    def show_extras(self, extras: RunExtras) -> None:
+        self.extras = extras
+        for chart in extras.charts:
+            self.query_one(f"#{CHART_IDS[chart.title]}", CurveChart).set_series(
+                chart.series, y_label=chart.y_label
+            )
+        note = self.query_one("#run-curves-note", Static)
+        note.update(Text(extras.metrics_note))
+        note.display = bool(extras.metrics_note)
+        self.query_one("#run-evals", Static).update(evaluations(self.detail, extras))
+        self.query_one("#run-failures", Static).update(failure_tables(extras))
 
     def show_reports(self) -> None:
         paths = report_paths(self.gsm_app.dirs, self.run_id)
         text = "\n".join(str(p) for p in paths) or "No report yet: press r to render one."
         self.query_one("#run-report", Static).update(Text(text))
 
-    def action_render_report(self) -> None:
-        self.gsm_app.render_report(self.run_id)
+    def on_screen_resume(self) -> None:
+        """Back from the report screen: show what it wrote."""
+        self.show_reports()
+
+    def action_samples(self) -> None:
+        from gsmreport.tui.sample_rows import eval_ids
+        from gsmreport.tui.screens.samples import SampleBrowser
+
+        ids = eval_ids(self.gsm_app.dirs, self.run_id)
+        if not ids:
+            self.notify("This run has no evaluation samples to browse.", severity="warning")
+            return
+        self.app.push_screen(SampleBrowser(self.run_id, ids[-1]))
+
+    def action_report(self) -> None:
+        from gsmreport.tui.screens.report import ReportScreen
+
+        self.app.push_screen(ReportScreen([self.run_id]))
 
     def on_report_rendered(self, message: ReportRendered) -> None:
         if message.run_id == self.run_id:

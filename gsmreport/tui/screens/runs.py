@@ -1,17 +1,40 @@
-"""The first screen: one row per run with its headline figures."""
+"""The first screen: one row per run with its headline figures, live as runs change on disk.
+
+Rows start from each run's cached summary; runs without a valid cache show their id at once
+and their figures as a background worker reads them. The same worker then polls the runs'
+file mtimes every `poll_seconds` and re-reads only the runs that changed.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.events import Resize
+from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
+from textual.worker import get_current_worker
 
-from gsmreport.tui.cells import COLUMNS, NUMERIC_COLUMNS, row_cells
-from gsmreport.tui.loading import load_summaries
+from gsmreport.tui.cells import (
+    COLUMN_BY_KEY,
+    COLUMNS,
+    LOADING,
+    MARK_WIDTH,
+    Column,
+    matches,
+    placeholder,
+    sort_rows,
+    visible_columns,
+)
+from gsmreport.tui.loading import RunWatcher, first_rows, load_summary
+from gsmreport.tui.messages import RunsRead
 
 if TYPE_CHECKING:
     from gsmreport.analysis.summary import RunSummary
@@ -20,26 +43,140 @@ if TYPE_CHECKING:
 EMPTY_TEXT = (
     "No runs yet in {runs}.\n\n"
     "Run `gsmreport demo` for a quick CPU run, or `gsmreport train CONFIG` to fine-tune a "
-    "model; then press g to refresh."
+    "model (or press t); new runs appear here on their own."
 )
+MARK = "●"
+MARK_STYLE = "bold cyan"
+STATUS_STYLE = {
+    "running": "bold yellow",
+    "completed": "green",
+    "failed": "bold red",
+    "interrupted": "magenta",
+    "pending": "dim",
+    LOADING: "dim",
+}
+READ_GROUP = "runs-read"
+WIDE = 100  # terminal columns from which the footer has room for padding and ^p
+SYNC_READS = 20  # up to this many uncached runs are read before the first paint
+FIRST_ROWS = 100  # rows added before the next paint; the rest right after it
+REFILL_ABOVE = 50  # rows going past which the table is refilled at once
+BATCH_SECONDS = 0.25  # how often rows read in the background are handed to the table
+
+Cell = Text
 
 
-def styled_cells(summary: RunSummary) -> list[str | Text]:
-    """Figures right-aligned so decimals line up; text left-aligned."""
-    return [
-        Text(cell, justify="right") if key in NUMERIC_COLUMNS else cell
-        for (key, _), cell in zip(COLUMNS, row_cells(summary), strict=True)
-    ]
+def cell(column: Column, summary: RunSummary) -> Cell:
+    style = STATUS_STYLE.get(summary.status, "") if column.key == "status" else ""
+    return Text(
+        column.text(summary),
+        style=style,
+        justify="right" if column.numeric else "left",
+        no_wrap=True,
+        overflow="ellipsis",
+        end="",
+    )
+
+
+class RunsTable(DataTable[Cell]):
+    """The runs as rows keyed by run id: a mark column, then `Column`s of fixed width.
+
+    DataTable measures every new or changed cell to size auto-width columns: about a
+    millisecond per row, a second for a thousand runs, on every refill. All columns here have
+    fixed widths and every row is one line, so the two measuring hooks below only keep the
+    scrollable size right; and a new order moves rows in place (`DataTable.sort`) rather than
+    adding them again.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.shown_columns: tuple[Column, ...] = ()
+
+    def set_layout(self, columns: tuple[Column, ...], labels: dict[str, Text]) -> None:
+        self.clear(columns=True)
+        self.add_column(Text(MARK), width=MARK_WIDTH, key="mark")
+        for column in columns:
+            self.add_column(labels[column.key], width=column.width, key=column.key)
+        self.shown_columns = columns
+
+    def set_labels(self, labels: dict[str, Text]) -> None:
+        for column in self.shown_columns:
+            self.columns[ColumnKey(column.key)].label = labels[column.key]
+        self._update_count += 1  # the header is cached per update count
+        self.refresh()
+
+    def add(self, summary: RunSummary, marked: bool) -> None:
+        self.add_row(
+            mark_cell(marked), *(cell(c, summary) for c in self.shown_columns), key=summary.id
+        )
+
+    def update(self, summary: RunSummary) -> None:
+        for column in self.shown_columns:
+            self.update_cell(summary.id, column.key, cell(column, summary))
+
+    def set_mark(self, run_id: str, marked: bool) -> None:
+        self.update_cell(run_id, "mark", mark_cell(marked))
+
+    def reorder(self, order: list[str]) -> None:
+        rank = {run_id: i for i, run_id in enumerate(order)}
+        self.sort("id", key=lambda id_cell: rank[id_cell.plain])
+
+    def selected(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def select(self, run_id: str | None) -> None:
+        if run_id is not None and run_id in self.rows:
+            self.move_cursor(row=self.get_row_index(run_id), animate=False)
+
+    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
+        self._require_update_dimensions = True  # fixed widths: nothing to measure
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width, self._total_row_height + header)
+
+
+def mark_cell(marked: bool) -> Cell:
+    return Text(MARK if marked else "", style=MARK_STYLE, end="")
 
 
 class RunsScreen(Screen[None]):
+    CSS_PATH = "runs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_run", "Open", priority=True),
-        Binding("r", "render_report", "Render report"),
-        Binding("g", "refresh", "Refresh"),
+        Binding("enter", "open_run", "Open", tooltip="Open the selected run"),
+        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark the selected run"),
+        Binding("c", "compare", "Compare", tooltip="Compare the marked runs"),
+        Binding("slash", "filter", "Filter", tooltip="Filter the runs by typing (escape clears)"),
+        Binding("s", "sort_next", "Sort", tooltip="Sort by the next column"),
+        Binding("S", "sort_reverse", "Reverse", show=False, tooltip="Reverse the sort order"),
+        Binding("t", "app.train", "Train", tooltip="Train a model from a preset"),
+        Binding("e", "evaluate", "Eval", tooltip="Evaluate the selected run (or a base model)"),
+        Binding("r", "report", "Report", tooltip="Report for the marked runs (else the selected)"),
+        Binding(
+            "i",
+            "app.import_logs",
+            "Import",
+            show=False,
+            tooltip="Import other tools' training logs",
+        ),
+        Binding("g", "refresh", "Refresh", show=False, tooltip="Re-read the runs folder now"),
         Binding("f5", "refresh", "Refresh", show=False),
-        Binding("q", "app.quit", "Quit"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
+
+    poll_seconds: ClassVar[float] = 2.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summaries: dict[str, RunSummary] = {}
+        self.marked: list[str] = []  # in the order marked: the comparison's column order
+        self.sort_key: str | None = None  # None: newest first
+        self.sort_reverse = False
+        self.query_text = ""
+        self.shown: list[str] = []  # row order on screen
+        self.watcher: RunWatcher | None = None
 
     @property
     def gsm_app(self) -> GsmReportApp:
@@ -48,46 +185,258 @@ class RunsScreen(Screen[None]):
         assert isinstance(self.app, GsmReportApp)
         return self.app
 
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one("#runs-table", RunsTable)
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="runs-empty", markup=False)
-        table: DataTable[str | Text] = DataTable(
-            id="runs-table", cursor_type="row", zebra_stripes=True
+        yield RunsTable(id="runs-table")
+        yield Input(
+            placeholder="filter: words in id, model, method, data, status", id="runs-filter"
         )
-        for key, label in COLUMNS:
-            table.add_column(
-                Text(label, justify="right") if key in NUMERIC_COLUMNS else label, key=key
-            )
-        yield table
+        yield Static("", id="runs-info", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load_runs()
+        self.query_one("#runs-filter", Input).display = False
+        self.fit_footer()
+        self.watcher = RunWatcher(self.gsm_app.dirs.runs)
+        ready, pending = first_rows(self.watcher)
+        # A small folder opens complete; in a big one every uncached run shows its id at once
+        # and its figures follow from a worker (reading even a few first would delay the paint).
+        now, later = (pending, []) if len(pending) <= SYNC_READS else ([], pending)
+        loaded = {rid: load_summary(self.watcher.runs, rid) for rid in now}
+        self.summaries = {s.id: s for s in ready}
+        self.summaries |= {rid: s for rid, s in loaded.items() if s is not None}
+        self.summaries |= {rid: placeholder(rid) for rid in later}
+        self.relayout()
+        if later:  # after the first paint: the reading thread would slow it down
+            self.call_after_refresh(self._read_pending, later)
+        self.set_interval(self.poll_seconds, self._tick)
 
-    def load_runs(self) -> None:
-        """(Re)read every run; keep the cursor on the same run where it still exists."""
-        table = self.query_one(DataTable)
-        selected = self.selected_run_id()
-        table.clear()
-        for summary in load_summaries(self.gsm_app.dirs):
-            table.add_row(*styled_cells(summary), key=summary.id)
+    # --- reading runs ---------------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group=READ_GROUP, description="read run summaries")
+    def _read_pending(self, pending: list[str]) -> None:
+        """Read the summaries the first paint lacked, handing them over a batch at a time."""
+        worker = get_current_worker()
+        runs = self.gsm_app.dirs.runs
+        batch: list[RunSummary] = []
+        unreadable: list[str] = []
+        sent = time.monotonic()
+        for run_id in pending:
+            if worker.is_cancelled:
+                return
+            summary = load_summary(runs, run_id)
+            if summary is None:
+                unreadable.append(run_id)
+            else:
+                batch.append(summary)
+            if time.monotonic() - sent > BATCH_SECONDS:
+                self.post_message(RunsRead(batch, unreadable))
+                batch, unreadable, sent = [], [], time.monotonic()
+        if batch or unreadable:
+            self.post_message(RunsRead(batch, unreadable))
+
+    def _tick(self) -> None:
+        """Every `poll_seconds`: look for changes unless the last look is still going.
+
+        A short worker per tick, not one endless loop, so that waiting for workers to finish
+        (as tests and shutdown do) never waits on the watcher.
+        """
+        if not any(w.group == READ_GROUP and not w.is_finished for w in self.workers):
+            self._poll()
+
+    @work(thread=True, exit_on_error=False, group=READ_GROUP, description="poll runs")
+    def _poll(self) -> None:
+        read = self.read_changes()
+        if read is not None:
+            self.post_message(read)
+
+    def read_changes(self) -> RunsRead | None:
+        """The summaries of runs changed on disk since the last poll; None when nothing did."""
+        if self.watcher is None:
+            return None
+        changes = self.watcher.poll()
+        if not changes:
+            return None
+        loaded = [load_summary(self.watcher.runs, rid) for rid in changes.changed]
+        gone = [rid for rid, s in zip(changes.changed, loaded, strict=True) if s is None]
+        return RunsRead([s for s in loaded if s is not None], [*changes.removed, *gone])
+
+    def on_runs_read(self, message: RunsRead) -> None:
+        for rid in message.removed:
+            self.summaries.pop(rid, None)
+            if rid in self.marked:
+                self.marked.remove(rid)
+        table = self.table
+        for summary in message.summaries:
+            self.summaries[summary.id] = summary
+            if summary.id in table.rows:
+                table.update(summary)
+        self.show_rows()
+
+    def action_refresh(self) -> None:
+        read = self.read_changes()
+        if read is not None:
+            self.on_runs_read(read)
+
+    # --- the table ------------------------------------------------------------------------
+
+    def _order(self) -> list[str]:
+        rows = sort_rows(list(self.summaries.values()), self.sort_key, reverse=self.sort_reverse)
+        return [s.id for s in rows if matches(s, self.query_text)]
+
+    def _header_label(self, column: Column) -> Text:
+        label = column.label
+        sorted_here = column.key == self.sort_key
+        arrow = " ▼" if self.sort_reverse else " ▲"
+        if sorted_here and len(label) + len(arrow) <= column.width:
+            label += arrow
+        style = "bold underline" if sorted_here else ""
+        return Text(label, style=style, justify="right" if column.numeric else "left")
+
+    def labels(self) -> dict[str, Text]:
+        return {c.key: self._header_label(c) for c in COLUMNS}
+
+    def relayout(self) -> None:
+        """Columns for the terminal's width; every row added again."""
+        self.table.set_layout(visible_columns(self.app.size.width), self.labels())
+        self.show_rows()
+
+    def show_rows(self) -> None:
+        """Bring the table to the current summaries, sort and filter with the least work:
+        rows that come or go are added or removed, the rest only move. Past a screenful, new
+        rows are added after the next paint, so a thousand runs paint as fast as a few."""
+        table = self.table
+        selected = table.selected()
+        order = self._order()
+        wanted = set(order)
+        gone = [str(key.value) for key in table.rows if key.value not in wanted]
+        new = [rid for rid in order if rid not in table.rows]
+        if len(gone) > REFILL_ABOVE:  # removing rows one by one costs O(rows) each
+            table.clear()
+            gone, new = [], order
+        for rid in gone:
+            table.remove_row(rid)
+        new, later = new[:FIRST_ROWS], new[FIRST_ROWS:]
+        marked = set(self.marked)
+        for rid in new:
+            table.add(self.summaries[rid], rid in marked)
+        expected = [rid for rid in order if rid in table.rows]
+        if expected != [row.key.value for row in table.ordered_rows]:
+            table.reorder(expected)
+        self.shown = order
+        table.select(selected)
+        self.update_chrome()
+        if later:
+            self.call_after_refresh(self.show_rows)
+
+    def update_chrome(self) -> None:
+        """The empty-folder hint, and the info line: counts, sort, filter."""
+        table = self.table
         empty = self.query_one("#runs-empty", Static)
         empty.update(EMPTY_TEXT.format(runs=self.gsm_app.dirs.runs))
-        empty.display = table.row_count == 0
-        table.display = table.row_count > 0
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected))
-        table.focus()
+        empty.display = not self.summaries
+        table.display = bool(self.summaries)
+        parts = [f"{len(self.summaries)} runs"]
+        if len(self.shown) != len(self.summaries):
+            parts.append(f"{len(self.shown)} shown")
+        if self.marked:
+            parts.append(f"{len(self.marked)} marked")
+        if self.sort_key is not None:
+            label = COLUMN_BY_KEY[self.sort_key].label
+            parts.append(f"sorted by {label} {'▼' if self.sort_reverse else '▲'}")
+        if self.query_text:
+            parts.append(f"filter: {self.query_text}")
+        self.query_one("#runs-info", Static).update(" · ".join(parts))
+
+    def on_resize(self, event: Resize) -> None:
+        if visible_columns(self.app.size.width) != self.table.shown_columns:
+            self.relayout()
+        self.fit_footer()
+
+    def fit_footer(self) -> None:
+        """At 80 columns every key of this screen fits only without padding and ^p."""
+        footer = self.query_one(Footer)
+        footer.compact = self.app.size.width < WIDE
+        footer.show_command_palette = self.app.size.width >= WIDE
 
     def selected_run_id(self) -> str | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return row_key.value
+        return self.table.selected()
+
+    def selected_summary(self) -> RunSummary | None:
+        run_id = self.selected_run_id()
+        return self.summaries.get(run_id) if run_id else None
+
+    # --- sort, filter, mark -----------------------------------------------------------------
+
+    def sort_by(self, key: str | None, *, reverse: bool = False) -> None:
+        self.sort_key, self.sort_reverse = key, reverse
+        self.table.set_labels(self.labels())
+        self.show_rows()
+
+    def action_sort_next(self) -> None:
+        keys = [c.key for c in self.table.shown_columns]
+        at = keys.index(self.sort_key) + 1 if self.sort_key in keys else 0
+        self.sort_by(keys[at % len(keys)])
+
+    def action_sort_by_column(self, key: str) -> None:
+        same = key == self.sort_key
+        self.sort_by(key, reverse=not self.sort_reverse if same else False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_key, reverse=not self.sort_reverse)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by it; a second click reverses."""
+        event.stop()
+        key = event.column_key.value
+        if key is not None and key in COLUMN_BY_KEY:
+            self.action_sort_by_column(key)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#runs-filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "runs-filter":
+            self.query_text = event.value.strip()
+            self.show_rows()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "runs-filter":
+            self.table.focus()  # keep the filter, go back to the rows
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#runs-filter", Input)
+        if not box.display and not self.query_text:
+            return
+        box.value = ""
+        box.display = False
+        self.query_text = ""
+        self.show_rows()
+        self.table.focus()
+
+    def action_toggle_mark(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is None:
+            return
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        else:
+            self.marked.append(run_id)
+        self.table.set_mark(run_id, run_id in self.marked)
+        self.update_chrome()
+        self.table.action_cursor_down()  # as in a file manager: the next press marks the next
+
+    # --- opening other screens ---------------------------------------------------------------
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """A mouse click on a row opens it too."""
+        """Enter (or a click) on a row opens it."""
         event.stop()
         if event.row_key.value is not None:
             self.gsm_app.open_run(event.row_key.value)
@@ -97,12 +446,21 @@ class RunsScreen(Screen[None]):
         if run_id is not None:
             self.gsm_app.open_run(run_id)
 
-    def action_render_report(self) -> None:
-        run_id = self.selected_run_id()
-        if run_id is None:
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.notify("Mark at least two runs (space) to compare them.", severity="warning")
+            return
+        self.gsm_app.open_compare(list(self.marked))
+
+    def action_evaluate(self) -> None:
+        """The selected run when it is a finished training run; otherwise a base model."""
+        s = self.selected_summary()
+        usable = s is not None and s.kind == "train" and s.status == "completed"
+        self.gsm_app.open_evaluate(s.id if usable and s else None)
+
+    def action_report(self) -> None:
+        run_ids = list(self.marked) or [rid for rid in [self.selected_run_id()] if rid]
+        if not run_ids:
             self.notify("No run selected.", severity="warning")
             return
-        self.gsm_app.render_report(run_id)
-
-    def action_refresh(self) -> None:
-        self.load_runs()
+        self.gsm_app.open_report(run_ids)

@@ -1,0 +1,97 @@
+"""One evaluation's rows as the sample browser shows them; no Textual import, nothing written.
+
+Each row is judged by `failures.diagnose`, the same function behind the report's failure
+table, so the category a person browses is the one the report counts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gsmreport.analysis.failures import CATEGORIES, CORRECT, diagnose, sample_view
+from gsmreport.errors import NotFoundError
+from gsmreport.runs import RunStore
+from gsmreport.settings import Dirs
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    doc_id: int
+    question: str
+    solution: str  # the gold solution ("" when the row does not carry it)
+    gold: str | None
+    response: str
+    prediction: str | None
+    correct: bool
+    category: str  # "correct" or one of failures.CATEGORIES
+    evidence: str
+
+
+def read_sample_dicts(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of samples.jsonl; unreadable lines (a crash cut the last) skipped."""
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
+
+
+def to_row(raw: dict[str, Any]) -> SampleRow:
+    view = sample_view(raw)
+    diagnosis = diagnose(view)
+    return SampleRow(
+        doc_id=view.doc_id,
+        question=view.question,
+        solution=view.solution,
+        gold=view.gold,
+        response=view.response,
+        prediction=view.prediction,
+        correct=view.correct,
+        category=diagnosis.category,
+        evidence=diagnosis.evidence,
+    )
+
+
+def eval_ids(dirs: Dirs, run_id: str) -> list[str]:
+    """Evaluations of the run that have rows to browse, oldest id first."""
+    folder = RunStore(dirs.runs).path(run_id) / "evals"
+    if not folder.is_dir():
+        return []
+    return sorted(d.name for d in folder.iterdir() if (d / "samples.jsonl").is_file())
+
+
+def load_rows(dirs: Dirs, run_id: str, eval_id: str) -> list[SampleRow]:
+    path = RunStore(dirs.runs).path(run_id) / "evals" / eval_id / "samples.jsonl"
+    if not path.is_file():
+        raise NotFoundError(
+            f"no samples.jsonl for evaluation {eval_id!r} of run {run_id!r} at {path}: "
+            "evaluate the run (`gsmreport eval`) to get rows to browse"
+        )
+    return sorted((to_row(raw) for raw in read_sample_dicts(path)), key=lambda r: r.doc_id)
+
+
+def categories_present(rows: Sequence[SampleRow]) -> list[str]:
+    """The filter cycle: all, then wrong answers, correct, and each category that occurs."""
+    found = {row.category for row in rows}
+    return [ALL, "wrong", CORRECT, *(c for c in CATEGORIES if c in found)]
+
+
+def matches(row: SampleRow, category: str) -> bool:
+    if category == ALL:
+        return True
+    if category == "wrong":
+        return not row.correct
+    return row.category == category

@@ -1,0 +1,142 @@
+"""The marked runs side by side: smoothed loss curves overlaid, results and configuration.
+
+The tables are the comparison report's own (report/compare_tables.py) over the same loaded
+runs (report/compare_report.load_run), so the screen and the report never disagree. Loading
+happens in a worker: a run's metrics may need re-ingesting first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from gsmreport.settings import Dirs
+from gsmreport.tui.widgets.curve import CurveChart
+
+if TYPE_CHECKING:
+    from gsmreport.report.compare_tables import TableRow
+    from gsmreport.tui.app import GsmReportApp
+
+LOAD_GROUP = "compare-load"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the screen shows, computed off the UI thread."""
+
+    curves: dict[str, list[tuple[float, float]]]  # run id -> (step, EMA-smoothed train loss)
+    alpha: float
+    results: list[TableRow]
+    config: list[TableRow]
+    notes: list[str]
+
+
+def load_comparison(dirs: Dirs, run_ids: Sequence[str]) -> Comparison:
+    """Every figure through the comparison report's loaders and table builders."""
+    import math
+
+    from gsmreport.analysis.training import EMA_ALPHA, ema, series
+    from gsmreport.report.compare_report import load_run
+    from gsmreport.report.compare_tables import config_table, results_table
+    from gsmreport.runs import RunStore
+
+    store = RunStore(dirs.runs)
+    runs = [load_run(store, run_id) for run_id in run_ids]
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for run in runs:
+        loss = series(run.frame, "train", "loss")
+        points = [(float(x), y) for x, y in loss.iter_rows() if math.isfinite(y)]
+        smoothed = ema([y for _, y in points], EMA_ALPHA)
+        curves[run.id] = [(x, y) for (x, _), y in zip(points, smoothed, strict=True)]
+    config, notes = config_table(runs)
+    return Comparison(curves, EMA_ALPHA, results_table(runs), config, notes)
+
+
+def rows_table(run_ids: Sequence[str], rows: Sequence[TableRow]) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    table.add_column("", style="bold", overflow="fold", ratio=2)
+    for run_id in run_ids:
+        table.add_column(run_id, overflow="fold", ratio=1)
+    for row in rows:
+        table.add_row(Text(row.label), *(Text(c) for c in row.cells))
+    return table
+
+
+class CompareScreen(Screen[None]):
+    CSS_PATH = "compare.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("r", "report", "Report", tooltip="The comparison report: render and preview it"),
+    ]
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__()
+        self.run_ids = list(dict.fromkeys(run_ids))
+        self.comparison: Comparison | None = None
+
+    @property
+    def gsm_app(self) -> GsmReportApp:
+        from gsmreport.tui.app import GsmReportApp
+
+        assert isinstance(self.app, GsmReportApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="compare"):
+            yield Static(Text(f"Compare {' · '.join(self.run_ids)}"), id="compare-title")
+            yield CurveChart("train loss (smoothed)", id="compare-curve")
+            yield Static("Results", classes="heading")
+            yield Static(Text("Loading…", style="dim"), id="compare-results", classes="section")
+            yield Static("Configuration", classes="heading")
+            yield Static(id="compare-config", classes="section")
+            yield Static(id="compare-notes", classes="section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group=LOAD_GROUP)
+    def _load(self) -> Comparison:
+        return load_comparison(self.gsm_app.dirs, self.run_ids)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != LOAD_GROUP:
+            return
+        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, Comparison):
+            self.show(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            from gsmreport.tui.app import error_line
+
+            self.query_one("#compare-results", Static).update(Text("Could not load the runs."))
+            self.gsm_app.show_error("Cannot compare", error_line(event.worker.error))
+
+    def show(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        chart = self.query_one("#compare-curve", CurveChart)
+        chart.border_title = f"train loss, EMA α = {comparison.alpha:g}"
+        chart.set_series({k: v for k, v in comparison.curves.items() if v}, y_label="loss")
+        results = self.query_one("#compare-results", Static)
+        results.update(rows_table(self.run_ids, comparison.results))
+        config = rows_table(self.run_ids, comparison.config)
+        self.query_one("#compare-config", Static).update(config)
+        notes = "\n".join(comparison.notes)
+        self.query_one("#compare-notes", Static).update(
+            Text(f"Settings read from:\n{notes}" if notes else "", style="dim")
+        )
+
+    def action_report(self) -> None:
+        """The report screen on these runs (preview, PDF option), rendering from the start."""
+        screen = self.gsm_app.open_report(self.run_ids)
+        screen.call_after_refresh(screen.action_render)

@@ -1,0 +1,209 @@
+"""The braille curve chart: the pure drawing function, the widget in a real app, a snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from textual.app import App, ComposeResult
+
+from gsmreport.tui.widgets.braille import BRAILLE_BASE, NO_DATA, decimate, plot
+from gsmreport.tui.widgets.curve import CurveChart
+from gsmreport.tui.widgets.ticks import fmt_tick, nice_ticks
+
+
+def async_test(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+def dots(lines: list[Any]) -> int:
+    """How many braille dots are set in the plot (the legend's colour swatches left out)."""
+    return sum(
+        bin(ord(ch) - BRAILLE_BASE).count("1")
+        for line in lines[1:]
+        for ch in line.plain
+        if BRAILLE_BASE < ord(ch) <= BRAILLE_BASE + 0xFF
+    )
+
+
+def colours(lines: list[Any]) -> set[str]:
+    """The styles of the braille characters inside the plot (legend line left out)."""
+    found: set[str] = set()
+    for line in lines[1:]:
+        for span in line.spans:
+            text = line.plain[span.start : span.end]
+            if any(BRAILLE_BASE < ord(ch) <= BRAILLE_BASE + 0xFF for ch in text):
+                found.add(str(span.style))
+    return found
+
+
+LOSS = [(10.0 * i, 2.0 * math.exp(-i / 10)) for i in range(1, 40)]
+EVAL = [(50.0 * i, 1.9 * math.exp(-i / 3) + 0.2) for i in range(1, 8)]
+
+
+class TestPlot:
+    def test_exact_size_and_axes(self) -> None:
+        lines = plot({"loss": LOSS}, 60, 12, y_label="loss")
+        assert len(lines) == 12
+        assert all(len(line.plain) <= 60 for line in lines)
+        assert lines[0].plain.startswith("loss")  # legend line with the y label
+        assert "└" in lines[-2].plain and "┬" in lines[-2].plain  # x axis with ticks
+        assert any("┤" in line.plain for line in lines[1:-2])  # y ticks
+        assert "100" in lines[-1].plain  # a round step value under the x axis
+
+    def test_empty_mapping_says_no_data(self) -> None:
+        lines = plot({}, 40, 6)
+        assert len(lines) == 6
+        assert any(NO_DATA in line.plain for line in lines)
+        assert dots(lines) == 0
+
+    def test_series_with_no_finite_value_says_no_data(self) -> None:
+        lines = plot({"loss": [(1.0, math.nan), (2.0, math.inf)]}, 40, 6)
+        assert any(NO_DATA in line.plain for line in lines)
+
+    def test_two_series_get_two_colours_and_a_legend(self) -> None:
+        lines = plot({"train": LOSS, "eval": EVAL}, 70, 14)
+        assert "train" in lines[0].plain and "eval" in lines[0].plain
+        assert len(colours(lines)) == 2
+
+    def test_single_point_is_one_dot(self) -> None:
+        lines = plot({"lr": [(3.0, 2e-4)]}, 40, 8)
+        assert dots(lines) == 1
+        assert "2e-04" in "".join(line.plain for line in lines)
+
+    def test_nan_and_inf_break_the_line_and_are_counted(self) -> None:
+        points = [(1.0, 1.0), (2.0, math.nan), (3.0, 2.0), (4.0, -math.inf)]
+        lines = plot({"loss": points}, 40, 8)
+        assert "(2 not finite)" in lines[0].plain
+        assert dots(lines) == 2  # two lone points: nothing joins across the gap
+
+    def test_joined_points_draw_a_continuous_line(self) -> None:
+        lines = plot({"loss": [(0.0, 0.0), (100.0, 1.0)]}, 40, 8)
+        # A diagonal across the plot sets at least one dot in every dot column.
+        assert dots(lines) >= (40 - 4) * 2 - 2
+
+    def test_flat_series_still_draws(self) -> None:
+        lines = plot({"acc": [(0.0, 0.5), (10.0, 0.5)]}, 40, 8)
+        assert dots(lines) > 10
+
+    def test_values_near_the_float_limit_do_not_crash(self) -> None:
+        lines = plot({"s": [(0.0, 1.7e308), (1.0, -1.7e308)]}, 40, 6)
+        assert "too large" in "".join(line.plain for line in lines)
+
+    def test_too_small_says_so(self) -> None:
+        lines = plot({"loss": LOSS}, 12, 3)
+        assert len(lines) == 3
+        assert "too small" in "".join(line.plain for line in lines)
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.floats(-1e6, 1e6, allow_nan=False),
+                st.floats(allow_nan=True, allow_infinity=True),
+            ),
+            max_size=40,
+        ),
+        st.integers(1, 120),
+        st.integers(1, 30),
+    )
+    def test_never_raises_and_never_overflows(
+        self, points: list[tuple[float, float]], width: int, height: int
+    ) -> None:
+        lines = plot({"s": points}, width, height)
+        assert len(lines) == height
+        assert all(len(line.plain) <= width for line in lines)
+
+
+class TestDecimate:
+    def test_short_series_untouched(self) -> None:
+        assert decimate(LOSS) == LOSS
+
+    def test_long_series_keeps_spikes_gaps_and_order(self) -> None:
+        points = [(float(i), 1.0) for i in range(100_000)]
+        points[5_000] = (5_000.0, 9.0)  # a spike
+        points[7_000] = (7_000.0, math.nan)  # a gap
+        thinned = decimate(points, buckets=100)
+        assert len(thinned) <= 2 * 100 + 1
+        assert (5_000.0, 9.0) in thinned
+        assert sum(1 for _, y in thinned if math.isnan(y)) == 1
+        finite_x = [x for x, y in thinned if math.isfinite(y)]
+        assert finite_x == sorted(finite_x)
+        # The legend still counts the one non-finite value after thinning.
+        assert "(1 not finite)" in plot({"s": thinned}, 60, 10)[0].plain
+
+
+class TestTicks:
+    @pytest.mark.parametrize(
+        ("lo", "hi", "target", "expected"),
+        [
+            (0.0, 10.0, 5, [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]),
+            (0.13, 0.97, 4, [0.25, 0.5, 0.75]),
+            (10.0, 390.0, 4, [100.0, 200.0, 300.0]),
+        ],
+    )
+    def test_round_values_inside_the_range(
+        self, lo: float, hi: float, target: int, expected: list[float]
+    ) -> None:
+        assert nice_ticks(lo, hi, target) == expected
+
+    def test_labels_are_short(self) -> None:
+        assert [fmt_tick(v) for v in (0.0, 2e-4, 0.25, 1500.0, 12000.0)] == [
+            "0",
+            "2e-04",
+            "0.25",
+            "1500",
+            "12k",
+        ]
+
+
+class ChartApp(App[None]):
+    """One chart filling the screen, as the screens use it."""
+
+    CSS = "CurveChart { height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        yield CurveChart("Loss", id="chart")
+
+    def on_mount(self) -> None:
+        self.query_one(CurveChart).set_series({"train": LOSS, "eval": EVAL}, y_label="loss")
+
+
+class TestWidget:
+    @async_test
+    async def test_redraws_at_the_new_size(self) -> None:
+        app = ChartApp()
+        async with app.run_test(size=(60, 16)) as pilot:
+            chart = app.query_one(CurveChart)
+            small = chart.render()
+            await pilot.resize_terminal(100, 24)
+            await pilot.pause()
+            large = chart.render()
+            assert str(small).count("\n") < str(large).count("\n")
+            assert max(map(len, str(large).split("\n"))) > max(map(len, str(small).split("\n")))
+
+    @async_test
+    async def test_set_series_replaces_and_empty_shows_no_data(self) -> None:
+        app = ChartApp()
+        async with app.run_test(size=(60, 16)) as pilot:
+            chart = app.query_one(CurveChart)
+            assert set(chart.series) == {"train", "eval"}
+            chart.set_series({})
+            await pilot.pause()
+            assert NO_DATA in str(chart.render())
+            assert chart.border_title == "Loss"
+
+
+def test_snapshot_two_series(snap_compare: Any) -> None:
+    """Train and eval loss overlaid in two colours, legend on top, ticks on both axes."""
+    assert snap_compare(ChartApp(), terminal_size=(80, 20))
