@@ -288,7 +288,7 @@ def eval_(
     ] = None,
     n: Annotated[
         int | None,
-        typer.Option("-n", "--n", min=1, help="Problems, a seeded sample [default: 100]."),
+        typer.Option("-n", "--n", min=1, help="Problems, a seeded sample (default 100)."),
     ] = None,
     all_problems: Annotated[
         bool, typer.Option("--all", help="Every problem of the split (1,319 in GSM8K test).")
@@ -300,7 +300,7 @@ def eval_(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the problem sample.")] = 1234,
     prompt_style: Annotated[
         Literal["zero-shot", "one-shot", "5-shot", "8-shot"] | None,
-        typer.Option("--prompt-style", help="How the question is asked [default: zero-shot]."),
+        typer.Option("--prompt-style", help="How the question is asked (default zero-shot)."),
     ] = None,
     one_shot: Annotated[
         bool, typer.Option("--one-shot", help="Same as --prompt-style one-shot.")
