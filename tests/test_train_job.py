@@ -303,7 +303,7 @@ def test_qlora_on_a_cpu_exits_2_with_one_line(
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
-        "error: method qlora needs a CUDA GPU and bitsandbytes; use method: lora on CPU"
+        "error: method qlora needs a CUDA GPU and bitsandbytes; use method: lora on a CPU"
     ]
     record = RunStore(dirs.runs).read("q")
     assert record.status == "failed" and record.config["method"] == "qlora"  # from --set

@@ -89,7 +89,9 @@ def check_machine(cfg: TrainConfig) -> Machine:
     cuda = torch.cuda.is_available()
     bnb = cuda and importlib.util.find_spec("bitsandbytes") is not None
     if cfg.method == "qlora" and not bnb:
-        raise ConfigError("method qlora needs a CUDA GPU and bitsandbytes; use method: lora on CPU")
+        # Seen on an H100 without bitsandbytes: the CPU advice alone would mislead there.
+        fix = "pip install bitsandbytes" if cuda else "use method: lora on a CPU"
+        raise ConfigError(f"method qlora needs a CUDA GPU and bitsandbytes; {fix}")
     t, warnings = cfg.training, []
     optimizer = t.optimizer
     if optimizer == "adamw_bnb_8bit" and not bnb:
