@@ -104,6 +104,35 @@ def test_gold_loss_equals_a_direct_nll_per_problem(tiny: tuple[Path, Path]) -> N
             assert loss == pytest.approx(direct, rel=1e-4)
 
 
+def test_a_runs_adapter_is_merged_and_computes_what_the_peft_wrapper_does(
+    tiny: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """load_model folds a LoRA adapter into the weights (faster generation); in fp32 the
+    logits must match the unmerged peft model's, and the adapter must have changed them."""
+    import torch
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_dir, data = tiny
+    torch.manual_seed(0)
+    lora = LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir), lora).save_pretrained(
+        tmp_path / "adapter"
+    )
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(tmp_path / "adapter")
+    merged, tok = load_model(_config(model_dir, data, adapter=str(tmp_path / "adapter")))
+    assert not isinstance(merged, PeftModel)
+    assert not any("lora_" in name for name, _ in merged.named_parameters())
+    base, _ = load_model(_config(model_dir, data))
+    ids = tok(["Question: Tom has 3 apples and buys 4 more.\nAnswer:"], return_tensors="pt")
+    with torch.no_grad():
+        plain = base(**ids).logits
+        wrapped = PeftModel.from_pretrained(base, str(tmp_path / "adapter")).eval()(**ids).logits
+        folded = merged(**ids).logits
+    assert torch.allclose(folded, wrapped, atol=1e-4)
+    assert not torch.allclose(folded, plain, atol=1e-3)
+
+
 def test_gold_loss_is_lower_for_the_gold_than_for_a_shuffled_answer(
     trained: Dirs, tiny: tuple[Path, Path]
 ) -> None:

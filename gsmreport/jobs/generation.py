@@ -39,6 +39,10 @@ def load_model(cfg: EvalConfig) -> tuple[Any, Any]:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, cfg.adapter)
+        # Fold the adapter into the base weights: the same function (up to rounding), without
+        # a Python-level adapter call per wrapped module per token, which made LoRA evaluation
+        # launch-bound on a GPU (benchmarks/eval_adapter.py measures the difference).
+        model = model.merge_and_unload()
     if cuda:
         model = model.to("cuda")
     model.eval()

@@ -1,0 +1,110 @@
+"""Evaluating a LoRA run: adapter merged into the weights (what `gsmreport eval --run` does)
+against the adapter left as a peft wrapper, on the same model, problems and greedy decoding.
+
+  measured   load_model() with the run's adapter: PeftModel, then merge_and_unload()
+  baseline   the same PeftModel, unmerged (every wrapped Linear calls its adapter per token)
+
+The model is a random-init Llama built locally (--hidden, --layers) with a random LoRA adapter
+(r 8 on every linear layer, B initialised non-zero so that it changes the outputs). Prints the
+problems/s of both, their ratio, and on how many problems the two wrote the same text (bf16
+rounding differs between merged and unmerged weights, so a few may differ on a GPU).
+Usage: python benchmarks/eval_adapter.py [--problems 64] [--hidden 256] [--layers 8] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from gsmreport.config import DataConfig, EvalConfig
+from gsmreport.datasets.synthetic import write_gsm8k_folder
+from gsmreport.jobs.evaluate import build_prompts, evaluate_docs, select_docs
+from gsmreport.jobs.generation import chat_renderer, generate, load_model
+from gsmreport.jobs.tiny_model import build_tiny_model
+
+
+def _adapter(model_dir: Path, out: Path) -> Path:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(0)
+    lora = LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False)
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir), lora)
+    peft_model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(model_dir).save_pretrained(out)  # as a run's model/ has it
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--problems", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    import torch
+    from peft import PeftModel
+
+    torch.set_num_threads(args.threads)
+    root = Path(tempfile.mkdtemp(prefix="gsmreport-adapterbench-"))
+    try:
+        data = write_gsm8k_folder(root / "data", n_train=200, n_test=args.problems, seed=5)
+        model_dir = build_tiny_model(
+            root / "model", data / "train.jsonl", hidden_size=args.hidden, layers=args.layers
+        )
+        base_cfg = EvalConfig(
+            model=str(model_dir),
+            data=DataConfig(path=str(data)),
+            n=args.problems,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            gold_loss=False,
+        )
+        cfg = base_cfg.model_copy(update={"adapter": str(_adapter(model_dir, root / "adapter"))})
+        merged, tok = load_model(cfg)
+        base, _ = load_model(base_cfg)
+        unmerged = PeftModel.from_pretrained(base, cfg.adapter).eval()
+        docs = select_docs(cfg)
+        prompts = build_prompts(cfg, docs, chat_renderer(tok))
+        device = "cuda" if torch.cuda.is_available() else f"cpu ({args.threads} threads)"
+        print(
+            f"{args.layers} layers x {args.hidden} wide, LoRA r 8 on every linear, on {device}; "
+            f"{len(docs)} problems, max_new_tokens {args.max_new_tokens}, batch {args.batch_size}"
+        )
+        timings: dict[str, list[float]] = {"merged": [], "unmerged": []}
+        texts: dict[str, list[str]] = {}
+        models = {"merged": merged, "unmerged": unmerged}
+        for model in models.values():
+            generate(model, tok, prompts[:2], cfg)  # warm-up: first-call allocations
+        # Interleaved repeats, best of each: drift on a shared machine hits both alike.
+        for _ in range(args.repeats):
+            for name, model in models.items():
+                t0 = time.perf_counter()
+                rows = evaluate_docs(model, tok, cfg, docs, prompts)
+                timings[name].append(time.perf_counter() - t0)
+                texts[name] = [r["resps"][0][0] for r in rows]
+        best = {name: min(times) for name, times in timings.items()}
+        n = len(docs)
+        for label, name in (
+            ("measured  merged adapter ", "merged"),
+            ("baseline  peft wrapper   ", "unmerged"),
+        ):
+            runs = ", ".join(f"{t:.2f}" for t in timings[name])
+            print(f"{label} best {best[name]:7.2f} s ({runs})  {n / best[name]:7.2f} problems/s")
+        same = sum(a == b for a, b in zip(texts["merged"], texts["unmerged"], strict=True))
+        print(f"same text: {same}/{n} problems")
+        print(f"ratio     unmerged / merged time  {best['unmerged'] / best['merged']:6.2f}x")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
