@@ -114,6 +114,10 @@ class LiveScreen(Screen[None]):
         lines, self._seen = job.lines_since(self._seen)
         if lines:
             self.query_one(Log).write_lines(lines)
+        if self._ended:
+            # A tick after the end (a queued timer tick, a caller's) must not put the progress
+            # line back over the outcome line: seen as a flaky TUI test in a fresh clone.
+            return
         self._show_progress()
         if self._curve is not None and self._curve.read():
             self.query_one(CurveChart).set_series(self._curve.series, y_label="loss")
