@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import io
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -24,18 +20,9 @@ from gsmreport.tui.app import GsmReportApp, make_app
 from gsmreport.tui.cells import fmt_em
 from gsmreport.tui.screens.run_detail import RunScreen
 from gsmreport.tui.screens.runs import RunsScreen
+from tests.tui_support import async_test
 
 SIZE = (120, 36)
-
-
-def async_test(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test with asyncio.run: no pytest async plugin needed."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
 
 
 @pytest.fixture(autouse=True)

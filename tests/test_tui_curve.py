@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import math
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -16,14 +13,7 @@ from textual.app import App, ComposeResult
 from gsmreport.tui.widgets.braille import BRAILLE_BASE, NO_DATA, decimate, plot
 from gsmreport.tui.widgets.curve import CurveChart
 from gsmreport.tui.widgets.ticks import fmt_tick, nice_ticks
-
-
-def async_test(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
+from tests.tui_support import async_test
 
 
 def dots(lines: list[Any]) -> int:

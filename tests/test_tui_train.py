@@ -7,13 +7,12 @@ steps. Waiting for a job uses a generous deadline as a safeguard, never as an as
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +36,12 @@ from gsmreport.tui.screens.evaluate import EvaluateScreen
 from gsmreport.tui.screens.live import LiveScreen
 from gsmreport.tui.screens.train import TrainScreen
 from gsmreport.tui.widgets.curve import CurveChart
+from tests.tui_support import async_test
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_LORA = REPO / "configs" / "demo" / "lora.yaml"
 SIZE = (100, 30)
 DEADLINE_S = 300.0  # a safeguard against a hung job, far above what a tiny training takes
-
-
-def async_test(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
 
 
 @pytest.fixture(autouse=True)

@@ -6,12 +6,9 @@ pipeline; reports are rendered and logs imported by the same functions the CLI c
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import io
 import json
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +33,7 @@ from gsmreport.tui.widgets.path_suggester import complete_path
 from tests.conftest import shared_data
 from tests.report_samples import PROBLEMS, write_gsm_eval
 from tests.run_fixtures import write_metrics_jsonl, write_record
+from tests.tui_support import async_test
 
 SIZE = (100, 40)
 RUN = "view-run"
@@ -44,16 +42,6 @@ TIMES = {
     "started_at": "2025-01-02T10:00:05+00:00",
     "finished_at": "2025-01-02T10:00:47+00:00",
 }
-
-
-def async_test(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test with asyncio.run: no pytest async plugin needed."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ can open; results.json counts are the fallback when the samples file is missing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,12 +88,9 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def load_samples(path: Path) -> pl.DataFrame:
-    """One flat row per problem; unreadable lines are skipped (a crash can cut the last)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise GsmReportError(f"{path}: cannot read samples ({exc.strerror or exc})") from exc
+def sample_dicts(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """The JSON objects among samples.jsonl lines; unreadable lines (a crash can cut the last)
+    are skipped. The one parser behind the report, the summary and the TUI's sample views."""
     rows = []
     for line in lines:
         try:
@@ -100,7 +98,25 @@ def load_samples(path: Path) -> pl.DataFrame:
         except json.JSONDecodeError:
             continue
         if isinstance(row, dict):
-            rows.append(_flatten(row))
+            rows.append(row)
+    return rows
+
+
+def read_sample_dicts(path: Path) -> list[dict[str, Any]]:
+    """sample_dicts of a samples.jsonl file; [] when there is none."""
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return sample_dicts(handle)
+
+
+def load_samples(path: Path) -> pl.DataFrame:
+    """One flat row per problem; unreadable lines are skipped (a crash can cut the last)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise GsmReportError(f"{path}: cannot read samples ({exc.strerror or exc})") from exc
+    rows = [_flatten(row) for row in sample_dicts(lines)]
     schema = {
         "doc_id": pl.Int64,
         "question": pl.String,

@@ -11,7 +11,6 @@ differs between a word problem and an instruction.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,12 @@ from gsmreport.analysis.breakdown import (
     outliers,
     topic_tags,
 )
-from gsmreport.analysis.evaluation import EvalSummary, FilterScore, summarize_eval
+from gsmreport.analysis.evaluation import (
+    EvalSummary,
+    FilterScore,
+    read_sample_dicts,
+    summarize_eval,
+)
 from gsmreport.analysis.failures import FailureCount, failure_table, sample_view
 
 PRIMARY_FILTER = "strict-match"  # the filter our `correct` field and the breakdowns use
@@ -88,21 +92,6 @@ class EvalSection:
         return max(found, key=lambda f: f.count) if found else None
 
 
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    """samples.jsonl as dicts; unreadable lines skipped, as analysis.evaluation does."""
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
-
-
 def _loss(row: Mapping[str, Any]) -> float | None:
     value = row.get("loss")
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -141,7 +130,7 @@ def eval_section(eval_dir: Path, run_source: str | None = None) -> EvalSection:
     """One evaluation; `run_source` is the run's data family, used when the evaluation's own
     eval.yaml does not name one (an imported lm-eval folder, say)."""
     summary = summarize_eval(eval_dir)
-    rows = read_rows(eval_dir / "samples.jsonl")
+    rows = read_sample_dicts(eval_dir / "samples.jsonl")
     views = [sample_view(row) for row in rows]
     losses = [
         (v.doc_id, loss)

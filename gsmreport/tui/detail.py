@@ -17,11 +17,11 @@ import polars as pl
 from gsmreport.analysis.evaluation import (
     FilterScore,
     load_samples,
+    read_sample_dicts,
     scores_from_results,
     scores_from_samples,
 )
 from gsmreport.analysis.failures import FailureCount, failure_table
-from gsmreport.tui.sample_rows import read_sample_dicts
 
 Points = list[tuple[float, float]]
 

@@ -6,12 +6,11 @@ table, so the category a person browses is the one the report counts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from gsmreport.analysis.evaluation import read_sample_dicts
 from gsmreport.analysis.failures import CATEGORIES, CORRECT, diagnose, sample_view
 from gsmreport.errors import NotFoundError
 from gsmreport.runs import RunStore
@@ -31,22 +30,6 @@ class SampleRow:
     correct: bool
     category: str  # "correct" or one of failures.CATEGORIES
     evidence: str
-
-
-def read_sample_dicts(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of samples.jsonl; unreadable lines (a crash cut the last) skipped."""
-    if not path.is_file():
-        return []
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
-    return rows
 
 
 def to_row(raw: dict[str, Any]) -> SampleRow:

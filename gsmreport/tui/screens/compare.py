@@ -22,6 +22,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from gsmreport.settings import Dirs
+from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.widgets.curve import CurveChart
 
 if TYPE_CHECKING:
@@ -87,10 +88,7 @@ class CompareScreen(Screen[None]):
 
     @property
     def gsm_app(self) -> GsmReportApp:
-        from gsmreport.tui.app import GsmReportApp
-
-        assert isinstance(self.app, GsmReportApp)
-        return self.app
+        return gsm_app(self)
 
     def compose(self) -> ComposeResult:
         yield Header()

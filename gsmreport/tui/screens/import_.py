@@ -20,6 +20,7 @@ from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, 
 from textual.worker import Worker, WorkerState
 
 from gsmreport.errors import GsmReportError
+from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
@@ -68,10 +69,7 @@ class ImportScreen(Screen[None]):
 
     @property
     def gsm_app(self) -> GsmReportApp:
-        from gsmreport.tui.app import GsmReportApp
-
-        assert isinstance(self.app, GsmReportApp)
-        return self.app
+        return gsm_app(self)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from gsmreport.errors import GsmReportError
 from gsmreport.settings import Dirs
+from gsmreport.tui.appref import gsm_app
 
 if TYPE_CHECKING:
     from gsmreport.tui.app import GsmReportApp
@@ -85,10 +86,7 @@ class ReportScreen(Screen[None]):
 
     @property
     def gsm_app(self) -> GsmReportApp:
-        from gsmreport.tui.app import GsmReportApp
-
-        assert isinstance(self.app, GsmReportApp)
-        return self.app
+        return gsm_app(self)
 
     @property
     def single(self) -> bool:

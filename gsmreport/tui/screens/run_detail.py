@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from gsmreport.analysis.cost import Cost
 from gsmreport.answers import FILTERS
 from gsmreport.runs import RunStore
+from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
 from gsmreport.tui.detail import RunExtras, load_extras, top_failures
 from gsmreport.tui.loading import RunDetail, report_paths
@@ -183,10 +184,7 @@ class RunScreen(Screen[None]):
 
     @property
     def gsm_app(self) -> GsmReportApp:
-        from gsmreport.tui.app import GsmReportApp
-
-        assert isinstance(self.app, GsmReportApp)
-        return self.app
+        return gsm_app(self)
 
     def compose(self) -> ComposeResult:
         detail = self.detail

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 from textual.worker import get_current_worker
 
+from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import (
     COLUMN_BY_KEY,
     COLUMNS,
@@ -180,10 +181,7 @@ class RunsScreen(Screen[None]):
 
     @property
     def gsm_app(self) -> GsmReportApp:
-        from gsmreport.tui.app import GsmReportApp
-
-        assert isinstance(self.app, GsmReportApp)
-        return self.app
+        return gsm_app(self)
 
     @property
     def table(self) -> RunsTable:

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from gsmreport.errors import GsmReportError
+from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING
 from gsmreport.tui.sample_rows import (
     ALL,
@@ -78,10 +79,7 @@ class SampleBrowser(Screen[None]):
 
     @property
     def gsm_app(self) -> GsmReportApp:
-        from gsmreport.tui.app import GsmReportApp
-
-        assert isinstance(self.app, GsmReportApp)
-        return self.app
+        return gsm_app(self)
 
     @property
     def current(self) -> SampleRow | None:
