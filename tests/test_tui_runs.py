@@ -3,6 +3,7 @@ and the quit flow, driven through Textual's pilot on runs built in tmp_path."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -445,6 +446,7 @@ class FakeJobs:
         return list(self.jobs)
 
     def cancel_all(self) -> None:
+        time.sleep(0.5)  # a job takes a moment to record `interrupted`
         self.calls.append("cancel_all")
 
     def detach_all(self) -> None:
@@ -468,6 +470,13 @@ class TestQuit:
                 assert "train tiny-run" in text_of(app, "#confirm-message")
                 await pilot.click(f"#choice-{choice}")
                 await pilot.pause()
+                if choice == "stop":  # the UI stays live while the jobs stop, and says so
+                    assert app.is_running and jobs.calls == []
+                    assert any("Stopping" in n.message for n in app._notifications)
+                    for _ in range(100):
+                        if not app.is_running:
+                            break
+                        await asyncio.sleep(0.05)
                 assert jobs.calls == [call]
                 assert not app.is_running
 

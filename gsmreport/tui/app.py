@@ -139,8 +139,14 @@ class GsmReportApp(App[None]):
             self.jobs.detach_all()
             self.exit()
         elif choice == "stop":
-            self.jobs.cancel_all()
-            self.exit()
+            self.notify("Stopping the running jobs: they end interrupted, their metrics kept…")
+            self.run_worker(self._stop_all_then_exit, thread=True, group="quit")
+
+    def _stop_all_then_exit(self) -> None:
+        # cancel_all waits (up to 15 s) for each job to record `interrupted`; in a thread, so
+        # that the screen keeps drawing and says what it is waiting for.
+        self.jobs.cancel_all()
+        self.call_from_thread(self.exit)
 
     def show_error(self, title: str, message: str) -> None:
         self.push_screen(ErrorDialog(title, message))
