@@ -370,3 +370,29 @@ def test_samples_fixture_matches_hand_labels() -> None:
     labels = [p.category for p in PROBLEMS]
     assert labels.count("correct") == 4 and len(labels) == 12
     assert json.dumps(labels)  # plain strings, as the browser shows them
+
+
+def test_run_detail_reads_logs_newer_than_metrics_parquet(tmp_path: Path) -> None:
+    """A job that ended after the TUI quit leaves metrics.parquet behind its metrics.jsonl:
+    the run screen must show the newer log rows, and write nothing while doing so."""
+    import os
+
+    from gsmreport.ingest.run import ingest_run
+    from gsmreport.tui.detail import read_metrics
+    from tests.run_fixtures import jsonl_line
+
+    run_dir = tmp_path / "r"
+    write_metrics_jsonl(run_dir)
+    ingest_run(run_dir, "r")
+    parquet = run_dir / "metrics.parquet"
+    old = os.stat(parquet).st_mtime - 10
+    os.utime(parquet, (old, old))
+    before = parquet.read_bytes()
+    with (run_dir / "metrics.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(jsonl_line(999, {"loss": 0.125}) + "\n")
+    frame, note = read_metrics(run_dir)
+    assert note == "" and frame is not None
+    losses = frame.filter((frame["split"] == "train") & (frame["metric"] == "loss"))
+    assert losses.filter(losses["step"] == 999)["value"].to_list() == [0.125]
+    assert parquet.read_bytes() == before  # nothing written by viewing
+    assert parquet.stat().st_mtime == old

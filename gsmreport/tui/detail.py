@@ -56,7 +56,23 @@ class RunExtras:
 
 
 def read_metrics(run_dir: Path) -> tuple[pl.DataFrame | None, str]:
+    """The run's metric rows, and why there are none when there are none.
+
+    metrics.parquet is built when a job ends in the process that launched it; a run still
+    training, or one that ended after the TUI that launched it quit, has logs newer than it.
+    Those are read from the logs themselves, as the runs table does, without writing anything.
+    """
+    from gsmreport.errors import GsmReportError
+    from gsmreport.ingest.run import needs_ingest, read_sources
+
     path = run_dir / "metrics.parquet"
+    if needs_ingest(run_dir):
+        try:
+            frame = read_sources(run_dir, run_dir.name).frame
+        except (GsmReportError, OSError, ValueError) as exc:
+            return None, f"the run's logs are unreadable: {exc}"
+        if frame.height:
+            return frame, ""
     if not path.is_file():
         return None, "no metrics.parquet yet (run `gsmreport ingest` if the run has logs)"
     try:
