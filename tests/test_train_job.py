@@ -133,6 +133,10 @@ def test_each_data_family_trains(
         4,
     )
     assert any(("chat template" if chat else "plain prompts") in line for line in lines)
+    # The job's output is one readable line per log, not the Trainer's raw dicts too, and no
+    # progress-bar noise (it is a log file and the TUI's live view).
+    assert sum(line.startswith("[gsmreport] step") for line in lines) >= 4
+    assert not any(line.startswith("{'") or "Writing model shards" in line for line in lines)
     assert _steps(dirs.runs / f"f-{family}", "loss") == [1, 2, 3, 4]
     assert record.data and family in record.data
 

@@ -254,7 +254,8 @@ def _price(runtime: float, cfg: TrainConfig) -> dict[str, Any]:
 
 def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[str, Any]:
     from datasets import Dataset
-    from transformers import AutoTokenizer, EarlyStoppingCallback, set_seed
+    from transformers import AutoTokenizer, EarlyStoppingCallback, PrinterCallback, set_seed
+    from transformers.utils import logging as hf_logging
     from trl import SFTTrainer  # type: ignore[attr-defined]
 
     from gsmreport.datasets.formats import load_examples, to_record
@@ -262,6 +263,9 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     from gsmreport.jobs.callbacks import CheckpointLineCallback, MetricsJsonlCallback
 
     main, t = is_main_process(), cfg.training
+    # stdout is a log file (the TUI's live view, logs/stdout.log): "Writing model shards"
+    # progress bars would only add carriage-return noise to it.
+    hf_logging.disable_progress_bar()
     set_seed(t.seed)
     tokenizer = AutoTokenizer.from_pretrained(cfg.model)
     if tokenizer.pad_token is None:
@@ -299,6 +303,9 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
         peft_config=peft_config,
         callbacks=callbacks,
     )
+    # With tqdm off the Trainer prints every log as a raw dict; MetricsJsonlCallback already
+    # prints the same values as one readable line (and keeps them in metrics.jsonl).
+    trainer.remove_callback(PrinterCallback)
     if main:
         print(
             f"[gsmreport] training {cfg.method} on {len(train_ex)} examples ({len(val_ex)} held "
