@@ -25,7 +25,11 @@ def load_model(cfg: EvalConfig) -> tuple[Any, Any]:
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    # The job's output is a log (the CLI's --verbose, the TUI's live view): our own batch
+    # lines say how far it is; "Loading weights" bars would only add noise.
+    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(cfg.adapter or cfg.model)
     tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt directly
     if tokenizer.pad_token is None:
