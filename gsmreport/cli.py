@@ -116,24 +116,6 @@ def _plan_only(
     typer.echo(f"submit it with:\n  sbatch {shlex.quote(str(script))}")
 
 
-def _set_overrides(items: list[str]) -> dict[str, Any]:
-    """`--set training.max_steps=20` -> {"training.max_steps": 20}; values are YAML scalars."""
-    import yaml
-
-    from gsmreport.errors import UsageError
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. training.max_steps=20")
-        try:
-            out[key.strip()] = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise UsageError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
-    return out
-
-
 @app.command()
 def train(
     ctx: typer.Context,
@@ -204,6 +186,7 @@ def train(
     """Fine-tune a model (LoRA, QLoRA or full SFT) in a child process; Ctrl-C stops it cleanly
     (keeping its checkpoints) and `--resume RUN_ID` continues it."""
     from gsmreport import pipeline
+    from gsmreport.config import parse_overrides
 
     overrides: dict[str, Any] = {}
     if model:
@@ -211,7 +194,7 @@ def train(
     if data:
         overrides["data.path"] = str(data)
     overrides.update(_launch_overrides(num_processes, accelerate_config, nodes))
-    overrides.update(_set_overrides(set_ or []))
+    overrides.update(parse_overrides(set_ or []))
     if resume is not None:
         _resume(ctx, resume, config is not None or run_id is not None or bool(overrides), verbose)
         return
@@ -800,12 +783,16 @@ def study(
 ) -> None:
     """Run a study: train each of its runs, evaluate them and the baselines, compare them in
     one report (reports/compare-<study>/compare.md) and print the comparison table."""
+    from gsmreport.config import parse_overrides
     from gsmreport.study import run_study
-    from gsmreport.study_config import Replacements, load_study, parse_set
+    from gsmreport.study_config import Replacements, load_study
     from gsmreport.study_view import plan_text, results_table
 
     replace = Replacements(
-        model=model, data=str(data) if data else None, sets=parse_set(sets or []), eval_n=eval_n
+        model=model,
+        data=str(data) if data else None,
+        sets=parse_overrides(sets or []),
+        eval_n=eval_n,
     )
     plan = load_study(file, replace)
     dirs = _dirs(ctx)

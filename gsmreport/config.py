@@ -184,24 +184,38 @@ class EvalConfig(_Strict):
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_yaml_model(path: Path, model: type[M], overrides: dict[str, Any] | None = None) -> M:
-    """Read YAML at `path` into `model`; any problem becomes one ConfigError line."""
-    if not path.is_file():
-        raise NotFoundError(f"config file not found: {path}")
+def read_yaml(path: Path, what: str = "") -> Any:
+    """The YAML document at `path`; unparsable or unreadable is one ConfigError line that
+    names the file and line (`what`, e.g. "accelerate config", says which kind of file)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        kind = f"{what} is " if what else ""
+        problem = getattr(exc, "problem", exc)
+        raise ConfigError(f"{where}: {kind}not valid YAML ({problem})") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read ({exc})") from exc
+        raise ConfigError(f"{path}: cannot read {what or 'it'} ({exc})") from exc
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A settings file's mapping (an empty file is {}); a missing file is NotFoundError."""
+    if not path.is_file():
+        raise NotFoundError(f"config file not found: {path}")
+    data = read_yaml(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def load_yaml_model(path: Path, model: type[M], overrides: dict[str, Any] | None = None) -> M:
+    """Read YAML at `path` into `model`; any problem becomes one ConfigError line."""
+    data = read_yaml_mapping(path)
     for key, value in (overrides or {}).items():
-        _set_dotted(data, key, value)
+        set_dotted(data, key, value)
     return validate_model(data, model, where=str(path))
 
 
@@ -221,15 +235,43 @@ def validate_model(data: dict[str, Any], model: type[M], *, where: str) -> M:
         raise ConfigError(msg) from exc
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def set_dotted(data: dict[str, Any], dotted: str, value: Any, where: str = "") -> None:
+    """data["a"]["b"] = value for dotted "a.b", creating sections on the way."""
     parts = dotted.split(".")
     node = data
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"override {dotted!r}: {part!r} is not a section")
+            prefix = f"{where}: " if where else ""
+            raise ConfigError(f"{prefix}override {dotted!r}: {part!r} is not a section")
         node = child
     node[parts[-1]] = value
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` strings (train and study alike) into a dict; values are read as YAML
+    scalars (`2`, `true`, `1e-5`), an empty value is null."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. training.max_steps=20")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
+        out[key.strip()] = _number(value)
+    return out
+
+
+def _number(value: Any) -> Any:
+    # YAML 1.1 reads `1e-5` (no dot) as a string; on a command line it is plainly a number.
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return value
+    return value
 
 
 def dump_yaml(model: BaseModel) -> str:

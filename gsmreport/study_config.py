@@ -14,7 +14,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gsmreport.config import EvalConfig, TrainConfig, load_yaml_model, validate_model
+from gsmreport.config import (
+    EvalConfig,
+    TrainConfig,
+    load_yaml_model,
+    set_dotted,
+    validate_model,
+)
 from gsmreport.errors import ConfigError
 from gsmreport.runs import RUN_ID_RE
 
@@ -148,11 +154,11 @@ def _train_config(
     data = _deep_merge(study.defaults, run.overrides)
     for key, value in replace.sets.items():
         if not key.startswith("eval."):
-            _set_dotted(data, key, value, where)
+            set_dotted(data, key, value, where)
     if replace.model is not None:
         data["model"] = replace.model
     if replace.data is not None:
-        _set_dotted(data, "data.path", replace.data, where)
+        set_dotted(data, "data.path", replace.data, where)
     data.pop("run_id", None)  # the study names its runs
     return validate_model(data, TrainConfig, where=f"{where}: run {run.id!r}")
 
@@ -167,16 +173,16 @@ def _eval_config(study: StudyConfig, replace: Replacements, where: str) -> EvalC
     data: dict[str, Any] = copy.deepcopy(study.eval)
     for key, value in replace.sets.items():
         if key.startswith("eval."):
-            _set_dotted(data, key.removeprefix("eval."), value, where)
+            set_dotted(data, key.removeprefix("eval."), value, where)
     if replace.eval_n is not None:
         data["n"] = replace.eval_n
     shared, own = study.defaults.get("data"), data.get("data")
     local = shared.get("path") if isinstance(shared, dict) else None
     if replace.data is not None:
-        _set_dotted(data, "data.path", replace.data, where)
+        set_dotted(data, "data.path", replace.data, where)
     elif local is not None and not (isinstance(own, dict) and "path" in own):
         # Training on local files and then scoring on the Hub is never what was meant.
-        _set_dotted(data, "data.path", local, where)
+        set_dotted(data, "data.path", local, where)
     # The model is per run; a placeholder lets the rest validate now, before any training.
     data["model"] = "<per run>"
     return validate_model(data, EvalConfig, where=f"{where}: eval")
@@ -190,41 +196,3 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
-
-
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any, where: str) -> None:
-    node = data
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"{where}: --set {dotted}: {part!r} is not a section")
-        node = child
-    node[parts[-1]] = value
-
-
-def parse_set(items: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` strings into a dict; values read as YAML scalars (`2`, `true`, `1e-5`)."""
-    import yaml
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. training.max_steps=2")
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--set {item!r}: value is not valid YAML") from exc
-        out[key.strip()] = _number(value)
-    return out
-
-
-def _number(value: Any) -> Any:
-    # YAML 1.1 reads `1e-5` (no dot) as a string; on a command line it is plainly a number.
-    if isinstance(value, str):
-        try:
-            return float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
-            return value
-    return value

@@ -266,7 +266,8 @@ def test_an_unfinished_run_blocks_the_study_until_force(tmp_path: Path, dirs: Di
 
 
 def test_set_and_replacements_reach_every_run() -> None:
-    from gsmreport.study_config import Replacements, StudyConfig, parse_set, resolve
+    from gsmreport.config import parse_overrides
+    from gsmreport.study_config import Replacements, StudyConfig, resolve
 
     study = StudyConfig.model_validate(
         {
@@ -277,7 +278,7 @@ def test_set_and_replacements_reach_every_run() -> None:
             "baselines": [{"id": "base", "prompt_style": "one-shot"}],
         }
     )
-    sets = parse_set(["training.max_steps=2", "training.learning_rate=1e-3", "eval.seed=7"])
+    sets = parse_overrides(["training.max_steps=2", "training.learning_rate=1e-3", "eval.seed=7"])
     assert sets == {"training.max_steps": 2, "training.learning_rate": 0.001, "eval.seed": 7}
     plan = resolve(
         study, Replacements(model="/tiny", data="/d", sets=sets, eval_n=4), where="s.yaml"

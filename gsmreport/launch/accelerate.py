@@ -15,9 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from gsmreport.config import LaunchSettings
+from gsmreport.config import LaunchSettings, read_yaml
 from gsmreport.errors import ConfigError, GsmReportError, NotFoundError, UsageError
 
 LAUNCHER = ("-m", "accelerate.commands.launch")
@@ -78,14 +76,7 @@ def read_accelerate_config(path: str) -> tuple[Path, dict[str, Any]]:
             f"accelerate config not found: {path} (see configs/accelerate/ for examples, "
             "or write one with `accelerate config`)"
         )
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}" if mark is not None else str(file)
-        raise ConfigError(f"{where}: accelerate config is not valid YAML") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{file}: cannot read the accelerate config ({exc})") from exc
+    data = read_yaml(file, "accelerate config")
     if not isinstance(data, dict):
         raise ConfigError(
             f"{file}: an accelerate config must be a mapping of settings "

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from gsmreport.config import TrainConfig, validate_model
 from gsmreport.errors import ConfigError, GsmReportError
 from gsmreport.runs import RunStore, validate_run_id
@@ -88,11 +86,10 @@ def discover_presets(root: Path = Path("configs")) -> list[Path]:
 
 def read_preset(path: Path) -> dict[str, Any]:
     """The preset's raw mapping, validated as a TrainConfig (one ConfigError line if not)."""
-    from gsmreport.config import load_yaml_model
+    from gsmreport.config import read_yaml_mapping
 
-    load_yaml_model(path, TrainConfig)  # the same checks and messages as `gsmreport train`
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    assert isinstance(data, dict)
+    data = read_yaml_mapping(path)
+    validate_model(data, TrainConfig, where=str(path))  # the same checks as `gsmreport train`
     return data
 
 
