@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +29,17 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real third-party data not present at {path} (../shared/data is optional)")
     return path
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m gsmreport ARGS` as a user would run it; `env` is added to this process's."""
+    return subprocess.run(
+        [sys.executable, "-m", "gsmreport", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gsmreport.settings import Dirs
+from tests.conftest import run_cli
 
 
 def gsm(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gsmreport", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+    return run_cli(*args, cwd=cwd, env=env)
 
 
 def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:

@@ -9,7 +9,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from gsmreport.jobs.tiny_model import build_tiny_model
 from gsmreport.prompts import gold_continuation
 from gsmreport.runs import RunRecord, RunStore
 from gsmreport.settings import Dirs
-from tests.conftest import shared_data
+from tests.conftest import run_cli, shared_data
 
 pytestmark = pytest.mark.slow
 
@@ -260,14 +259,8 @@ def test_all_evaluates_every_problem(dirs: Dirs, tiny: tuple[Path, Path]) -> Non
 
 
 def gsm(*args: str, dirs: Dirs) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GSMREPORT_RUNS_DIR": str(dirs.runs), "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "gsmreport", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    env = {"GSMREPORT_RUNS_DIR": str(dirs.runs), "OMP_NUM_THREADS": "1"}
+    return run_cli(*args, timeout=300, env=env)
 
 
 @pytest.mark.parametrize(

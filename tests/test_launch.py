@@ -31,6 +31,7 @@ from gsmreport.launch.process import run_job
 from gsmreport.launch.slurm import SlurmOptions, check_time, sbatch_script
 from gsmreport.runs import RunRecord, RunStore
 from gsmreport.settings import Dirs
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 ACCELERATE_CONFIGS = sorted((REPO / "configs" / "accelerate").glob("*.yaml"))
@@ -39,13 +40,7 @@ NO_GPUS = lambda: 0  # noqa: E731 - the GPU count of a CPU machine, for checks t
 
 
 def gsm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gsmreport", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 # --- command lines ------------------------------------------------------------------

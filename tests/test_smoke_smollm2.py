@@ -12,7 +12,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from gsmreport.datasets.synthetic import write_gsm8k_folder
 from gsmreport.runs import RunStore
 from gsmreport.settings import Dirs
 from gsmreport.smollm2 import is_prepared, missing_requirements
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "smoke" / "smollm2-lora.yaml"
@@ -40,14 +40,8 @@ pytestmark = [
 
 
 def gsm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gsmreport", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        env={**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")},
-    )
+    threads = os.environ.get("OMP_NUM_THREADS", "2")
+    return run_cli(*args, cwd=cwd, timeout=1800, env={"OMP_NUM_THREADS": threads})
 
 
 @pytest.fixture(scope="module")

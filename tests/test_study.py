@@ -7,9 +7,7 @@ pointing at the tiny Llama and GSM8K-format data built here, and two optimizer s
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from gsmreport.datasets.synthetic import write_gsm8k_folder
 from gsmreport.runs import RunStore
 from gsmreport.settings import Dirs
 from gsmreport.study_config import load_study
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = sorted((ROOT / "configs" / "studies").glob("*.yaml"))
@@ -71,15 +70,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
 
 
 def gsm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "gsmreport", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    return run_cli(*args, cwd=cwd, timeout=600, env={"OMP_NUM_THREADS": "1"})
 
 
 def _local_args(study: Path, tiny: tuple[Path, Path, Path]) -> list[str]:
