@@ -19,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from gsmreport.config import DataConfig, EvalConfig
-from gsmreport.datasets.synthetic import write_gsm8k_folder
+# A sibling script: run as `python benchmarks/eval_adapter.py`, benchmarks/ is on sys.path.
+from eval_throughput import add_workload_args, workload
+
 from gsmreport.jobs.evaluate import build_prompts, evaluate_docs, select_docs
 from gsmreport.jobs.generation import chat_renderer, generate, load_model
-from gsmreport.jobs.tiny_model import build_tiny_model
 
 
 def _adapter(model_dir: Path, out: Path) -> Path:
@@ -41,33 +41,17 @@ def _adapter(model_dir: Path, out: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--problems", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2)
+    add_workload_args(parser, hidden=256)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     import torch
     from peft import PeftModel
 
-    torch.set_num_threads(args.threads)
     root = Path(tempfile.mkdtemp(prefix="gsmreport-adapterbench-"))
     try:
-        data = write_gsm8k_folder(root / "data", n_train=200, n_test=args.problems, seed=5)
-        model_dir = build_tiny_model(
-            root / "model", data / "train.jsonl", hidden_size=args.hidden, layers=args.layers
-        )
-        base_cfg = EvalConfig(
-            model=str(model_dir),
-            data=DataConfig(path=str(data)),
-            n=args.problems,
-            batch_size=args.batch_size,
-            max_new_tokens=args.max_new_tokens,
-            gold_loss=False,
-        )
+        base_cfg = workload(root, args)
+        model_dir = Path(base_cfg.model)
         cfg = base_cfg.model_copy(update={"adapter": str(_adapter(model_dir, root / "adapter"))})
         merged, tok = load_model(cfg)
         base, _ = load_model(base_cfg)

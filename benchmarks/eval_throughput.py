@@ -87,34 +87,48 @@ def _line(label: str, seconds: float, n: int) -> str:
     return f"{label:<38} {seconds:8.2f} s  {n / seconds:8.2f} problems/s"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_workload_args(parser: argparse.ArgumentParser, *, hidden: int) -> None:
+    """The problems and the random model every evaluation benchmark here builds."""
     parser.add_argument("--problems", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--hidden", type=int, default=hidden)
     parser.add_argument("--layers", type=int, default=8)
-    parser.add_argument("--model", type=Path, help="a local model folder instead of a built one")
     parser.add_argument("--threads", type=int, default=2)
+
+
+def workload(root: Path, args: argparse.Namespace, model: Path | None = None) -> EvalConfig:
+    """Write the problems under `root`, build the model (unless given) and pin the threads;
+    the evaluation settings, without gold loss (timed separately where it matters)."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    data = write_gsm8k_folder(root / "data", n_train=200, n_test=args.problems, seed=5)
+    model_dir = model or build_tiny_model(
+        root / "model", data / "train.jsonl", hidden_size=args.hidden, layers=args.layers
+    )
+    return EvalConfig(
+        model=str(model_dir),
+        data=DataConfig(path=str(data)),
+        n=args.problems,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        gold_loss=False,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_workload_args(parser, hidden=512)
+    parser.add_argument("--model", type=Path, help="a local model folder instead of a built one")
     args = parser.parse_args()
 
     import torch
 
-    torch.set_num_threads(args.threads)
     root = Path(tempfile.mkdtemp(prefix="gsmreport-evalbench-"))
     try:
-        data = write_gsm8k_folder(root / "data", n_train=200, n_test=args.problems, seed=5)
-        model_dir = args.model or build_tiny_model(
-            root / "model", data / "train.jsonl", hidden_size=args.hidden, layers=args.layers
-        )
-        cfg = EvalConfig(
-            model=str(model_dir),
-            data=DataConfig(path=str(data)),
-            n=args.problems,
-            batch_size=args.batch_size,
-            max_new_tokens=args.max_new_tokens,
-            gold_loss=False,
-        )
+        cfg = workload(root, args, args.model)
+        data = Path(str(cfg.data.path))
         model, tok = load_model(cfg)
         params = sum(p.numel() for p in model.parameters())
         docs = select_docs(cfg)
