@@ -196,6 +196,13 @@ def train(
     overrides.update(_launch_overrides(num_processes, accelerate_config, nodes))
     overrides.update(parse_overrides(set_ or []))
     if resume is not None:
+        if slurm or dry_run or time is not None:
+            from gsmreport.errors import UsageError
+
+            # Resuming runs the job here at once: a dry run or a batch script must not start it.
+            raise UsageError(
+                "--resume runs the job at once: it takes no --dry-run, --slurm or --time"
+            )
         _resume(ctx, resume, config is not None or run_id is not None or bool(overrides), verbose)
         return
     if config is None:

@@ -323,6 +323,8 @@ def test_cli_set_and_resume_mistakes_are_one_line_exit_2(tmp_path: Path, dirs: D
         (["train", "--resume", "x", str(cfg)], "--resume continues a run with its own saved"),
         (["train"], "give a run config (YAML), or --resume RUN_ID"),
         (["train", "--resume", "missing"], "run 'missing' not found"),
+        (["train", "--resume", "x", "--dry-run"], "it takes no --dry-run, --slurm or --time"),
+        (["train", "--resume", "x", "--slurm"], "it takes no --dry-run, --slurm or --time"),
     ]:
         proc = subprocess.run(
             [sys.executable, "-m", "gsmreport", *args], capture_output=True, text=True, env=env
