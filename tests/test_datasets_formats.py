@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from gsmreport.config import DataConfig
-from gsmreport.datasets import gsm8k
+from gsmreport.datasets import gsm8k, sampling
 from gsmreport.datasets.formats import (
     ALPACA_NO_INPUT,
     Example,
@@ -148,7 +148,7 @@ def test_gsm8k_sample_and_split_are_unchanged_for_the_eval_job(
 ) -> None:
     """The eval job's `validation` split must hold the same rows training held out."""
     rows = [{"question": f"q{i}", "answer": f"a{i}"} for i in range(size)]
-    got_train, got_val = gsm8k.train_val_split(gsm8k.sample(rows, n, seed), frac, seed)
+    got_train, got_val = sampling.train_val_split(gsm8k.sample(rows, n, seed), frac, seed)
     # the algorithm as it stood before the families were added
     indexed = [dict(r, doc_id=str(i)) for i, r in enumerate(rows)]
     picked = indexed if n is None else random.Random(seed).sample(indexed, n)

@@ -57,9 +57,3 @@ def load_split(cfg: DataConfig, split: str) -> list[dict[str, str]]:
 def sample(rows: list[dict[str, str]], n: int | None, seed: int) -> list[dict[str, str]]:
     """A seeded sample of at most `n` rows, keeping each row's index in the source as doc_id."""
     return sampling.sample([dict(r, doc_id=str(i)) for i, r in enumerate(rows)], n, seed)
-
-
-def train_val_split(
-    rows: list[dict[str, str]], val_fraction: float, seed: int
-) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    return sampling.train_val_split(rows, val_fraction, seed)

@@ -10,7 +10,6 @@ model, then per batch generate, score and print one progress line.
 from __future__ import annotations
 
 import json
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +19,8 @@ from typing import Any
 import yaml
 
 from gsmreport.config import EvalConfig
-from gsmreport.datasets.gsm8k import load_split, sample, train_val_split
+from gsmreport.datasets import sampling
+from gsmreport.datasets.gsm8k import load_split, sample
 from gsmreport.errors import ConfigError
 from gsmreport.fsutil import atomic_write_json, atomic_write_text
 from gsmreport.jobs.common import hardware, install_signal_handlers, run_guarded, versions
@@ -49,15 +49,14 @@ def select_docs(cfg: EvalConfig) -> list[Doc]:
         docs = sample(load_split(cfg.data, cfg.split), cfg.n, cfg.seed)
     else:
         rows = sample(load_split(cfg.data, "train"), cfg.data.max_samples, cfg.data.seed)
-        _, held = train_val_split(rows, cfg.data.val_fraction, cfg.data.seed)
+        _, held = sampling.train_val_split(rows, cfg.data.val_fraction, cfg.data.seed)
         if not held:
             raise ConfigError(
                 "split validation: the run holds out no problems (data.val_fraction is 0); "
                 "evaluate --split test instead"
             )
         # not gsm8k.sample: it would renumber doc ids, which must stay the train file's
-        small = cfg.n is not None and cfg.n < len(held)
-        docs = random.Random(cfg.seed).sample(held, cfg.n) if small and cfg.n else held
+        docs = sampling.sample(held, cfg.n, cfg.seed)
     return sorted(docs, key=lambda d: int(d["doc_id"]))
 
 
