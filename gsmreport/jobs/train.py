@@ -30,7 +30,7 @@ from gsmreport.jobs.common import (
     versions,
     world_size,
 )
-from gsmreport.runs import RunStore
+from gsmreport.runs import Hardware, RunStore
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
@@ -78,6 +78,7 @@ class Machine:
     fp16: bool
     optimizer: str  # the optimizer actually used
     warnings: tuple[str, ...]
+    hw: Hardware  # recorded in run.yaml at the start and priced at the end
 
 
 def check_machine(cfg: TrainConfig) -> Machine:
@@ -102,7 +103,7 @@ def check_machine(cfg: TrainConfig) -> Machine:
     bf16 = t.precision == "bf16" or (
         t.precision == "auto" and cuda and torch.cuda.is_bf16_supported()
     )
-    return Machine(cuda, bf16, t.precision == "fp16", optimizer, tuple(warnings))
+    return Machine(cuda, bf16, t.precision == "fp16", optimizer, tuple(warnings), hardware())
 
 
 def _logging(run_dir: Path, cfg: TrainConfig) -> list[str]:
@@ -227,18 +228,21 @@ def _model(cfg: TrainConfig, m: Machine) -> tuple[Any, Any]:
     )
 
 
-def _price(runtime: float, cfg: TrainConfig) -> dict[str, Any]:
-    """Device-hours × price: the config's price, else the dated default table, with the source."""
+def _price(runtime: float, cfg: TrainConfig, hw: Hardware) -> dict[str, Any]:
+    """Device-hours × price: the config's price, else the dated default table, with the source.
+
+    What is stored is the price and where it came from; the report's analysis.cost.cost()
+    words it ("price from the run: …"), so this cannot simply return cost()'s own source.
+    """
     from gsmreport.analysis.cost import cost, default_price
 
-    hw = hardware()
     entry = default_price(hw.device_name)
     price: float | None
     if cfg.price_per_device_hour is not None:
         price, source = cfg.price_per_device_hour, "config (price_per_device_hour)"
     elif entry is not None:
         price = entry.usd_per_device_hour
-        where = f", {entry.url}" if getattr(entry, "url", "") else ""
+        where = f", {entry.url}" if entry.url else ""
         source = f"default table, {entry.name}: {entry.source}{where}; as of {entry.as_of}"
     else:
         price = None
@@ -326,7 +330,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     state = trainer.state
     return {
         "runtime_s": round(runtime, 3),
-        **_price(runtime, cfg),
+        **_price(runtime, cfg, m.hw),
         "n_train": len(train_ex),
         "n_val": len(val_ex),
         "total_steps": state.global_step,
@@ -357,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     set_status(
         run_dir,
         "running",
-        hardware=hardware(),
+        hardware=machine.hw,
         versions=versions(),
         pid=os.getpid(),
         optimizer=machine.optimizer,
