@@ -42,3 +42,11 @@ class ThresholdFailed(GsmReportError):
     """A `--fail-under` gate was not met (for CI)."""
 
     exit_code = 3
+
+
+def error_line(error: BaseException | None) -> str:
+    """A GsmReportError's own one-line reason; anything else named, so it can be reported.
+    What the TUI's dialogs and job statuses show for a failure."""
+    if isinstance(error, GsmReportError):
+        return str(error)
+    return f"unexpected {type(error).__name__}: {error}"

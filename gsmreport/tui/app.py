@@ -152,13 +152,6 @@ class GsmReportApp(App[None]):
         self.push_screen(ErrorDialog(title, message))
 
 
-def error_line(error: BaseException | None) -> str:
-    """A GsmReportError's own one-line reason; anything else named, so it can be reported."""
-    if isinstance(error, GsmReportError):
-        return str(error)
-    return f"unexpected {type(error).__name__}: {error}"
-
-
 def make_app(dirs: Dirs, *, jobs: JobsLike | None = None) -> GsmReportApp:
     """The one way the CLI and the tests build the app (tests may hand in their own jobs)."""
     return GsmReportApp(dirs, jobs=jobs)

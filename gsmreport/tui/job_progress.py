@@ -28,7 +28,6 @@ class Progress:
     total: int
     first_done: int | None = None
     first_at: float | None = None
-    latest_at: float | None = None
 
     @property
     def fraction(self) -> float:
@@ -46,8 +45,8 @@ def advance(progress: Progress | None, line: str, now: float) -> Progress | None
         return progress
     done, total = int(match.group(1)), int(match.group(2))
     if progress is None or progress.first_at is None or done < progress.done:
-        return Progress(done, total, first_done=done, first_at=now, latest_at=now)
-    return Progress(done, total, progress.first_done, progress.first_at, latest_at=now)
+        return Progress(done, total, first_done=done, first_at=now)
+    return Progress(done, total, progress.first_done, progress.first_at)
 
 
 def eta_seconds(progress: Progress, now: float) -> float | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gsmreport.config import DataConfig, TrainConfig, load_yaml_model
-from gsmreport.errors import GsmReportError, JobFailed, UsageError
+from gsmreport.errors import GsmReportError, JobFailed, UsageError, error_line
 from gsmreport.runs import RunStore, slugify, validate_run_id
 from gsmreport.settings import Dirs
 from gsmreport.tui.job_progress import Progress, advance
@@ -238,10 +238,8 @@ def _run(job: Job, body: JobCallback, callbacks: list[JobCallback]) -> None:
         body(job)
     except JobFailed as exc:
         job.finish("interrupted" if exc.exit_code == 130 else "failed", str(exc))
-    except GsmReportError as exc:
-        job.finish("failed", str(exc))
     except Exception as exc:  # a job thread must end with a status, whatever happened
-        job.finish("failed", f"unexpected {type(exc).__name__}: {exc}")
+        job.finish("failed", error_line(exc))
     if job.status == "running":
         job.finish("failed", "the job ended without recording an outcome")
     for callback in callbacks:

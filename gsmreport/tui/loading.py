@@ -39,14 +39,6 @@ class RunDetail:
     summary: RunSummary
     runtime_s: float | None
     evals: list[EvalCounts]
-    reports: list[Path]
-
-
-def load_summaries(dirs: Dirs) -> list[RunSummary]:
-    """Every readable run, newest first: the same list `gsmreport runs` prints."""
-    from gsmreport.pipeline import summaries
-
-    return summaries(dirs)
 
 
 def runtime_seconds(record: RunRecord) -> float | None:
@@ -94,7 +86,6 @@ def load_detail(dirs: Dirs, run_id: str) -> RunDetail:
         summary=summarize_safe(run_dir, record),
         runtime_s=runtime_seconds(record),
         evals=read_eval_counts(run_dir),
-        reports=report_paths(dirs, run_id),
     )
 
 

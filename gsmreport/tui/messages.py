@@ -7,16 +7,6 @@ from collections.abc import Sequence
 from textual.message import Message
 
 from gsmreport.analysis.summary import RunSummary
-from gsmreport.tui.rendering import ReportPathsLike
-
-
-class ReportRendered(Message):
-    """A report for `run_id` was written; screens showing that run refresh its paths."""
-
-    def __init__(self, run_id: str, paths: ReportPathsLike) -> None:
-        super().__init__()
-        self.run_id = run_id
-        self.paths = paths
 
 
 class RunsRead(Message):

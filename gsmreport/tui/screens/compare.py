@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from gsmreport.errors import error_line
 from gsmreport.settings import Dirs
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.widgets.curve import CurveChart
@@ -115,8 +116,6 @@ class CompareScreen(Screen[None]):
         if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, Comparison):
             self.show(event.worker.result)
         elif event.state == WorkerState.ERROR:
-            from gsmreport.tui.app import error_line
-
             self.query_one("#compare-results", Static).update(Text("Could not load the runs."))
             self.gsm_app.show_error("Cannot compare", error_line(event.worker.error))
 

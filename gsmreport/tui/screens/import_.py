@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.errors import GsmReportError
+from gsmreport.errors import error_line
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.widgets.path_suggester import PathSuggester
 
@@ -153,10 +153,6 @@ class ImportScreen(Screen[None]):
             self.set_status(f"{ok} imported, {failed} failed (g on the runs screen refreshes).")
         else:
             error = event.worker.error
-            reason = (
-                str(error)
-                if isinstance(error, GsmReportError)
-                else f"unexpected {type(error).__name__}: {error}"
-            )
+            reason = error_line(error)
             self.set_status("Import stopped: see the error.")
             self.gsm_app.show_error("Import failed", reason)

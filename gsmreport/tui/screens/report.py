@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Markdown, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.errors import GsmReportError
+from gsmreport.errors import GsmReportError, error_line
 from gsmreport.settings import Dirs
 from gsmreport.tui.appref import gsm_app
 
@@ -150,10 +150,6 @@ class ReportScreen(Screen[None]):
             self.query_one(Markdown).update(preview_text(self.rendered.markdown))
         elif event.state == WorkerState.ERROR:
             error = event.worker.error
-            reason = (
-                str(error)
-                if isinstance(error, GsmReportError)
-                else f"unexpected {type(error).__name__}: {error}"
-            )
+            reason = error_line(error)
             self.show_paths("Nothing written: see the error.")
             self.gsm_app.show_error("Report failed", reason)

@@ -25,12 +25,12 @@ from textual.worker import Worker, WorkerState
 
 from gsmreport.analysis.cost import Cost
 from gsmreport.answers import FILTERS
+from gsmreport.errors import error_line
 from gsmreport.runs import RunStore
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
 from gsmreport.tui.detail import RunExtras, load_extras, top_failures
 from gsmreport.tui.loading import RunDetail, report_paths
-from gsmreport.tui.messages import ReportRendered
 from gsmreport.tui.widgets.curve import CurveChart
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ class RunScreen(Screen[None]):
         if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, RunExtras):
             self.show_extras(event.worker.result)
         elif event.state == WorkerState.ERROR:
-            self.gsm_app.show_error("Cannot read the run", str(event.worker.error))
+            self.gsm_app.show_error("Cannot read the run", error_line(event.worker.error))
 
     def show_extras(self, extras: RunExtras) -> None:
         self.extras = extras
@@ -261,7 +261,3 @@ class RunScreen(Screen[None]):
         from gsmreport.tui.screens.report import ReportScreen
 
         self.app.push_screen(ReportScreen([self.run_id]))
-
-    def on_report_rendered(self, message: ReportRendered) -> None:
-        if message.run_id == self.run_id:
-            self.show_reports()

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.errors import GsmReportError
+from gsmreport.errors import error_line
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING
 from gsmreport.tui.sample_rows import (
@@ -115,7 +115,7 @@ class SampleBrowser(Screen[None]):
             self.apply_filter(ALL)
         elif event.state == WorkerState.ERROR:
             error = event.worker.error
-            reason = str(error) if isinstance(error, GsmReportError) else repr(error)
+            reason = error_line(error)
             self.gsm_app.show_error("Cannot read the samples", reason)
 
     def apply_filter(self, category: str) -> None:
