@@ -106,8 +106,11 @@ def read_sample_dicts(path: Path) -> list[dict[str, Any]]:
     """sample_dicts of a samples.jsonl file; [] when there is none."""
     if not path.is_file():
         return []
-    with path.open(encoding="utf-8") as handle:
-        return sample_dicts(handle)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return sample_dicts(handle)
+    except OSError as exc:
+        raise GsmReportError(f"{path}: cannot read samples ({exc.strerror or exc})") from exc
 
 
 def load_samples(path: Path) -> pl.DataFrame:
@@ -116,7 +119,12 @@ def load_samples(path: Path) -> pl.DataFrame:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise GsmReportError(f"{path}: cannot read samples ({exc.strerror or exc})") from exc
-    rows = [_flatten(row) for row in sample_dicts(lines)]
+    return samples_frame(sample_dicts(lines))
+
+
+def samples_frame(samples: list[dict[str, Any]]) -> pl.DataFrame:
+    """The flat table of already-read samples.jsonl rows (one row per problem)."""
+    rows = [_flatten(row) for row in samples]
     schema = {
         "doc_id": pl.Int64,
         "question": pl.String,
@@ -186,10 +194,14 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def summarize_eval(eval_dir: Path) -> EvalSummary:
+def summarize_eval(eval_dir: Path, rows: list[dict[str, Any]] | None = None) -> EvalSummary:
+    """An evaluation's scores, failure categories and settings; `rows`: its samples.jsonl
+    already read by the caller (read_sample_dicts), so that the file is parsed once."""
     results_path, samples_path = eval_dir / "results.json", eval_dir / "samples.jsonl"
     results = _read_json(results_path) if results_path.is_file() else {}
-    samples = load_samples(samples_path) if samples_path.is_file() else None
+    samples = None
+    if samples_path.is_file():
+        samples = load_samples(samples_path) if rows is None else samples_frame(rows)
     scores = scores_from_samples(samples) if samples is not None and samples.height else ()
     meta = {k: v for k, v in results.items() if k not in ("results", "counts")}
     return EvalSummary(

@@ -23,7 +23,8 @@ _INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")
 _FORMAT = 1  # bump when RunSummary or summarize() changes meaning
 
 
-def _inputs(run_dir: Path) -> dict[str, int]:
+def input_stamps(run_dir: Path) -> dict[str, int]:
+    """mtime (ns) of every file a run's summary reads: what a watcher compares between polls."""
     stamps: dict[str, int] = {}
     for name in _INPUTS:
         try:
@@ -57,9 +58,9 @@ def _write(path: Path, key: dict[str, Any], summary: RunSummary) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def input_stamps(run_dir: Path) -> dict[str, int]:
-    """mtime (ns) of every file a run's summary reads: what a watcher compares between polls."""
-    return _inputs(run_dir)
+def _key(stamps: dict[str, int]) -> dict[str, object]:
+    """What a cached summary must have been computed from to still be valid."""
+    return {"version": __version__, "format": _FORMAT, "inputs": stamps}
 
 
 def peek_summary(run_dir: Path, stamps: dict[str, int] | None = None) -> RunSummary | None:
@@ -67,12 +68,11 @@ def peek_summary(run_dir: Path, stamps: dict[str, int] | None = None) -> RunSumm
 
     Lets the TUI paint a thousand runs from their small JSON caches and compute the rest later.
     """
-    inputs = _inputs(run_dir) if stamps is None else stamps
-    return _read(run_dir / CACHE, {"version": __version__, "format": _FORMAT, "inputs": inputs})
+    return _read(run_dir / CACHE, _key(input_stamps(run_dir) if stamps is None else stamps))
 
 
 def cached_summary(run_dir: Path, record: RunRecord) -> RunSummary:
-    key = {"version": __version__, "format": _FORMAT, "inputs": _inputs(run_dir)}
+    key = _key(input_stamps(run_dir))
     cached = _read(run_dir / CACHE, key)
     if cached is not None:
         return cached

@@ -14,10 +14,9 @@ from typing import Any
 import altair as alt
 
 from gsmreport.analysis.training import ema
-from gsmreport.report.chart_specs import with_rows
+from gsmreport.report.chart_specs import HEIGHT, WIDTH, X_TICKS, with_rows
 from gsmreport.report.charts import Chart, render_chart
 
-WIDTH, HEIGHT = 560, 260
 BAR_ROW = 26  # pixels per run in the horizontal bar charts
 MAX_POINTS = 600  # per smoothed curve: more adds bytes to the SVG, not detail to the eye
 PALETTE = (
@@ -84,7 +83,7 @@ def loss_overlay_spec(
         alt.Chart(alt.Data(values=rows[:1]))  # the rows go in after validation: with_rows()
         .mark_line(strokeWidth=1.8)
         .encode(
-            x=alt.X("x:Q", title=x_title, axis=alt.Axis(tickCount=8, labelOverlap=True)),
+            x=alt.X("x:Q", title=x_title, axis=alt.Axis(tickCount=X_TICKS, labelOverlap=True)),
             y=alt.Y(
                 "loss:Q", title=f"training loss, EMA α = {alpha:g}", scale=alt.Scale(zero=False)
             ),

@@ -129,8 +129,8 @@ def tag_kind(source: str | None) -> str:
 def eval_section(eval_dir: Path, run_source: str | None = None) -> EvalSection:
     """One evaluation; `run_source` is the run's data family, used when the evaluation's own
     eval.yaml does not name one (an imported lm-eval folder, say)."""
-    summary = summarize_eval(eval_dir)
     rows = read_sample_dicts(eval_dir / "samples.jsonl")
+    summary = summarize_eval(eval_dir, rows)
     views = [sample_view(row) for row in rows]
     losses = [
         (v.doc_id, loss)

@@ -16,8 +16,8 @@ import polars as pl
 
 from gsmreport.analysis.evaluation import (
     FilterScore,
-    load_samples,
     read_sample_dicts,
+    samples_frame,
     scores_from_results,
     scores_from_samples,
 )
@@ -107,7 +107,7 @@ def eval_view(eval_dir: Path) -> EvalView:
     """Scores recomputed from samples.jsonl where it exists (as the report does)."""
     rows = read_sample_dicts(eval_dir / "samples.jsonl")
     if rows:
-        from_samples = scores_from_samples(load_samples(eval_dir / "samples.jsonl"))
+        from_samples = scores_from_samples(samples_frame(rows))
         return EvalView(eval_dir.name, from_samples, len(rows), failure_table(rows))
     results = eval_dir / "results.json"
     scores: tuple[FilterScore, ...] = ()
