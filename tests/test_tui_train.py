@@ -350,7 +350,7 @@ class TestProgress:
         p = advance(p, "[gsmreport] step 4/10  loss 1.9", 14.0)
         assert p is not None and eta_seconds(p, 14.0) == pytest.approx(12.0)  # 2 s a step
         assert p.fraction == pytest.approx(0.4)
-        assert advance(None, "[gsmreport] eval batch 3/5", 0.0) == Progress(3, 5, 3, 0.0, 0.0)
+        assert advance(None, "[gsmreport] eval batch 3/5", 0.0) == Progress(3, 5, 3, 0.0)
 
     def test_eta_wording(self) -> None:
         assert [fmt_eta(s) for s in (None, 9.4, 125, 7322)] == [
