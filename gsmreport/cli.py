@@ -310,8 +310,15 @@ def eval_(
         bool,
         typer.Option("--no-gold-loss", help="Skip each problem's loss of the gold solution."),
     ] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 16,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", min=1)] = 256,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Problems generated together.")
+    ] = 16,
+    max_new_tokens: Annotated[
+        int,
+        typer.Option(
+            "--max-new-tokens", min=1, help="Longest answer; longer ones are marked truncated."
+        ),
+    ] = 256,
     from_lm_eval: Annotated[
         list[str] | None,
         typer.Option(
