@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 # A sibling script: run as `python benchmarks/eval_adapter.py`, benchmarks/ is on sys.path.
-from eval_throughput import add_workload_args, workload
+from eval_throughput import add_workload_args, measured, workload
 
-from gsmreport.jobs.evaluate import build_prompts, evaluate_docs, select_docs
+from gsmreport.jobs.evaluate import build_prompts, select_docs
 from gsmreport.jobs.generation import chat_renderer, generate, load_model
 
 
@@ -71,10 +70,8 @@ def main() -> None:
         # Interleaved repeats, best of each: drift on a shared machine hits both alike.
         for _ in range(args.repeats):
             for name, model in models.items():
-                t0 = time.perf_counter()
-                rows = evaluate_docs(model, tok, cfg, docs, prompts)
-                timings[name].append(time.perf_counter() - t0)
-                texts[name] = [r["resps"][0][0] for r in rows]
+                seconds, texts[name] = measured(model, tok, cfg, docs, prompts)
+                timings[name].append(seconds)
         best = {name: min(times) for name, times in timings.items()}
         n = len(docs)
         for label, name in (

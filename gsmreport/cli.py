@@ -16,6 +16,7 @@ from typer.core import TyperCommand
 
 from gsmreport import __version__
 from gsmreport.errors import GsmReportError, JobFailed
+from gsmreport.prompts import PromptStyle
 from gsmreport.settings import REPORTS_ENV, RUNS_ENV, Dirs, resolve_dirs
 
 app = typer.Typer(
@@ -289,7 +290,7 @@ def eval_(
     ] = "test",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the problem sample.")] = 1234,
     prompt_style: Annotated[
-        Literal["zero-shot", "one-shot", "5-shot", "8-shot"] | None,
+        PromptStyle | None,
         typer.Option("--prompt-style", help="How the question is asked (default zero-shot)."),
     ] = None,
     one_shot: Annotated[

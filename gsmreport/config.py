@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gsmreport.errors import ConfigError, NotFoundError
+from gsmreport.prompts import PromptStyle
 
 
 class _Strict(BaseModel):
@@ -168,7 +169,7 @@ class EvalConfig(_Strict):
     seed: int = 1234
     batch_size: int = Field(default=16, ge=1)
     max_new_tokens: int = Field(default=256, ge=1)
-    prompt_style: Literal["zero-shot", "one-shot", "5-shot", "8-shot"] = "zero-shot"
+    prompt_style: PromptStyle = "zero-shot"
     """`zero-shot`: the question as a chat turn (or `prompt_template`); `one-shot`: the
     gemma-2b-it study's instruction and worked example; `5-shot`/`8-shot`: lm-eval's
     `Question: …\nAnswer:` exemplars drawn from the train split with `fewshot_seed`."""

@@ -11,13 +11,14 @@ from typing import Any
 import yaml
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's umask, read without changing it."""
     current = os.umask(0)
     os.umask(current)
     return current
 
 
-_FILE_MODE = 0o666 & ~_umask()
+_FILE_MODE = 0o666 & ~umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

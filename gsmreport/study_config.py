@@ -22,10 +22,10 @@ from gsmreport.config import (
     validate_model,
 )
 from gsmreport.errors import ConfigError
+from gsmreport.prompts import PromptStyle
 from gsmreport.runs import RUN_ID_RE
 
-PromptStyle = Literal["zero-shot", "one-shot", "5-shot", "8-shot"]
-_SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+_SLUG = RUN_ID_RE.pattern
 # Per-run or per-baseline fields: an `eval` section that set them would be ambiguous.
 _EVAL_OWN_KEYS = ("model", "adapter", "prompt_template")
 

@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Sequence
 
 from gsmreport.config import DataConfig, EvalConfig, TrainConfig
+from gsmreport.datasets.formats import DEFAULT_HUB
 from gsmreport.errors import GsmReportError
 from gsmreport.report.fmt import num, pct
 from gsmreport.runs import RunStore
@@ -19,13 +20,12 @@ from gsmreport.study_config import PlannedRun, StudyPlan
 
 
 def _data(data: DataConfig) -> str:
-    where = data.path or f"Hub {data.hub_id or _HUB[data.source]}"
+    where = data.path or f"Hub {data.hub_id or DEFAULT_HUB[data.source] or '?'}"
     subset = f" {data.subset}" if data.source == "gsm8k" else ""
     return f"{data.source}{subset} ({where})"
 
 
 _WIDTH = 100
-_HUB = {"gsm8k": "openai/gsm8k", "alpaca": "vicgalle/alpaca-gpt4", "messages": "?", "custom": "?"}
 
 
 def train_settings(cfg: TrainConfig) -> str:

@@ -8,17 +8,12 @@ renamed into place, so a conversion cut short never looks like a finished model.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+from gsmreport.fsutil import umask
 
 
 def convert(gguf_file: Path, dest: Path) -> Path:
@@ -42,7 +37,7 @@ def convert(gguf_file: Path, dest: Path) -> Path:
         # 500 MB of weights must never be committed by accident (as pytest and mypy do
         # with their caches: the folder ignores itself).
         (tmp / ".gitignore").write_text("# written by gsmreport prepare-smollm2\n*\n")
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp made it private; a model folder is not
+        tmp.chmod(0o777 & ~umask())  # mkdtemp made it private; a model folder is not
         if dest.exists():
             shutil.rmtree(dest)
         tmp.rename(dest)
