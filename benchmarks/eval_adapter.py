@@ -33,7 +33,7 @@ def _adapter(model_dir: Path, out: Path) -> Path:
     torch.manual_seed(0)
     lora = LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False)
     peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir), lora)
-    peft_model.save_pretrained(out)
+    peft_model.save_pretrained(str(out))
     AutoTokenizer.from_pretrained(model_dir).save_pretrained(out)  # as a run's model/ has it
     return out
 
@@ -54,6 +54,7 @@ def main() -> None:
         cfg = base_cfg.model_copy(update={"adapter": str(_adapter(model_dir, root / "adapter"))})
         merged, tok = load_model(cfg)
         base, _ = load_model(base_cfg)
+        assert cfg.adapter is not None  # set two lines up
         unmerged = PeftModel.from_pretrained(base, cfg.adapter).eval()
         docs = select_docs(cfg)
         prompts = build_prompts(cfg, docs, chat_renderer(tok))

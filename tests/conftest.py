@@ -8,8 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from gsmreport.settings import Dirs
+
+# CI must not go red on a case no one has seen before; the same examples run every time
+# (and the examples the property tests pin with @example). HYPOTHESIS_PROFILE=explore
+# searches afresh on each run, which is how new edge cases are found locally.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=2000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

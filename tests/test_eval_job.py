@@ -116,7 +116,7 @@ def test_a_runs_adapter_is_merged_and_computes_what_the_peft_wrapper_does(
     torch.manual_seed(0)
     lora = LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False)
     get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir), lora).save_pretrained(
-        tmp_path / "adapter"
+        str(tmp_path / "adapter")
     )
     AutoTokenizer.from_pretrained(model_dir).save_pretrained(tmp_path / "adapter")
     merged, tok = load_model(_config(model_dir, data, adapter=str(tmp_path / "adapter")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def _series(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
     return frame.filter((pl.col("split") == split) & (pl.col("metric") == metric)).sort("step")
 
 
-def _write(tmp_path: Path, lines: list[dict[str, Any] | str]) -> Path:
+def _write(tmp_path: Path, lines: Sequence[dict[str, Any] | str]) -> Path:
     path = tmp_path / "trainer_log.jsonl"
     text = [line if isinstance(line, str) else json.dumps(line) for line in lines]
     path.write_text("\n".join(text) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def _expected_rows(history: list[dict[str, Any]]) -> set[tuple[int, str, str]]:
     return out
 
 
-def _write_state(folder: Path, history: list[dict[str, Any]], **state: Any) -> Path:
+def _write_state(folder: Path, history: Sequence[object], **state: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "trainer_state.json"
     path.write_text(json.dumps({"global_step": 0, **state, "log_history": history}))

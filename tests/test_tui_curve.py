@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
@@ -95,7 +95,14 @@ class TestPlot:
         assert len(lines) == 3
         assert "too small" in "".join(line.plain for line in lines)
 
+    def test_a_single_subnormal_value_still_draws(self) -> None:
+        # Hypothesis found this in CI: 5 % of 5e-324 is 0, so the y range had no span.
+        lines = plot({"s": [(0.0, 5e-324)]}, 40, 10)
+        assert len(lines) == 10
+        assert "too small" not in "".join(line.plain for line in lines)
+
     @settings(max_examples=60, deadline=None)
+    @example([(0.0, 5e-324)], 1, 1)
     @given(
         st.lists(
             st.tuples(
@@ -148,12 +155,14 @@ class TestTicks:
         assert nice_ticks(lo, hi, target) == expected
 
     def test_labels_are_short(self) -> None:
-        assert [fmt_tick(v) for v in (0.0, 2e-4, 0.25, 1500.0, 12000.0)] == [
+        assert [fmt_tick(v) for v in (0.0, 2e-4, 0.25, 1500.0, 12000.0, 1.1e7, 3e10)] == [
             "0",
             "2e-04",
             "0.25",
             "1500",
             "12k",
+            "1.1e7",
+            "3e10",
         ]
 
 

@@ -35,7 +35,8 @@ from gsmreport.tui.screens.compare import CompareScreen
 from gsmreport.tui.screens.error import ErrorDialog
 from gsmreport.tui.screens.help import HelpScreen
 from gsmreport.tui.screens.runs import RunsScreen
-from tests.test_tui import async_test, build_runs, row_ids
+from tests.test_tui import build_runs, row_ids
+from tests.tui_support import async_test
 
 SIZE = (120, 36)
 SMALL = (80, 24)

@@ -72,6 +72,8 @@ def _widen(lo: float, hi: float, least: float) -> tuple[float, float]:
     if hi > lo:
         return lo, hi
     pad = max(abs(lo) * 0.05, least)
+    if not hi + pad > lo - pad:  # 5 % of a subnormal value underflows to no span at all
+        pad = 0.5
     return lo - pad, hi + pad
 
 
@@ -171,6 +173,8 @@ def _x_axis(frame: Frame, cols: int, indent: int) -> tuple[Text, Text]:
             continue
         axis[col] = "┬"
         label = fmt_tick(value)
+        if len(label) > len(labels):  # a label wider than the whole plot is left out
+            continue
         start = max(0, min(indent + col - len(label) // 2, len(labels) - len(label)))
         if start < free_from:
             continue

@@ -30,6 +30,9 @@ def fmt_tick(value: float) -> str:
     if value == 0:
         return "0"
     magnitude = abs(value)
+    if magnitude >= 10_000_000:  # past 9999k the k form would need an exponent anyway
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
     if magnitude >= 10_000:
         return f"{value / 1000:.4g}k"
     if magnitude < 0.001:
