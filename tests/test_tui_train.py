@@ -144,6 +144,10 @@ class TestTrainFromTheForm:
             assert curve["eval loss"]  # eval_steps defaults to a fifth of the run: every step
             bar = live.query_one(ProgressBar)
             assert (bar.progress, bar.total) == (3, 3)
+            # Ended: the footer offers plain Back, neither Cancel nor "job keeps running".
+            shown = {b.binding.description for b in app.active_bindings.values() if b.enabled}
+            assert "Back" in shown and "Cancel job" not in shown, shown
+            assert "Back (job keeps running)" not in shown
             record = RunStore(project.runs).read("tui-lora")
             assert record.status == "completed"
             assert record.config["training"]["max_steps"] == 3

@@ -70,7 +70,9 @@ class LiveScreen(Screen[None]):
     CSS_PATH = "live.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_job", "Cancel job"),
-        Binding("escape", "app.pop_screen", "Back (job keeps running)"),
+        # One key, two labels: the footer says whether leaving leaves a job running.
+        Binding("escape", "leave", "Back (job keeps running)"),
+        Binding("escape", "back", "Back"),
     ]
 
     def __init__(self, job: Job) -> None:
@@ -107,6 +109,21 @@ class LiveScreen(Screen[None]):
     def on_unmount(self) -> None:
         self.job.watched = False
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Cancel and "job keeps running" only while it runs; plain Back once it has ended."""
+        running = self.job.status == "running"
+        if action in ("cancel_job", "leave"):
+            return running
+        if action == "back":
+            return not running
+        return True
+
+    def action_leave(self) -> None:
+        self.app.pop_screen()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
     def tick(self) -> None:
         """Take in what the job did since the last tick; once it has ended, say how."""
         job = self.job
@@ -126,6 +143,7 @@ class LiveScreen(Screen[None]):
             if self._timer is not None:
                 self._timer.stop()
             self._show_end()
+            self.refresh_bindings()
 
     def _show_progress(self) -> None:
         job, bar = self.job, self.query_one(ProgressBar)
