@@ -104,6 +104,7 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = f"compare · {', '.join(self.run_ids)}"
         self._load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=LOAD_GROUP)

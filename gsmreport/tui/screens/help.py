@@ -71,6 +71,9 @@ class HelpScreen(Screen[None]):
         Binding("q", "app.pop_screen", "Back", show=False),
     ]
 
+    def on_mount(self) -> None:
+        self.sub_title = "help"
+
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="help"):

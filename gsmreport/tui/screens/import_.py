@@ -92,6 +92,7 @@ class ImportScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = "import logs"
         self.query_one("#import-path", Input).focus()
 
     def action_toggle_recursive(self) -> None:

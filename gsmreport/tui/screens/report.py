@@ -110,6 +110,7 @@ class ReportScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = f"report · {', '.join(self.run_ids)}"
         existing = existing_report(self.gsm_app.dirs, self.run_ids)
         if existing is not None:
             self.show_paths(f"Last written: {existing}\nPress r to render again.")

@@ -209,6 +209,7 @@ class RunScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = f"run {self.run_id}"
         self.show_reports()
         self.load_extras()
 

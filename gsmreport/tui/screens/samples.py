@@ -100,6 +100,7 @@ class SampleBrowser(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = f"samples · {self.run_id} · {self.eval_id}"
         self.read_rows()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=ROWS_GROUP)
