@@ -41,10 +41,13 @@ def screen_bindings() -> list[tuple[str, list[Binding]]]:
     return sections
 
 
-def bindings_of_class(cls: type) -> list[Binding]:
+def bindings_of_class(cls: type, *, stop_at: type | None = Screen) -> list[Binding]:
+    """`cls`'s described bindings and those it inherits, up to (not including) `stop_at`:
+    Textual's own screen keys (focus, copy) are listed once, under "Everywhere"."""
     seen: set[str] = set()
     out: list[Binding] = []
-    for klass in cls.__mro__:
+    mro = cls.__mro__
+    for klass in mro[: mro.index(stop_at)] if stop_at in mro else mro:
         for binding in vars(klass).get("BINDINGS", []):
             if isinstance(binding, Binding) and binding.key not in seen and binding.description:
                 seen.add(binding.key)
@@ -57,9 +60,10 @@ def binding_table(node: DOMNode, bindings: list[Binding]) -> Table:
     table.add_column(style="bold", width=10)
     table.add_column()
     for binding in bindings:
-        table.add_row(
-            node.app.get_key_display(binding), Text(binding.tooltip or binding.description)
-        )
+        # "ctrl+c,super+c" is two keys; get_key_display would run them together.
+        keys = [Binding(key.strip(), binding.action) for key in binding.key.split(",")]
+        shown = " ".join(node.app.get_key_display(k) for k in keys)
+        table.add_row(shown, Text(binding.tooltip or binding.description))
     return table
 
 
@@ -78,7 +82,11 @@ class HelpScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="help"):
             yield Static("Keys", id="help-title")
-            everywhere = [PALETTE, *bindings_of_class(type(self.app))]
+            everywhere = [
+                PALETTE,
+                *bindings_of_class(type(self.app), stop_at=None),
+                *bindings_of_class(Screen, stop_at=None),
+            ]
             yield Static("Everywhere", classes="help-heading")
             yield Static(binding_table(self, everywhere), classes="help-keys")
             for title, bindings in screen_bindings():
