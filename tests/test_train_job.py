@@ -219,6 +219,33 @@ def test_early_stopping_stops_before_max_steps_and_keeps_the_best_checkpoint(
     saved = load_file(str(dirs.runs / "es" / "model" / "model.safetensors"))
     kept = load_file(str(best / "model.safetensors"))
     assert all(saved[k].equal(kept[k]) for k in kept)  # the run's model is the best one
+    # Loading the best checkpoint finds lm_head.weight "missing" (tied to the embeddings,
+    # stored once): the Trainer's warning about it is dropped; nothing else is.
+    log = (dirs.runs / "es" / "logs" / "stdout.log").read_text(encoding="utf-8")
+    assert "[gsmreport] saved checkpoint" in log and "missing keys" not in log
+
+
+def test_tied_keys_filter_drops_only_the_tied_missing_keys_warning(
+    tiny: tuple[Path, Path],
+) -> None:
+    import logging
+
+    from transformers import AutoModelForCausalLM
+
+    from gsmreport.jobs.train import MISSING_KEYS, TiedKeysFilter, tied_parameter_names
+
+    tied = tied_parameter_names(AutoModelForCausalLM.from_pretrained(tiny[0]))
+    assert tied == {"lm_head.weight", "model.embed_tokens.weight"}
+    keep = TiedKeysFilter(tied).filter
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("transformers.trainer", logging.WARNING, "", 0, message, (), None)
+
+    assert not keep(record(MISSING_KEYS + "['lm_head.weight']."))
+    assert keep(record(MISSING_KEYS + "['lm_head.weight', 'model.norm.weight']."))
+    assert keep(record(MISSING_KEYS + "[]."))
+    assert keep(record(MISSING_KEYS + "not a list"))
+    assert keep(record("There were unexpected keys in the checkpoint model loaded: ['x']."))
 
 
 def test_resume_after_sigint_continues_without_duplicated_steps(

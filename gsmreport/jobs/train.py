@@ -9,9 +9,11 @@ Reads top to bottom on purpose: check the machine, load data, build the trainer,
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -256,6 +258,39 @@ def _price(runtime: float, cfg: TrainConfig, hw: Hardware) -> dict[str, Any]:
     }
 
 
+MISSING_KEYS = "There were missing keys in the checkpoint model loaded: "
+
+
+def tied_parameter_names(model: Any) -> set[str]:
+    """Names of parameters that share their tensor with another one (lm_head.weight of a
+    model with tied word embeddings): a checkpoint stores such a tensor once, under one name."""
+    by_tensor: dict[int, list[str]] = {}
+    for name, param in model.named_parameters(remove_duplicate=False):
+        by_tensor.setdefault(param.data_ptr(), []).append(name)
+    return {name for names in by_tensor.values() if len(names) > 1 for name in names}
+
+
+class TiedKeysFilter(logging.Filter):
+    """Drops the Trainer's "missing keys" warning when loading the best checkpoint finds only
+    tied parameters missing: they were not saved because they are the embedding matrix
+    itself, and loading that restores them. Seen at the end of every run of a model with
+    tied embeddings (the demo's, SmolLM2, Gemma); any other missing key is still reported."""
+
+    def __init__(self, tied: set[str]) -> None:
+        super().__init__()
+        self.tied = tied
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith(MISSING_KEYS):
+            return True
+        try:
+            keys = ast.literal_eval(message.removeprefix(MISSING_KEYS).rstrip("."))
+        except (ValueError, SyntaxError):
+            return True
+        return not (isinstance(keys, list) and keys and set(keys) <= self.tied)
+
+
 def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[str, Any]:
     from datasets import Dataset
     from transformers import AutoTokenizer, EarlyStoppingCallback, PrinterCallback, set_seed
@@ -310,6 +345,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     # With tqdm off the Trainer prints every log as a raw dict; MetricsJsonlCallback already
     # prints the same values as one readable line (and keeps them in metrics.jsonl).
     trainer.remove_callback(PrinterCallback)
+    logging.getLogger("transformers.trainer").addFilter(TiedKeysFilter(tied_parameter_names(model)))
     if main:
         print(
             f"[gsmreport] training {cfg.method} on {len(train_ex)} examples ({len(val_ex)} held "
