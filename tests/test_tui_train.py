@@ -198,6 +198,8 @@ class TestTrainFromTheForm:
             assert form.query_one("#eval-model", Input).disabled  # a run brings its own model
             await type_into(pilot, form, "eval-n", "4")
             await type_into(pilot, form, "eval-max-new-tokens", "16")
+            preview = str(form.query_one("#eval-preview", Static).content)
+            assert preview == "$ gsmreport eval --run done -n 4 --max-new-tokens 16"
             await pilot.press("ctrl+l")
             await pilot.pause()
             assert isinstance(app.screen, LiveScreen)
@@ -210,6 +212,45 @@ class TestTrainFromTheForm:
             (project.runs / "done" / "evals" / job.eval_id / "results.json").read_text()
         )
         assert results["n"] == 4
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            {"run_id": "r1", "model": None, "data_path": None, "n": "100"},
+            "gsmreport eval --run r1 -n 100",
+        ),
+        (
+            {
+                "run_id": None,
+                "model": "my models/m",
+                "data_path": "/data/gsm8k",
+                "n": "20",
+                "prompt_style": "8-shot",
+                "max_new_tokens": "64",
+            },
+            "gsmreport eval --model 'my models/m' --data /data/gsm8k -n 20 "
+            "--prompt-style 8-shot --max-new-tokens 64",
+        ),
+    ],
+)
+def test_eval_preview_is_a_command_the_cli_parses(settings: dict[str, Any], expected: str) -> None:
+    import shlex
+
+    import typer.main
+    from typer.core import TyperGroup
+
+    from gsmreport.cli import app
+    from gsmreport.tui.screens.evaluate import eval_command
+
+    command = eval_command({"prompt_style": "zero-shot", "max_new_tokens": "256", **settings})
+    assert command == expected
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    args = shlex.split(command)[2:]
+    ctx = group.commands["eval"].make_context("eval", args)  # parses and type-checks, runs nothing
+    assert ctx.params["n"] == int(settings["n"])
 
 
 class TestValidation:

@@ -7,6 +7,7 @@ run screen read them.
 
 from __future__ import annotations
 
+import shlex
 import typing
 from typing import Any, ClassVar
 
@@ -36,6 +37,25 @@ def evaluable_runs(dirs: Dirs) -> list[str]:
         if r.kind == "train" and r.status == "completed"
     ]
     return [r.id for r in sorted(records, key=lambda r: (r.created_at, r.id), reverse=True)]
+
+
+def eval_command(settings: dict[str, Any]) -> str:
+    """The `gsmreport eval` command line that does what the form will launch (`settings` as
+    EvaluateScreen.settings gives them); options left at the CLI's default are not written."""
+    defaults = EvalConfig(model="-")
+    args = ["gsmreport", "eval"]
+    if settings["run_id"] is not None:
+        args += ["--run", settings["run_id"]]
+    else:
+        args += ["--model", settings["model"] or "MODEL"]
+    if settings["data_path"]:
+        args += ["--data", settings["data_path"]]
+    args += ["-n", settings["n"] or "N"]
+    if settings["prompt_style"] != defaults.prompt_style:
+        args += ["--prompt-style", settings["prompt_style"]]
+    if settings["max_new_tokens"] != str(defaults.max_new_tokens):
+        args += ["--max-new-tokens", settings["max_new_tokens"] or "M"]
+    return shlex.join(args)
 
 
 def setting_error(key: str, text: str) -> str | None:
@@ -102,6 +122,7 @@ class EvaluateScreen(Screen[None]):
                 ),
             )
             yield from _row("max new tokens", Input("256", compact=True, id="eval-max-new-tokens"))
+        yield Static("", id="eval-preview", markup=False)
         with Horizontal(id="eval-actions"):
             yield Button("Launch (ctrl+l)", id="eval-launch", variant="success", compact=True)
         yield Footer()
@@ -160,6 +181,7 @@ class EvaluateScreen(Screen[None]):
             label.display = widget_id in errors
             self.query_one(f"#{widget_id}").set_class(widget_id in errors, "invalid")
         self.query_one("#eval-launch", Button).disabled = bool(errors)
+        self.query_one("#eval-preview", Static).update(f"$ {eval_command(s)}")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
