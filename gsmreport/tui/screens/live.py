@@ -71,8 +71,8 @@ class LiveScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_job", "Cancel job"),
         # One key, two labels: the footer says whether leaving leaves a job running.
-        Binding("escape", "leave", "Back (job keeps running)"),
-        Binding("escape", "back", "Back"),
+        Binding("escape", "back('running')", "Back (job keeps running)"),
+        Binding("escape", "back('ended')", "Back"),
     ]
 
     def __init__(self, job: Job) -> None:
@@ -112,16 +112,13 @@ class LiveScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Cancel and "job keeps running" only while it runs; plain Back once it has ended."""
         running = self.job.status == "running"
-        if action in ("cancel_job", "leave"):
+        if action == "cancel_job":
             return running
         if action == "back":
-            return not running
+            return parameters == (("running",) if running else ("ended",))
         return True
 
-    def action_leave(self) -> None:
-        self.app.pop_screen()
-
-    def action_back(self) -> None:
+    def action_back(self, when: str) -> None:
         self.app.pop_screen()
 
     def tick(self) -> None:

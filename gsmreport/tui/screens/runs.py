@@ -337,14 +337,13 @@ class RunsScreen(Screen[None]):
     def update_chrome(self) -> None:
         """The empty-folder hint, and the info line: counts, sort, filter."""
         table = self.table
-        # Setting display to what it already is, and an info line of fixed size updated with
-        # layout=False, cost no layout pass: with a thousand rows that pass was half of a
-        # sort key's 130 ms (benchmarks/tui.py).
+        # No layout pass here: with a thousand rows one was half of a sort key's 130 ms
+        # (benchmarks/tui.py). The hint's text is set once in compose; setting `display` to
+        # what it already is does nothing (Textual compares the rule); the info line has a
+        # fixed size, so it is updated with layout=False.
         empty = self.query_one("#runs-empty", Static)
-        if empty.display != (not self.summaries):
-            empty.display = not self.summaries
-        if table.display != bool(self.summaries):
-            table.display = bool(self.summaries)
+        empty.display = not self.summaries
+        table.display = bool(self.summaries)
         parts = [f"{len(self.summaries)} runs"]
         if len(self.shown) != len(self.summaries):
             parts.append(f"{len(self.shown)} shown")
