@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gsmreport.config import DataConfig, EvalConfig
+from gsmreport.core.config import DataConfig, EvalConfig
 from gsmreport.datasets.synthetic import write_gsm8k_folder
 from gsmreport.jobs.evaluate import build_prompts, evaluate_docs, select_docs
 from gsmreport.jobs.generation import chat_renderer, generate, load_model

@@ -145,7 +145,7 @@ def measured(logs: Path, runs_dir: Path, jobs: int) -> tuple[float, float, int]:
     Returns (ingest seconds, listing seconds, peak RSS KiB of the largest child)."""
     env = {**os.environ, "GSMREPORT_RUNS_DIR": str(runs_dir)}
     code = (
-        "from gsmreport import pipeline; from gsmreport.settings import resolve_dirs;"
+        "from gsmreport import pipeline; from gsmreport.core.settings import resolve_dirs;"
         "rows = pipeline.summaries(resolve_dirs(None, None));"
         "assert all(r.final_loss is not None for r in rows), 'a run lost its loss';"
         "print(len(rows))"

@@ -127,8 +127,8 @@ def baseline(reports: list[Path], out_dir: Path, jobs: int) -> float:
 def profile_one(root: Path) -> None:
     """Two runs rendered again in this process; the second (warm: templates compiled, Vega
     runtime started, as in a batch worker) under cProfile, in seconds per stage (cumulative)."""
+    from gsmreport.core.runs import read_record
     from gsmreport.report.render import render_run_report
-    from gsmreport.runs import read_record
 
     first, second = sorted((root / "runs").iterdir())[:2]
     for run_dir in (first, second):

@@ -39,7 +39,7 @@ SCREENFUL = 30  # a table that just fills the screen: the cost of painting alone
 def build(root: Path, n: int) -> Path:
     """`n` finished runs with a 50-step loss curve and token accuracy each."""
     sys.path.insert(0, str(ROOT))
-    from gsmreport.runs import RunRecord, RunStore
+    from gsmreport.core.runs import RunRecord, RunStore
     from tests.test_tui import write_eval, write_metrics
 
     store = RunStore(root)
@@ -71,7 +71,7 @@ def clear_caches(root: Path) -> None:
 async def _paint(runs: Path, until_complete: bool) -> float:
     """Seconds from interpreter start to the first frame that shows the runs table (or, with
     `until_complete`, to every row having its figures)."""
-    from gsmreport.settings import Dirs
+    from gsmreport.core.settings import Dirs
     from gsmreport.tui.app import make_app
     from gsmreport.tui.screens.runs import RunsScreen
 
@@ -100,7 +100,7 @@ async def _paint(runs: Path, until_complete: bool) -> float:
 
 
 async def _sort(runs: Path, presses: int) -> dict[str, list[float]]:
-    from gsmreport.settings import Dirs
+    from gsmreport.core.settings import Dirs
     from gsmreport.tui.app import make_app
 
     app = make_app(Dirs(runs=runs, reports=runs.parent / "reports"))

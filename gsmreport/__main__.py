@@ -1,3 +1,3 @@
-from gsmreport.cli import main
+from gsmreport.cli.app import main
 
 main()

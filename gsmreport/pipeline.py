@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gsmreport.config import DataConfig, EvalConfig, TrainConfig, load_yaml_model
-from gsmreport.errors import ConfigError, JobFailed, NotFoundError, UsageError
-from gsmreport.fsutil import atomic_write_text, atomic_write_yaml
+from gsmreport.core.config import DataConfig, EvalConfig, TrainConfig, load_yaml_model
+from gsmreport.core.errors import ConfigError, JobFailed, NotFoundError, UsageError
+from gsmreport.core.fsutil import atomic_write_text, atomic_write_yaml
+from gsmreport.core.runs import RUN_ID_RE, RunRecord, RunStore, slugify, validate_run_id
+from gsmreport.core.settings import Dirs
 from gsmreport.launch.accelerate import resolve_launch
 from gsmreport.launch.command import job_command, train_command
 from gsmreport.launch.process import LineSink, run_job
 from gsmreport.launch.slurm import SCRIPT_NAME as SLURM_SCRIPT
 from gsmreport.launch.slurm import SlurmOptions, sbatch_script
-from gsmreport.runs import RUN_ID_RE, RunRecord, RunStore, slugify, validate_run_id
-from gsmreport.settings import Dirs
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from gsmreport.settings import Dirs
+from gsmreport.core.settings import Dirs
 
 # CI must not go red on a case no one has seen before; the same examples run every time
 # (and the examples the property tests pin with @example). HYPOTHESIS_PROFILE=explore

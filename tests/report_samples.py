@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gsmreport.scoring import counts_and_metrics, sample_row
+from gsmreport.gsm8k.scoring import counts_and_metrics, sample_row
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from gsmreport.fsutil import atomic_write_yaml
-from gsmreport.runs import Hardware, RunRecord
+from gsmreport.core.fsutil import atomic_write_yaml
+from gsmreport.core.runs import Hardware, RunRecord
 
 # Six train logs, two evals (eval shares step 30 and 60 with train), final summary.
 TRAIN = [

@@ -27,7 +27,7 @@ from gsmreport.analysis.failures import (
     question_numbers,
     sample_view,
 )
-from gsmreport.scoring import sample_row
+from gsmreport.gsm8k.scoring import sample_row
 from tests.conftest import shared_data
 from tests.run_fixtures import write_eval
 

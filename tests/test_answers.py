@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gsmreport.answers import (
+from gsmreport.gsm8k.answers import (
     extract,
     flexible_extract,
     gold_answer,

@@ -21,7 +21,7 @@ def _modules_after(code: str) -> set[str]:
 
 def test_help_does_not_import_torch() -> None:
     loaded = _modules_after(
-        "import sys\nsys.argv=['gsmreport','--help']\nfrom gsmreport import cli\n"
+        "import sys\nsys.argv=['gsmreport','--help']\nfrom gsmreport.cli import app as cli\n"
         "try:\n    cli.main()\nexcept SystemExit:\n    pass"
     )
     assert not [m for m in HEAVY if m in loaded]

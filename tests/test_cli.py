@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gsmreport.settings import Dirs
+from gsmreport.core.settings import Dirs
 from tests.conftest import run_cli
 
 
@@ -73,7 +73,7 @@ def test_runs_dir_option_beats_env(tmp_path: Path, dirs: Dirs) -> None:
 def test_every_command_has_help(tmp_path: Path) -> None:
     from typer.main import get_command
 
-    from gsmreport.cli import app
+    from gsmreport.cli.app import app
 
     group = get_command(app)
     names = sorted(group.commands)  # type: ignore[attr-defined]

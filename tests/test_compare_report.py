@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from gsmreport.analysis.stats import wilson_interval
-from gsmreport.errors import UsageError
+from gsmreport.core.errors import UsageError
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.report.compare_report import load_run, write_comparison
 from gsmreport.report.compare_tables import find_setting, flatten
 from gsmreport.report.fmt import num, pct
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
 from tests.run_fixtures import SUMMARY, TRAIN, jsonl_line, train_log, write_record
 from tests.test_cli import _one_error_line, gsm
 
@@ -298,7 +298,7 @@ def test_cli_needs_two_runs(tmp_path: Path, dirs: Dirs, args: list[str]) -> None
     ],
 )
 def test_compare_takes_every_id_up_to_the_next_option(args: list[str], expected: list[str]) -> None:
-    from gsmreport.cli import _spread_option
+    from gsmreport.cli.app import _spread_option
 
     assert _spread_option(args, "--compare") == expected
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gsmreport.config import TrainConfig, load_yaml_model
-from gsmreport.study_config import load_study
+from gsmreport.core.config import TrainConfig, load_yaml_model
+from gsmreport.study.config import load_study
 
 ROOT = Path(__file__).resolve().parents[1] / "configs"
 CONFIGS = sorted(ROOT.rglob("*.yaml"))

@@ -10,7 +10,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from gsmreport.config import DataConfig
+from gsmreport.core.config import DataConfig
+from gsmreport.core.errors import ConfigError, NotFoundError
 from gsmreport.datasets import gsm8k, sampling
 from gsmreport.datasets.formats import (
     ALPACA_NO_INPUT,
@@ -20,7 +21,6 @@ from gsmreport.datasets.formats import (
     resolve_data,
     to_record,
 )
-from gsmreport.errors import ConfigError, NotFoundError
 
 TEMPLATE = "Question: {question}\nAnswer:"
 

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 from gsmreport.analysis.stats import wilson_interval
-from gsmreport.demo import DemoSize, run_demo
-from gsmreport.settings import Dirs
+from gsmreport.core.settings import Dirs
+from gsmreport.demo.run import DemoSize, run_demo
 
 pytestmark = pytest.mark.slow
 

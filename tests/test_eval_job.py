@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 
 from gsmreport import pipeline
-from gsmreport.answers import FILTERS
-from gsmreport.config import DataConfig, EvalConfig, TrainConfig
+from gsmreport.core.config import DataConfig, EvalConfig, TrainConfig
+from gsmreport.core.runs import RunRecord, RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.formats import load_examples
 from gsmreport.datasets.sampling import sample, train_val_split
 from gsmreport.datasets.synthetic import write_gsm8k_folder
+from gsmreport.gsm8k.answers import FILTERS
+from gsmreport.gsm8k.prompts import gold_continuation
 from gsmreport.jobs.evaluate import build_prompts, select_docs
 from gsmreport.jobs.generation import chat_renderer, gold_losses, load_model
 from gsmreport.jobs.tiny_model import build_tiny_model
-from gsmreport.prompts import gold_continuation
-from gsmreport.runs import RunRecord, RunStore
-from gsmreport.settings import Dirs
 from tests.conftest import run_cli, shared_data
 
 pytestmark = pytest.mark.slow

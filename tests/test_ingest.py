@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gsmreport.errors import GsmReportError
+from gsmreport.core.errors import GsmReportError
 from gsmreport.ingest import SCHEMA, finalize, ingest_run, needs_ingest, rows_from_log
 from gsmreport.ingest.metrics_jsonl import parse_lines, read_metrics_jsonl
 from gsmreport.ingest.schema import canonical, frame_from_rows

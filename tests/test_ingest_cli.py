@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 import yaml
 
+from gsmreport.core.settings import Dirs
 from gsmreport.ingest.importer import import_paths
-from gsmreport.settings import Dirs
 from tests.conftest import shared_data
 from tests.run_fixtures import make_train_run
 from tests.test_cli import gsm

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from gsmreport.answers import FILTERS, normalize_number
+from gsmreport.core.runs import RUN_ID_RE
+from gsmreport.gsm8k.answers import FILTERS, normalize_number
 from gsmreport.ingest import lm_eval
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.source import SourceData
-from gsmreport.runs import RUN_ID_RE
 from tests.conftest import shared_data
 
 PREFIX = "pmemoli+Data-Science-Thesis__src_data_benchmark_results_gsm8k_"

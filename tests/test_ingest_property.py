@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gsmreport.errors import GsmReportError
+from gsmreport.core.errors import GsmReportError
 from gsmreport.ingest.detect import detect_file
 from gsmreport.ingest.importer import read_source
 from tests.conftest import SHARED_DATA

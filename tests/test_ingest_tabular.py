@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gsmreport.errors import UsageError
+from gsmreport.core.errors import UsageError
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.schema import SCHEMA
 from gsmreport.ingest.tabular import parse_mapping, read

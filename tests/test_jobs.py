@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from gsmreport import pipeline
-from gsmreport.config import DataConfig
+from gsmreport.core.config import DataConfig
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.synthetic import write_gsm8k_folder
 from gsmreport.jobs.tiny_model import build_tiny_model
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
 
 pytestmark = pytest.mark.slow
 

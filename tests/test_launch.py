@@ -22,15 +22,15 @@ import pytest
 import yaml
 
 from gsmreport import pipeline
-from gsmreport.config import LaunchSettings
+from gsmreport.core.config import LaunchSettings
+from gsmreport.core.errors import ConfigError, GsmReportError, NotFoundError, UsageError
+from gsmreport.core.runs import RunRecord, RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.synthetic import write_gsm8k_folder
-from gsmreport.errors import ConfigError, GsmReportError, NotFoundError, UsageError
 from gsmreport.launch import accelerate as acc
 from gsmreport.launch.command import train_command
 from gsmreport.launch.process import run_job
 from gsmreport.launch.slurm import SlurmOptions, check_time, sbatch_script
-from gsmreport.runs import RunRecord, RunStore
-from gsmreport.settings import Dirs
 from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gsmreport.errors import ConfigError
-from gsmreport.prompts import (
+from gsmreport.core.errors import ConfigError
+from gsmreport.gsm8k.prompts import (
     INSTRUCTION,
     ONE_SHOT_A,
     ONE_SHOT_Q,
@@ -19,7 +19,7 @@ from gsmreport.prompts import (
     gold_continuation,
     n_shots,
 )
-from gsmreport.scoring import cut_at_stop, sample_row
+from gsmreport.gsm8k.scoring import cut_at_stop, sample_row
 from tests.conftest import shared_data
 
 POOL = [{"question": f"q{i}", "answer": f"a{i}\n#### {i}"} for i in range(10)]

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from gsmreport.core.runs import RunRecord
+from gsmreport.core.settings import Dirs
 from gsmreport.report.card import card_metadata, dataset_entry
 from gsmreport.report.context import REDACTED
 from gsmreport.report.gate import parse_gate, valid_names
-from gsmreport.runs import RunRecord
-from gsmreport.settings import Dirs
 from tests.run_fixtures import make_train_run, write_metrics_jsonl, write_record
 from tests.test_cli import _one_error_line, gsm
 
@@ -239,7 +239,7 @@ def test_gate_specs(spec: str, field: str, threshold: float) -> None:
     ],
 )
 def test_bad_gate_specs(spec: str, fragment: str) -> None:
-    from gsmreport.errors import UsageError
+    from gsmreport.core.errors import UsageError
 
     with pytest.raises(UsageError, match=fragment):
         parse_gate(spec, "under")

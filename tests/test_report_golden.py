@@ -16,9 +16,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gsmreport.fsutil import atomic_write_text
+from gsmreport.core.fsutil import atomic_write_text
+from gsmreport.core.runs import Hardware, RunRecord
 from gsmreport.report.render import render_run_report
-from gsmreport.runs import Hardware, RunRecord
 from tests.report_samples import write_gsm_eval
 from tests.run_fixtures import SUMMARY, eval_log, jsonl_line, train_log, write_record
 

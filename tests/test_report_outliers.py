@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
+from gsmreport.core.runs import RunRecord
 from gsmreport.report.render import render_run_report
-from gsmreport.runs import RunRecord
 from tests.run_fixtures import jsonl_line, write_record
 
 # (doc_id, question or instruction, loss). Ten typical losses and two far above the rest.

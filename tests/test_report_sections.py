@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gsmreport.core.runs import Hardware, RunRecord, RunStore
+from gsmreport.gsm8k.scoring import sample_row
 from gsmreport.ingest import rows_from_log
 from gsmreport.ingest.importer import import_paths
 from gsmreport.report.context import REDACTED, hyperparameters
 from gsmreport.report.render import render_run_report
 from gsmreport.report.sections import key_settings
-from gsmreport.runs import Hardware, RunRecord, RunStore
-from gsmreport.scoring import sample_row
 from tests.conftest import shared_data
 from tests.report_samples import PROBLEMS, write_gsm_eval
 from tests.run_fixtures import jsonl_line, write_record

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from gsmreport.config import TrainConfig, load_yaml_model
-from gsmreport.errors import ConfigError, GsmReportError, NotFoundError, UsageError
-from gsmreport.runs import RunRecord, RunStore, slugify, validate_run_id
+from gsmreport.core.config import TrainConfig, load_yaml_model
+from gsmreport.core.errors import ConfigError, GsmReportError, NotFoundError, UsageError
+from gsmreport.core.runs import RunRecord, RunStore, slugify, validate_run_id
 
 
 @pytest.mark.parametrize("good", ["a", "demo-lora", "run_1.2", "0abc", "x" * 64])

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.synthetic import write_gsm8k_folder
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
-from gsmreport.smollm2 import is_prepared, missing_requirements
+from gsmreport.demo.smollm2 import is_prepared, missing_requirements
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.synthetic import write_gsm8k_folder
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
-from gsmreport.study_config import load_study
+from gsmreport.study.config import load_study
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,7 +237,7 @@ def test_missing_study_file(tmp_path: Path) -> None:
 
 
 def test_an_unfinished_run_blocks_the_study_until_force(tmp_path: Path, dirs: Dirs) -> None:
-    from gsmreport.runs import RunRecord
+    from gsmreport.core.runs import RunRecord
 
     (tmp_path / "study.yaml").write_text(GOOD)
     store = RunStore(dirs.runs)
@@ -257,8 +257,8 @@ def test_an_unfinished_run_blocks_the_study_until_force(tmp_path: Path, dirs: Di
 
 
 def test_set_and_replacements_reach_every_run() -> None:
-    from gsmreport.config import parse_overrides
-    from gsmreport.study_config import Replacements, StudyConfig, resolve
+    from gsmreport.core.config import parse_overrides
+    from gsmreport.study.config import Replacements, StudyConfig, resolve
 
     study = StudyConfig.model_validate(
         {

@@ -21,12 +21,12 @@ import pytest
 import yaml
 
 from gsmreport import pipeline
-from gsmreport.config import TrainConfig, load_yaml_model
+from gsmreport.core.config import TrainConfig, load_yaml_model
+from gsmreport.core.errors import ConfigError, UsageError
+from gsmreport.core.runs import RunRecord, RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.synthetic import generate, write_gsm8k_folder
-from gsmreport.errors import ConfigError, UsageError
 from gsmreport.jobs.tiny_model import build_tiny_model
-from gsmreport.runs import RunRecord, RunStore
-from gsmreport.settings import Dirs
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, Static
 
 from gsmreport.analysis.summary import RunSummary
-from gsmreport.runs import RunRecord, RunStore
-from gsmreport.settings import Dirs
+from gsmreport.core.runs import RunRecord, RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.tui.app import GsmReportApp, make_app
 from gsmreport.tui.cells import fmt_em
 from gsmreport.tui.screens.run_detail import RunScreen

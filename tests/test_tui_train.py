@@ -22,11 +22,11 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, ProgressBar, Static
 
 from gsmreport import pipeline
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.synthetic import write_gsm8k_folder
 from gsmreport.jobs.tiny_model import build_tiny_model
 from gsmreport.launch.process import LogTail, run_job
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
 from gsmreport.tui.app import GsmReportApp, make_app
 from gsmreport.tui.job_progress import CurveTail, Progress, advance, eta_seconds, fmt_eta
 from gsmreport.tui.jobs import Job, JobManager
@@ -241,7 +241,7 @@ def test_eval_preview_is_a_command_the_cli_parses(settings: dict[str, Any], expe
     import typer.main
     from typer.core import TyperGroup
 
-    from gsmreport.cli import app
+    from gsmreport.cli.app import app
     from gsmreport.tui.screens.evaluate import eval_command
 
     command = eval_command({"prompt_style": "zero-shot", "max_new_tokens": "256", **settings})

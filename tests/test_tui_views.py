@@ -19,8 +19,8 @@ from textual.widgets import Checkbox, DataTable, Input, Markdown, Static
 from textual.worker import WorkerFailed
 
 from gsmreport import pipeline
-from gsmreport.runs import RunRecord, RunStore
-from gsmreport.settings import Dirs
+from gsmreport.core.runs import RunRecord, RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.tui.app import GsmReportApp, make_app
 from gsmreport.tui.loading import load_detail
 from gsmreport.tui.screens.error import ErrorDialog

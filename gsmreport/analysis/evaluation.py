@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 
 from gsmreport.analysis.stats import wilson_interval
-from gsmreport.answers import FILTERS
-from gsmreport.errors import GsmReportError
+from gsmreport.core.errors import GsmReportError
+from gsmreport.gsm8k.answers import FILTERS
 
 CATEGORY_ORDER = ("correct", "wrong answer", "no final answer", "truncated")
 MAX_EXAMPLES = 3

@@ -27,8 +27,8 @@ from typing import Any
 
 import polars as pl
 
-from gsmreport.answers import CALC_RE, STRICT_RE, gold_answer, normalize_number, strict_match
-from gsmreport.answers import gold_steps as count_gold_steps
+from gsmreport.gsm8k.answers import CALC_RE, STRICT_RE, gold_answer, normalize_number, strict_match
+from gsmreport.gsm8k.answers import gold_steps as count_gold_steps
 
 NO_ANSWER = "no final answer / format"
 TRUNCATED = "truncated"

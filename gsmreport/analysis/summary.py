@@ -14,8 +14,8 @@ import polars as pl
 
 from gsmreport.analysis.evaluation import scores_from_results
 from gsmreport.analysis.training import summarize_curve, token_accuracy
-from gsmreport.errors import GsmReportError
-from gsmreport.runs import RunRecord
+from gsmreport.core.errors import GsmReportError
+from gsmreport.core.runs import RunRecord
 
 
 @dataclass(frozen=True)

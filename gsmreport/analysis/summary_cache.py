@@ -16,7 +16,7 @@ from typing import Any
 
 from gsmreport import __version__
 from gsmreport.analysis.summary import RunSummary, summarize_safe
-from gsmreport.runs import RunRecord
+from gsmreport.core.runs import RunRecord
 
 CACHE = ".summary.json"
 _INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")

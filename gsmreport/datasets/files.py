@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gsmreport.errors import ConfigError, NotFoundError
+from gsmreport.core.errors import ConfigError, NotFoundError
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gsmreport.config import DataConfig
+from gsmreport.core.config import DataConfig
+from gsmreport.core.errors import ConfigError, NotFoundError
 from gsmreport.datasets import gsm8k
 from gsmreport.datasets.files import read_rows, split_file
-from gsmreport.errors import ConfigError, NotFoundError
 
 Message = dict[str, str]
 

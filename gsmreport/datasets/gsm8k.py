@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gsmreport.config import DataConfig
+from gsmreport.core.config import DataConfig
+from gsmreport.core.errors import ConfigError, NotFoundError
 from gsmreport.datasets import sampling
 from gsmreport.datasets.files import read_rows
-from gsmreport.errors import ConfigError, NotFoundError
 
 HUB_ID = "openai/gsm8k"
 

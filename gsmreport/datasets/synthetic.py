@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from gsmreport.fsutil import atomic_write_text
+from gsmreport.core.fsutil import atomic_write_text
 
 Problem = dict[str, str]
 _NAMES = ["Ava", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan", "June"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from gsmreport.errors import GsmReportError
+from gsmreport.core.errors import GsmReportError
 
 LFS_HEADER = b"version https://git-lfs.github.com/spec/"
 # A NUL byte in the first block is the cheapest reliable sign of a binary file.

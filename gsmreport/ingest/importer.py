@@ -23,13 +23,13 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from gsmreport.errors import GsmReportError, UsageError
-from gsmreport.fsutil import dump_yaml
+from gsmreport.core.errors import GsmReportError, UsageError
+from gsmreport.core.fsutil import dump_yaml
+from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
 from gsmreport.ingest.detect import Found, default_name, discover
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.run import PARQUET
 from gsmreport.ingest.source import ImportedEval, SourceData
-from gsmreport.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
 
 _POLARS_THREADS = "POLARS_MAX_THREADS"
 # Below this many sources, starting worker processes costs more than it saves.

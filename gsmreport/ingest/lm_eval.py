@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from gsmreport.answers import FILTERS
+from gsmreport.core.runs import slugify
+from gsmreport.gsm8k.answers import FILTERS
+from gsmreport.gsm8k.scoring import counts_and_metrics, sample_row
 from gsmreport.ingest.files import SourceError, load_json, read_text
 from gsmreport.ingest.schema import empty_frame
 from gsmreport.ingest.source import ImportedEval, SourceData
-from gsmreport.runs import slugify
-from gsmreport.scoring import counts_and_metrics, sample_row
 
 SOURCE: Final = "lm-eval"
 _STAMP = r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?"

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from gsmreport.errors import GsmReportError
+from gsmreport.core.errors import GsmReportError
 from gsmreport.ingest.schema import frame_from_rows, rows_from_log
 
 SOURCE = "metrics_jsonl"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from gsmreport.fsutil import atomic_write_bytes
+from gsmreport.core.fsutil import atomic_write_bytes
 from gsmreport.ingest.metrics_jsonl import ReadResult, read_metrics_jsonl
 from gsmreport.ingest.schema import empty_frame
 from gsmreport.ingest.trainer_state import read_trainer_state

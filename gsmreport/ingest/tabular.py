@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from gsmreport.errors import UsageError
+from gsmreport.core.errors import UsageError
 from gsmreport.ingest.files import SourceError, read_text
 from gsmreport.ingest.schema import SCHEMA, canonical, empty_frame, finalize
 from gsmreport.ingest.source import SourceData

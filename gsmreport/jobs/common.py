@@ -16,8 +16,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from gsmreport.fsutil import atomic_write_text
-from gsmreport.runs import Hardware, RunStore, Status
+from gsmreport.core.fsutil import atomic_write_text
+from gsmreport.core.runs import Hardware, RunStore, Status
 
 
 def rank() -> int:

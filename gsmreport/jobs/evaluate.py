@@ -18,14 +18,13 @@ from typing import Any
 
 import yaml
 
-from gsmreport.config import EvalConfig
+from gsmreport.core.config import EvalConfig
+from gsmreport.core.errors import ConfigError
+from gsmreport.core.fsutil import atomic_write_json, atomic_write_text
+from gsmreport.core.runs import RunStore, now_iso
 from gsmreport.datasets import sampling
 from gsmreport.datasets.gsm8k import load_split, sample
-from gsmreport.errors import ConfigError
-from gsmreport.fsutil import atomic_write_json, atomic_write_text
-from gsmreport.jobs.common import hardware, install_signal_handlers, run_guarded, versions
-from gsmreport.jobs.generation import chat_renderer, generate, gold_losses, load_model
-from gsmreport.prompts import (
+from gsmreport.gsm8k.prompts import (
     ChatRenderer,
     Doc,
     build_prompt,
@@ -33,8 +32,9 @@ from gsmreport.prompts import (
     gold_continuation,
     n_shots,
 )
-from gsmreport.runs import RunStore, now_iso
-from gsmreport.scoring import counts_and_metrics, sample_row
+from gsmreport.gsm8k.scoring import counts_and_metrics, sample_row
+from gsmreport.jobs.common import hardware, install_signal_handlers, run_guarded, versions
+from gsmreport.jobs.generation import chat_renderer, generate, gold_losses, load_model
 
 # --- problems and prompts (no torch) ------------------------------------------------------
 

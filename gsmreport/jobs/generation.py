@@ -9,9 +9,9 @@ from __future__ import annotations
 import inspect
 from typing import Any, NamedTuple
 
-from gsmreport.config import EvalConfig
-from gsmreport.prompts import ChatRenderer
-from gsmreport.scoring import cut_at_stop
+from gsmreport.core.config import EvalConfig
+from gsmreport.gsm8k.prompts import ChatRenderer
+from gsmreport.gsm8k.scoring import cut_at_stop
 
 
 class Generated(NamedTuple):

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gsmreport.fsutil import umask
+from gsmreport.core.fsutil import umask
 
 
 def convert(gguf_file: Path, dest: Path) -> Path:

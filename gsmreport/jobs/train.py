@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gsmreport.config import TrainConfig
-from gsmreport.errors import ConfigError, GsmReportError
+from gsmreport.core.config import TrainConfig
+from gsmreport.core.errors import ConfigError, GsmReportError
+from gsmreport.core.runs import Hardware, RunStore
 from gsmreport.jobs.common import (
     hardware,
     is_main_process,
@@ -32,7 +33,6 @@ from gsmreport.jobs.common import (
     versions,
     world_size,
 )
-from gsmreport.runs import Hardware, RunStore
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
@@ -53,7 +53,7 @@ def cut_metrics(path: Path, step: int) -> float:
 
     Also drops a line cut off by a crash. The file is replaced atomically.
     """
-    from gsmreport.fsutil import atomic_write_text
+    from gsmreport.core.fsutil import atomic_write_text
 
     if not path.is_file():
         return 0.0

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gsmreport.config import LaunchSettings, read_yaml
-from gsmreport.errors import ConfigError, GsmReportError, NotFoundError, UsageError
+from gsmreport.core.config import LaunchSettings, read_yaml
+from gsmreport.core.errors import ConfigError, GsmReportError, NotFoundError, UsageError
 
 LAUNCHER = ("-m", "accelerate.commands.launch")
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from gsmreport.config import LaunchSettings
+from gsmreport.core.config import LaunchSettings
 from gsmreport.launch.accelerate import accelerate_command, uses_accelerate
 
 Job = Literal["train", "evaluate"]

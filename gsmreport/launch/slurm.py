@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gsmreport.config import LaunchSettings
-from gsmreport.errors import UsageError
+from gsmreport.core.config import LaunchSettings
+from gsmreport.core.errors import UsageError
 from gsmreport.launch.accelerate import LAUNCHER
 
 SCRIPT_NAME = "slurm.sbatch"

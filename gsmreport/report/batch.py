@@ -17,7 +17,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
 
-from gsmreport.errors import GsmReportError
+from gsmreport.core.errors import GsmReportError
 
 RUN_INPUTS = ("run.yaml", "metrics.jsonl", "metrics.parquet", "trainer_state.json")
 EVAL_INPUTS = ("results.json", "samples.jsonl")
@@ -78,8 +78,8 @@ def is_stale(run_dir: Path, out_dir: Path, options: RenderOptions) -> bool:
 
 def render_task(task: RenderTask) -> BatchResult:
     """Render one run; never raises, so one broken run cannot stop the others (worker entry)."""
+    from gsmreport.core.runs import read_record
     from gsmreport.report.render import render_run_report
-    from gsmreport.runs import read_record
 
     try:
         record = read_record(task.run_dir / "run.yaml")

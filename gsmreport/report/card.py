@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from gsmreport.analysis.evaluation import EvalSummary, FilterScore
-from gsmreport.runs import RunRecord
+from gsmreport.core.runs import RunRecord
 
 HUB_DATASET = "openai/gsm8k"
 LOCAL_DATASET = "gsm8k-format"  # not a Hub id on purpose: we cannot vouch for local files

@@ -20,7 +20,7 @@ from gsmreport.analysis.compare import (
 )
 from gsmreport.analysis.cost import cost_per_point
 from gsmreport.analysis.evaluation import RESPONSE_CHARS, FilterScore
-from gsmreport.errors import UsageError
+from gsmreport.core.errors import UsageError
 from gsmreport.report.fmt import NOT_MEASURED, num, pct
 
 if TYPE_CHECKING:

@@ -32,7 +32,8 @@ from gsmreport.analysis.training import (
     summarize_curve,
     token_accuracy,
 )
-from gsmreport.fsutil import atomic_write_bytes
+from gsmreport.core.fsutil import atomic_write_bytes
+from gsmreport.core.runs import RunRecord, RunStore
 from gsmreport.ingest.run import load_metrics
 from gsmreport.report.charts import Chart
 from gsmreport.report.compare_charts import Bar, LossCurve, comparison_charts
@@ -45,7 +46,6 @@ from gsmreport.report.compare_findings import (
 from gsmreport.report.compare_tables import config_table, results_table
 from gsmreport.report.fmt import num, pct
 from gsmreport.report.render import generated_at, write_documents
-from gsmreport.runs import RunRecord, RunStore
 
 
 @dataclass(frozen=True)

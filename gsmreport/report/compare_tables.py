@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from gsmreport.analysis.cost import cost_per_point
 from gsmreport.analysis.evaluation import FilterScore
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, CurveSummary
+from gsmreport.core.runs import RunRecord
 from gsmreport.report.compare_findings import money
 from gsmreport.report.fmt import NOT_MEASURED, duration, num, pct, pct_value
-from gsmreport.runs import RunRecord
 
 if TYPE_CHECKING:
     from gsmreport.report.compare_report import RunData

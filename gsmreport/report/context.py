@@ -17,6 +17,7 @@ from gsmreport.analysis.breakdown import INSTRUCTION_KEYWORDS, TOPIC_KEYWORDS
 from gsmreport.analysis.cost import throughput
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, TrainingSummary
 from gsmreport.analysis.trends import NOISE_METHOD
+from gsmreport.core.runs import RunRecord, now_iso
 from gsmreport.report.charts import CHART_ORDER, Chart
 from gsmreport.report.eval_sections import EvalSection, outlier_sections
 from gsmreport.report.findings import cost_findings, eval_findings, sig, training_findings, usd
@@ -26,7 +27,6 @@ from gsmreport.report.sections import (
     per_point_costs,
     run_cost,
 )
-from gsmreport.runs import RunRecord, now_iso
 
 REDACTED = "•••• (redacted)"
 # Whole words only: `hf_token` and `api_key` are secrets, `max_new_tokens` is not; and a

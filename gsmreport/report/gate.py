@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from gsmreport.analysis.summary import RunSummary
-from gsmreport.errors import UsageError
+from gsmreport.core.errors import UsageError
 
 Direction = Literal["under", "over"]
 

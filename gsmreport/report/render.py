@@ -20,14 +20,14 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from gsmreport import __version__
 from gsmreport.analysis.training import summarize_training
-from gsmreport.fsutil import atomic_write_bytes, atomic_write_text
+from gsmreport.core.fsutil import atomic_write_bytes, atomic_write_text
+from gsmreport.core.runs import RunRecord, now_iso
 from gsmreport.ingest.run import load_metrics
 from gsmreport.report.card import card_context, front_matter
 from gsmreport.report.charts import eval_charts, training_charts
 from gsmreport.report.context import build_context
 from gsmreport.report.eval_sections import data_source, eval_sections
 from gsmreport.report.templating import render_template
-from gsmreport.runs import RunRecord, now_iso
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import polars as pl
 
 from gsmreport.analysis.cost import Cost, cost, cost_per_point
 from gsmreport.analysis.trends import MIN_TREND_POINTS, Overfit, Trend, overfitting, still_improving
+from gsmreport.core.runs import RunRecord
 from gsmreport.report.eval_sections import EvalSection
-from gsmreport.runs import RunRecord
 
 TREND_TAIL = 0.2  # DESIGN.md: the slope over the last 20 % of the steps
 

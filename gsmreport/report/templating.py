@@ -14,7 +14,7 @@ from typing import Any, Literal
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from gsmreport.errors import GsmReportError
+from gsmreport.core.errors import GsmReportError
 from gsmreport.report.fmt import FILTERS
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from gsmreport.errors import GsmReportError
-from gsmreport.settings import Dirs
+from gsmreport.core.errors import GsmReportError
+from gsmreport.core.settings import Dirs
 from gsmreport.tui.commands import GsmReportCommands
 from gsmreport.tui.loading import load_detail
 from gsmreport.tui.screens.error import ErrorDialog

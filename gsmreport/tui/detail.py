@@ -62,7 +62,7 @@ def read_metrics(run_dir: Path) -> tuple[pl.DataFrame | None, str]:
     training, or one that ended after the TUI that launched it quit, has logs newer than it.
     Those are read from the logs themselves, as the runs table does, without writing anything.
     """
-    from gsmreport.errors import GsmReportError
+    from gsmreport.core.errors import GsmReportError
     from gsmreport.ingest.run import needs_ingest, read_sources
 
     path = run_dir / "metrics.parquet"

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from gsmreport.config import DataConfig, TrainConfig, load_yaml_model
-from gsmreport.errors import GsmReportError, JobFailed, UsageError, error_line
-from gsmreport.runs import RunStore, slugify, validate_run_id
-from gsmreport.settings import Dirs
+from gsmreport.core.config import DataConfig, TrainConfig, load_yaml_model
+from gsmreport.core.errors import GsmReportError, JobFailed, UsageError, error_line
+from gsmreport.core.runs import RunStore, slugify, validate_run_id
+from gsmreport.core.settings import Dirs
 from gsmreport.tui.job_progress import Progress, advance
 
 JobKind = Literal["train", "evaluate"]

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from gsmreport.analysis.summary import RunSummary, summarize_safe
 from gsmreport.analysis.summary_cache import cached_summary, input_stamps, peek_summary
-from gsmreport.answers import FILTERS
-from gsmreport.errors import GsmReportError
-from gsmreport.runs import RUN_ID_RE, RunRecord, RunStore
-from gsmreport.settings import Dirs
+from gsmreport.core.errors import GsmReportError
+from gsmreport.core.runs import RUN_ID_RE, RunRecord, RunStore
+from gsmreport.core.settings import Dirs
+from gsmreport.gsm8k.answers import FILTERS
 
 Stamps = dict[str, int]  # file name (relative to the run folder) -> mtime in ns
 

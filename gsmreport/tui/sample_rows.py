@@ -12,9 +12,9 @@ from typing import Any
 
 from gsmreport.analysis.evaluation import read_sample_dicts
 from gsmreport.analysis.failures import CATEGORIES, CORRECT, diagnose, sample_view
-from gsmreport.errors import NotFoundError
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
+from gsmreport.core.errors import NotFoundError
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 
 ALL = "all"
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from gsmreport.config import TrainConfig, validate_model
-from gsmreport.errors import ConfigError, GsmReportError
-from gsmreport.runs import RunStore, validate_run_id
-from gsmreport.settings import Dirs
+from gsmreport.core.config import TrainConfig, validate_model
+from gsmreport.core.errors import ConfigError, GsmReportError
+from gsmreport.core.runs import RunStore, validate_run_id
+from gsmreport.core.settings import Dirs
 
 Kind = Literal["text", "optional_text", "int", "optional_int", "float", "choice"]
 FORM = "form"  # the `where` of validate_model's messages; cut off before they are shown
@@ -86,7 +86,7 @@ def discover_presets(root: Path = Path("configs")) -> list[Path]:
 
 def read_preset(path: Path) -> dict[str, Any]:
     """The preset's raw mapping, validated as a TrainConfig (one ConfigError line if not)."""
-    from gsmreport.config import read_yaml_mapping
+    from gsmreport.core.config import read_yaml_mapping
 
     data = read_yaml_mapping(path)
     validate_model(data, TrainConfig, where=str(path))  # the same checks as `gsmreport train`

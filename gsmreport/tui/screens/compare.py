@@ -21,8 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.errors import error_line
-from gsmreport.settings import Dirs
+from gsmreport.core.errors import error_line
+from gsmreport.core.settings import Dirs
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.widgets.curve import CurveChart
 
@@ -49,9 +49,9 @@ def load_comparison(dirs: Dirs, run_ids: Sequence[str]) -> Comparison:
     import math
 
     from gsmreport.analysis.training import EMA_ALPHA, ema, series
+    from gsmreport.core.runs import RunStore
     from gsmreport.report.compare_report import load_run
     from gsmreport.report.compare_tables import config_table, results_table
-    from gsmreport.runs import RunStore
 
     store = RunStore(dirs.runs)
     runs = [load_run(store, run_id) for run_id in run_ids]

@@ -17,10 +17,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-from gsmreport.config import EvalConfig, validate_model
-from gsmreport.errors import GsmReportError
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
+from gsmreport.core.config import EvalConfig, validate_model
+from gsmreport.core.errors import GsmReportError
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.tui.jobs import JobManager, manager_of
 from gsmreport.tui.screens.error import ErrorDialog
 

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.errors import error_line
+from gsmreport.core.errors import error_line
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.widgets.path_suggester import PathSuggester
 

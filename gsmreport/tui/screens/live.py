@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Log, ProgressBar, Static
 
-from gsmreport.settings import Dirs
+from gsmreport.core.settings import Dirs
 from gsmreport.tui.job_progress import CurveTail, eta_seconds, fmt_eta
 from gsmreport.tui.jobs import Job
 from gsmreport.tui.screens.confirm import ConfirmDialog

@@ -21,8 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Markdown, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.errors import GsmReportError, error_line
-from gsmreport.settings import Dirs
+from gsmreport.core.errors import GsmReportError, error_line
+from gsmreport.core.settings import Dirs
 from gsmreport.tui.appref import gsm_app
 
 if TYPE_CHECKING:

@@ -24,9 +24,9 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from gsmreport.analysis.cost import Cost
-from gsmreport.answers import FILTERS
-from gsmreport.errors import error_line
-from gsmreport.runs import RunStore
+from gsmreport.core.errors import error_line
+from gsmreport.core.runs import RunStore
+from gsmreport.gsm8k.answers import FILTERS
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
 from gsmreport.tui.detail import RunExtras, load_extras, top_failures

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.errors import error_line
+from gsmreport.core.errors import error_line
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING
 from gsmreport.tui.sample_rows import (

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-from gsmreport.errors import GsmReportError
+from gsmreport.core.errors import GsmReportError
 from gsmreport.tui.jobs import JobManager, manager_of
 from gsmreport.tui.screens.error import ErrorDialog
 from gsmreport.tui.train_form import (

@@ -14,16 +14,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gsmreport.config import (
+from gsmreport.core.config import (
     EvalConfig,
     TrainConfig,
     load_yaml_model,
     set_dotted,
     validate_model,
 )
-from gsmreport.errors import ConfigError
-from gsmreport.prompts import PromptStyle
-from gsmreport.runs import RUN_ID_RE
+from gsmreport.core.errors import ConfigError
+from gsmreport.core.runs import RUN_ID_RE
+from gsmreport.gsm8k.prompts import PromptStyle
 
 _SLUG = RUN_ID_RE.pattern
 # Per-run or per-baseline fields: an `eval` section that set them would be ambiguous.

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gsmreport.errors import GsmReportError, NotFoundError, UsageError
-from gsmreport.fsutil import atomic_write_yaml, load_yaml
+from gsmreport.core.errors import GsmReportError, NotFoundError, UsageError
+from gsmreport.core.fsutil import atomic_write_yaml, load_yaml
 
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 

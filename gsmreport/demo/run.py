@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from gsmreport import pipeline
-from gsmreport.config import DataConfig, TrainConfig, dump_yaml
+from gsmreport.core.config import DataConfig, TrainConfig, dump_yaml
+from gsmreport.core.errors import JobFailed, NotFoundError
+from gsmreport.core.fsutil import atomic_write_text
+from gsmreport.core.runs import RunStore, slugify
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.synthetic import write_gsm8k_folder
-from gsmreport.errors import JobFailed, NotFoundError
-from gsmreport.fsutil import atomic_write_text
-from gsmreport.runs import RunStore, slugify
-from gsmreport.settings import Dirs
 
 Say = Callable[[str], None]
 

@@ -8,8 +8,8 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gsmreport.errors import ConfigError, NotFoundError
-from gsmreport.prompts import PromptStyle
+from gsmreport.core.errors import ConfigError, NotFoundError
+from gsmreport.gsm8k.prompts import PromptStyle
 
 
 class _Strict(BaseModel):

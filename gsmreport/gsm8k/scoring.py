@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gsmreport.answers import FILTERS, extract, gold_answer, gold_steps
+from gsmreport.gsm8k.answers import FILTERS, extract, gold_answer, gold_steps
 
 STOP = "Question:"  # lm-eval's gsm8k `until`: a new question means the answer is over
 

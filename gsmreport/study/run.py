@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gsmreport import pipeline
-from gsmreport.config import EvalConfig, dump_yaml
-from gsmreport.errors import JobFailed, UsageError
-from gsmreport.fsutil import atomic_write_text, load_yaml
+from gsmreport.core.config import EvalConfig, dump_yaml
+from gsmreport.core.errors import JobFailed, UsageError
+from gsmreport.core.fsutil import atomic_write_text, load_yaml
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.launch.process import LineSink
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
-from gsmreport.study_config import PlannedRun, StudyPlan
+from gsmreport.study.config import PlannedRun, StudyPlan
 
 Say = Callable[[str], None]
 Todo = Literal["run", "eval only", "skip"]

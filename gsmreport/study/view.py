@@ -9,14 +9,14 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from gsmreport.config import DataConfig, EvalConfig, TrainConfig
+from gsmreport.core.config import DataConfig, EvalConfig, TrainConfig
+from gsmreport.core.errors import GsmReportError
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.datasets.formats import DEFAULT_HUB
-from gsmreport.errors import GsmReportError
 from gsmreport.report.fmt import num, pct
-from gsmreport.runs import RunStore
-from gsmreport.settings import Dirs
-from gsmreport.study import select, todo
-from gsmreport.study_config import PlannedRun, StudyPlan
+from gsmreport.study.config import PlannedRun, StudyPlan
+from gsmreport.study.run import select, todo
 
 
 def _data(data: DataConfig) -> str:

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Literal
 
-from gsmreport.errors import ConfigError
+from gsmreport.core.errors import ConfigError
 
 PromptStyle = Literal["zero-shot", "one-shot", "5-shot", "8-shot"]
 Doc = dict[str, str]

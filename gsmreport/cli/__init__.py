@@ -1,0 +1,1 @@
+"""The command line: a Typer shell over gsmreport.pipeline (see app.py)."""
