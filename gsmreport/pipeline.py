@@ -27,6 +27,7 @@ from gsmreport.launch.slurm import SlurmOptions, sbatch_script
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from gsmreport.analysis.run import RunAnalysis
     from gsmreport.analysis.summary import RunSummary
     from gsmreport.ingest.importer import Outcome
     from gsmreport.report.render import ReportPaths
@@ -330,6 +331,22 @@ def list_runs(dirs: Dirs) -> list[RunRecord]:
     return list(RunStore(dirs.runs).iter_records())
 
 
+def analyse(dirs: Dirs, run_id: str) -> RunAnalysis:
+    """Every figure of one run (analysis.run.RunAnalysis), read without writing anything.
+
+    The one source of a run's numbers for the TUI's run view and `gsmreport show`; the report,
+    the comparison, `runs` and the gates read the same object."""
+    from gsmreport.analysis.run import analyse_run
+
+    store = RunStore(dirs.runs)
+    return analyse_run(store.path(run_id), store.read(run_id))
+
+
+def show(dirs: Dirs, run_id: str) -> dict[str, Any]:
+    """`gsmreport show RUN --json`: the run's analysis as JSON-ready data."""
+    return analyse(dirs, run_id).to_dict()
+
+
 def summaries(dirs: Dirs) -> list[RunSummary]:
     """Headline figures of every readable run, newest first (CLI table and TUI alike)."""
     from gsmreport.analysis.summary_cache import cached_summary
@@ -411,14 +428,15 @@ def render_runs(
 
 
 def check_gates(dirs: Dirs, run_ids: list[str], gates: list[Gate]) -> list[GateFailure]:
-    """The --fail-under / --fail-over gates each run misses, from its headline figures."""
-    from gsmreport.analysis.summary import summarize_safe
+    """The --fail-under / --fail-over gates each run misses, from its headline figures (the
+    same cached headline `gsmreport runs` prints)."""
+    from gsmreport.analysis.summary_cache import cached_summary
     from gsmreport.report.gate import check
 
     store = RunStore(dirs.runs)
     failures: list[GateFailure] = []
     for run_id in run_ids:
-        failures += check(summarize_safe(store.path(run_id), store.read(run_id)), gates)
+        failures += check(cached_summary(store.path(run_id), store.read(run_id)), gates)
     return failures
 
 

@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
+from gsmreport.analysis.compare_runs import load_run
 from gsmreport.analysis.stats import wilson_interval
 from gsmreport.core.errors import UsageError
+from gsmreport.core.fmt import num, pct
 from gsmreport.core.runs import RunStore
 from gsmreport.core.settings import Dirs
-from gsmreport.report.compare_report import load_run, write_comparison
+from gsmreport.report.compare_report import write_comparison
 from gsmreport.report.compare_tables import find_setting, flatten
-from gsmreport.report.fmt import num, pct
 from tests.run_fixtures import SUMMARY, TRAIN, jsonl_line, train_log, write_record
 from tests.test_cli import _one_error_line, gsm
 

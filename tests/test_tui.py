@@ -235,7 +235,11 @@ class TestRunScreen:
             assert row_ids(app) == ["tiny-lora", "tiny-full", "broken"]
             await pilot.press("down", "enter")
             assert isinstance(app.screen, RunScreen)
-            assert "No evaluations yet" in plain(app, "#run-evals")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            # The folder is an evaluation with nothing scored: listed, every score "—".
+            evals = plain(app, "#run-evals")
+            assert "e1" in evals and "%" not in evals
 
 
 class TestFormatting:

@@ -377,8 +377,8 @@ def test_run_detail_reads_logs_newer_than_metrics_parquet(tmp_path: Path) -> Non
     the run screen must show the newer log rows, and write nothing while doing so."""
     import os
 
+    from gsmreport.analysis.run import metrics_frame
     from gsmreport.ingest.run import ingest_run
-    from gsmreport.tui.detail import read_metrics
     from tests.run_fixtures import jsonl_line
 
     run_dir = tmp_path / "r"
@@ -390,8 +390,7 @@ def test_run_detail_reads_logs_newer_than_metrics_parquet(tmp_path: Path) -> Non
     before = parquet.read_bytes()
     with (run_dir / "metrics.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(jsonl_line(999, {"loss": 0.125}) + "\n")
-    frame, note = read_metrics(run_dir)
-    assert note == "" and frame is not None
+    frame = metrics_frame(run_dir, "r", rebuild=False)
     losses = frame.filter((frame["split"] == "train") & (frame["metric"] == "loss"))
     assert losses.filter(losses["step"] == 999)["value"].to_list() == [0.125]
     assert parquet.read_bytes() == before  # nothing written by viewing

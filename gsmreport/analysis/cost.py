@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from gsmreport.analysis.training import Point, series
+from gsmreport.core.runs import RunRecord
+
+if TYPE_CHECKING:
+    from gsmreport.analysis.eval_sections import EvalSection
 
 CHECKED = "2026-11-22"  # the day every entry below was checked
 
@@ -227,3 +233,40 @@ def throughput(frame: pl.DataFrame) -> ThroughputFigures:
         runtime_s=runtime,
         num_tokens=tokens,
     )
+
+
+def run_cost(record: RunRecord, runtime_s: float | None) -> Cost | None:
+    """Device-hours and cost of the run; None without a runtime or without the hardware
+    (a device count of one would be a guess, and so would every figure after it)."""
+    hardware = record.hardware
+    if runtime_s is None or hardware is None or not math.isfinite(runtime_s) or runtime_s < 0:
+        return None
+    try:
+        return cost(
+            runtime_s,
+            hardware.count,
+            record.price_per_device_hour,
+            record.price_source,
+            hardware.device_name,
+        )
+    except ValueError:  # a negative price or count in a hand-edited run.yaml: no figure at all
+        return None
+
+
+@dataclass(frozen=True)
+class PointCost:
+    eval_id: str
+    filter: str
+    em: float
+    usd_per_point: float
+
+
+def per_point_costs(run: Cost | None, evals: Sequence[EvalSection]) -> tuple[PointCost, ...]:
+    """USD per percentage point of exact match, per evaluation (its primary filter)."""
+    out: list[PointCost] = []
+    for section in evals:
+        score = section.primary
+        per = cost_per_point(run.usd if run else None, score.em if score else None)
+        if score is not None and per is not None:
+            out.append(PointCost(section.summary.eval_id, score.filter, score.em, per))
+    return tuple(out)

@@ -1,19 +1,15 @@
-"""One row of headline figures per run, for `gsmreport runs` and the TUI's runs table.
+"""A run's headline row: what `gsmreport runs`, the TUI's runs table and the CI gates show.
 
-Read lazily from what is already on disk (metrics.parquet, the newest evals/*/results.json);
-never trains, evaluates or ingests anything.
+It is a view of the run's one analysis (analysis.run.RunAnalysis.headline), never computed on
+its own, so the table, the report and the gates cannot disagree. Cached beside the run by
+summary_cache, so listing a thousand runs does not analyse a thousand runs.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
-
-from gsmreport.analysis.evaluation import scores_from_results
-from gsmreport.analysis.training import summarize_curve, token_accuracy
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunRecord
 
@@ -34,61 +30,19 @@ class RunSummary:
     em_low: float | None = None
     em_high: float | None = None
     n_eval: int | None = None
+    em_correct: int | None = None
+    em_filter: str | None = None  # the filter `em` is scored with (strict-match when scored)
+    latest_eval: str | None = None  # eval id of the evaluation the em figures come from
+    runtime_s: float | None = None
+    device_hours: float | None = None
     cost_usd: float | None = None
 
 
-def latest_eval_results(run_dir: Path) -> dict[str, object] | None:
-    """results.json of the most recently written evaluation of this run, if any."""
-    evals = run_dir / "evals"
-    if not evals.is_dir():
-        return None
-    files = sorted(evals.glob("*/results.json"), key=lambda p: p.stat().st_mtime)
-    for path in reversed(files):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(data, dict):
-            return data
-    return None
-
-
 def summarize(run_dir: Path, record: RunRecord) -> RunSummary:
-    final_loss = drop = tok = None
-    parquet = run_dir / "metrics.parquet"
-    frame = None
-    if parquet.is_file():
-        try:
-            frame = pl.read_parquet(parquet)
-        except (OSError, pl.exceptions.PolarsError):
-            frame = None
-    if frame is not None and frame.height:
-        # The report's own curve summary, so the table and the report never disagree
-        # (both leave NaN and ±inf out of first/final).
-        loss = summarize_curve(frame, "train", "loss")
-        if loss is not None:
-            final_loss, drop = loss.final.value, loss.drop_pct
-        acc = token_accuracy(frame, "train")
-        if acc is not None:
-            tok = acc.final.value
-    em = low = high = None
-    n_eval = None
-    results = latest_eval_results(run_dir) or {}
-    strict = [sc for sc in scores_from_results(results) if sc.filter == "strict-match"]
-    if strict:
-        em, low, high, n_eval = strict[0].em, strict[0].low, strict[0].high, strict[0].n
-    cost = record.model_extra.get("cost_usd") if record.model_extra else None
-    return _identity(
-        record,
-        final_loss=final_loss,
-        loss_drop_pct=drop,
-        token_acc_final=tok,
-        em=em,
-        em_low=low,
-        em_high=high,
-        n_eval=n_eval,
-        cost_usd=float(cost) if isinstance(cost, int | float) else None,
-    )
+    """The headline of the run's analysis; reads, never writes."""
+    from gsmreport.analysis.run import analyse_run  # run.py imports RunSummary from here
+
+    return analyse_run(run_dir, record).headline()
 
 
 def summarize_safe(run_dir: Path, record: RunRecord) -> RunSummary:
@@ -98,19 +52,13 @@ def summarize_safe(run_dir: Path, record: RunRecord) -> RunSummary:
     """
     try:
         return summarize(run_dir, record)
-    except (GsmReportError, KeyError, TypeError, ValueError):
-        return _identity(record)
-
-
-def _identity(record: RunRecord, **figures: float | int | None) -> RunSummary:
-    """The run.yaml part of a summary, plus whichever figures could be computed."""
-    return RunSummary(
-        id=record.id,
-        kind=record.kind,
-        status=record.status,
-        model=record.model,
-        method=record.method,
-        data=record.data,
-        created_at=record.created_at,
-        **figures,  # type: ignore[arg-type]
-    )
+    except (GsmReportError, KeyError, TypeError, ValueError, OSError):
+        return RunSummary(
+            id=record.id,
+            kind=record.kind,
+            status=record.status,
+            model=record.model,
+            method=record.method,
+            data=record.data,
+            created_at=record.created_at,
+        )

@@ -20,7 +20,7 @@ from gsmreport.core.runs import RunRecord
 
 CACHE = ".summary.json"
 _INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")
-_FORMAT = 1  # bump when RunSummary or summarize() changes meaning
+_FORMAT = 2  # bump when RunSummary or summarize() changes meaning
 
 
 def input_stamps(run_dir: Path) -> dict[str, int]:
@@ -33,8 +33,10 @@ def input_stamps(run_dir: Path) -> dict[str, int]:
             continue
     evals = run_dir / "evals"
     if evals.is_dir():
-        for path in evals.glob("*/results.json"):
-            stamps[str(path.relative_to(run_dir))] = path.stat().st_mtime_ns
+        # samples.jsonl too: exact match is rescored from it (analysis.run).
+        for pattern in ("*/results.json", "*/samples.jsonl", "*/eval.yaml"):
+            for path in evals.glob(pattern):
+                stamps[str(path.relative_to(run_dir))] = path.stat().st_mtime_ns
     return stamps
 
 

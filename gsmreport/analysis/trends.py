@@ -192,3 +192,30 @@ def overfitting(frame: pl.DataFrame, metric: str = "loss") -> Overfit | None:
         detected=eval_rose and train_falling is True,
         noise_method=NOISE_METHOD,
     )
+
+
+TREND_TAIL = 0.2  # DESIGN.md: the slope over the last 20 % of the steps
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    tail: float
+    min_points: int
+    trend: Trend | None  # train loss over the last `tail` of the steps
+    overfit: Overfit | None
+
+    @property
+    def more_epochs(self) -> bool:
+        """Only when the slope's whole interval is below zero and the eval loss has not
+        turned up: a falling train loss alone would also describe an overfitting run."""
+        improving = self.trend is not None and self.trend.verdict == "improving"
+        return improving and not (self.overfit is not None and self.overfit.detected)
+
+
+def learning_curve(frame: pl.DataFrame, tail: float = TREND_TAIL) -> LearningCurve:
+    return LearningCurve(
+        tail=tail,
+        min_points=MIN_TREND_POINTS,
+        trend=still_improving(frame, "loss", "train", tail),
+        overfit=overfitting(frame),
+    )

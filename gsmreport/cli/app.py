@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand
 
 from gsmreport import __version__
-from gsmreport.core.errors import GsmReportError, JobFailed
+from gsmreport.core.errors import GsmReportError, JobFailed, UsageError
 from gsmreport.core.settings import REPORTS_ENV, RUNS_ENV, Dirs, resolve_dirs
 from gsmreport.gsm8k.prompts import PromptStyle
 
@@ -502,8 +502,10 @@ def _spread_option(args: list[str], flag: str) -> list[str]:
 RENDER_EPILOG = (
     "Gate metrics: exact_match (alias em; strict-match, 0-1 or %), exact_match_low, "
     "exact_match_high (em_low, em_high: its Wilson 95 % bounds), token_accuracy "
-    "(token_acc_final), loss_drop_pct, n_eval; lower is better for final_loss and cost_usd "
-    "(use --fail-over). A run without the metric fails its gate as not measured.\n\n"
+    "(token_acc_final), loss_drop_pct, n_eval, em_correct; lower is better for final_loss, "
+    "cost_usd, device_hours and runtime_s (use --fail-over). The figures are the ones "
+    "`gsmreport runs` and `gsmreport show` print. A run without the metric fails its gate as "
+    "not measured.\n\n"
     "--all renders only runs whose run.yaml, metrics or evaluations changed since their last "
     "report; --force renders them all.\n\n"
     "Exit codes: 0 ok, 1 a render failed, 2 bad usage (unknown run, metric or option), "
@@ -672,12 +674,42 @@ _NOTHING = "nothing to render: give RUN_ID ... or --all"
 
 
 @app.command()
-def runs(ctx: typer.Context) -> None:
-    """List runs with their headline figures."""
+def runs(
+    ctx: typer.Context,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (default), json or csv: the same headline figures, raw for scripts.",
+        ),
+    ] = "table",
+) -> None:
+    """List runs with their headline figures (newest first)."""
     from gsmreport import pipeline
-    from gsmreport.cli.tables import runs_table
+    from gsmreport.cli.tables import format_runs
 
-    typer.echo(runs_table(pipeline.summaries(_dirs(ctx))))
+    if fmt not in ("table", "json", "csv"):
+        raise UsageError(f"--format {fmt!r}: use table, json or csv")
+    typer.echo(format_runs(pipeline.summaries(_dirs(ctx)), fmt))  # type: ignore[arg-type]
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="The run to show.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Every figure of the analysis, with its source, as JSON.")
+    ] = False,
+) -> None:
+    """One run's analysis: the figures its report, the TUI and `runs` all show."""
+    import json
+
+    from gsmreport import pipeline
+    from gsmreport.cli.show import show_text
+
+    data = pipeline.show(_dirs(ctx), run_id)
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else show_text(data))
 
 
 @app.command()

@@ -230,13 +230,13 @@ def _model(cfg: TrainConfig, m: Machine) -> tuple[Any, Any]:
     )
 
 
-def _price(runtime: float, cfg: TrainConfig, hw: Hardware) -> dict[str, Any]:
-    """Device-hours × price: the config's price, else the dated default table, with the source.
-
-    What is stored is the price and where it came from; the report's analysis.cost.cost()
-    words it ("price from the run: …"), so this cannot simply return cost()'s own source.
+def _price(cfg: TrainConfig, hw: Hardware) -> dict[str, Any]:
+    """The price per device-hour in force when the run trained, and where it came from: the
+    config's price, else the dated default table. Only the price is stored: device-hours
+    and cost are decided by the run's analysis (analysis.run), never written here, so that
+    no surface can read a second, stale copy of them.
     """
-    from gsmreport.analysis.cost import cost, default_price
+    from gsmreport.analysis.cost import default_price
 
     entry = default_price(hw.device_name)
     price: float | None
@@ -249,10 +249,7 @@ def _price(runtime: float, cfg: TrainConfig, hw: Hardware) -> dict[str, Any]:
     else:
         price = None
         source = f"no price known for {hw.device_name}; set price_per_device_hour in the config"
-    c = cost(runtime, hw.count, price, source, hw.device_name)
     return {
-        "device_hours": c.device_hours,
-        "cost_usd": c.usd,
         "price_per_device_hour": price,
         "price_source": source,
     }
@@ -366,7 +363,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     state = trainer.state
     return {
         "runtime_s": round(runtime, 3),
-        **_price(runtime, cfg, m.hw),
+        **_price(cfg, m.hw),
         "n_train": len(train_ex),
         "n_val": len(val_ex),
         "total_steps": state.global_step,

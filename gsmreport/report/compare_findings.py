@@ -7,7 +7,6 @@ exact), never from two separate intervals.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -18,13 +17,12 @@ from gsmreport.analysis.compare import (
     compare_paired,
     loss_vs_accuracy,
 )
-from gsmreport.analysis.cost import cost_per_point
 from gsmreport.analysis.evaluation import RESPONSE_CHARS, FilterScore
 from gsmreport.core.errors import UsageError
-from gsmreport.report.fmt import NOT_MEASURED, num, pct
+from gsmreport.core.fmt import num, pct, usd
 
 if TYPE_CHECKING:
-    from gsmreport.report.compare_report import Answer, RunData
+    from gsmreport.analysis.compare_runs import Answer, RunData
 
 SIDE_BY_SIDE = 3  # problems shown answered by every run
 
@@ -42,16 +40,6 @@ class SideBySide:
     question: str
     gold: str
     answers: tuple[tuple[str, Answer], ...]  # (run id, its answer), in run order
-
-
-def money(usd: float | None) -> str:
-    """Dollars and cents, or three significant digits below a cent (CPU runs cost fractions
-    of one), never in scientific notation."""
-    if usd is None or not math.isfinite(usd):
-        return NOT_MEASURED
-    if usd == 0 or abs(usd) >= 0.01:
-        return f"${usd:,.2f}"
-    return f"${usd:.{2 - math.floor(math.log10(abs(usd)))}f}"
 
 
 def clip(text: str, limit: int = RESPONSE_CHARS) -> str:
@@ -198,18 +186,14 @@ def _costs(runs: Sequence[RunData]) -> list[str]:
         low, high = min(priced, key=lambda x: x[1]), max(priced, key=lambda x: x[1])
         if low[1] != high[1]:
             out.append(
-                f"Cheapest run: {low[0]} at {money(low[1])}; most expensive: {high[0]} at "
-                f"{money(high[1])} (costs and their price sources in the configuration notes)."
+                f"Cheapest run: {low[0]} at {usd(low[1])}; most expensive: {high[0]} at "
+                f"{usd(high[1])} (costs and their price sources in the configuration notes)."
             )
-    per_point = [
-        (r.id, cpp)
-        for r in runs
-        if (cpp := cost_per_point(r.cost_usd, r.strict.em if r.strict else None)) is not None
-    ]
+    per_point = [(r.id, cpp) for r in runs if (cpp := r.usd_per_point) is not None]
     if len(per_point) >= 2:
         best = min(per_point, key=lambda x: x[1])
         out.append(
-            f"Lowest cost per exact-match point: {best[0]}, {money(best[1])} per point "
+            f"Lowest cost per exact-match point: {best[0]}, {usd(best[1])} per point "
             f"(of {len(per_point)} runs with both a cost and a non-zero exact match)."
         )
     return out

@@ -1,8 +1,8 @@
 """A comparison report over several runs: load each run, build the context, write the files.
 
-Every figure is read from the run folders (metrics.parquet, run.yaml, the latest evaluation's
-samples.jsonl); a figure a run lacks is "not measured", never a blank or a guess. Tables are
-handed to the templates pre-formatted (compare_tables.py), judgements come from
+Every figure is read from each run's one analysis (analysis.compare_runs.RunData over
+analysis.run.RunAnalysis); a figure a run lacks is "not measured", never a blank or a guess.
+Tables are handed to the templates pre-formatted (compare_tables.py), judgements come from
 compare_findings.py, and the raw per-run data rides along for a user's own template.
 """
 
@@ -16,25 +16,11 @@ from typing import Any
 import polars as pl
 
 from gsmreport import __version__
-from gsmreport.analysis.compare import correct_by_doc
-from gsmreport.analysis.cost import Cost, ThroughputFigures, cost, throughput
-from gsmreport.analysis.evaluation import (
-    EvalSummary,
-    FilterScore,
-    load_samples,
-    summarize_eval,
-)
-from gsmreport.analysis.training import (
-    EMA_ALPHA,
-    TOKEN_ACCURACY_LABEL,
-    CurveSummary,
-    TokenAccuracy,
-    summarize_curve,
-    token_accuracy,
-)
+from gsmreport.analysis.compare_runs import RunData, load_run
+from gsmreport.analysis.training import EMA_ALPHA, TOKEN_ACCURACY_LABEL
+from gsmreport.core.fmt import num, pct
 from gsmreport.core.fsutil import atomic_write_bytes
-from gsmreport.core.runs import RunRecord, RunStore
-from gsmreport.ingest.run import load_metrics
+from gsmreport.core.runs import RunStore
 from gsmreport.report.charts import Chart
 from gsmreport.report.compare_charts import Bar, LossCurve, comparison_charts
 from gsmreport.report.compare_findings import (
@@ -44,130 +30,7 @@ from gsmreport.report.compare_findings import (
     side_by_side,
 )
 from gsmreport.report.compare_tables import config_table, results_table
-from gsmreport.report.fmt import num, pct
 from gsmreport.report.render import generated_at, write_documents
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One run's answer to one problem (strict-match scoring)."""
-
-    question: str
-    gold: str
-    prediction: str | None
-    response: str
-    correct: bool
-
-
-@dataclass(frozen=True)
-class RunData:
-    record: RunRecord
-    frame: pl.DataFrame
-    train_loss: CurveSummary | None
-    eval_loss: CurveSummary | None
-    token_accuracy: tuple[TokenAccuracy, ...]
-    throughput: ThroughputFigures
-    runtime_s: float | None
-    cost: Cost | None  # None: no runtime to price
-    cost_usd: float | None
-    cost_source: str | None
-    evaluation: EvalSummary | None  # the latest evaluation of the run
-    outcomes: dict[int, bool]  # doc_id → correct (strict-match), from samples.jsonl
-    answers: dict[int, Answer]
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    def score(self, name: str) -> FilterScore | None:
-        scores = self.evaluation.scores if self.evaluation else ()
-        return next((s for s in scores if s.filter == name), None)
-
-    @property
-    def strict(self) -> FilterScore | None:
-        return self.score("strict-match")
-
-
-# --- loading --------------------------------------------------------------------------------
-
-
-def latest_eval_dir(run_dir: Path) -> Path | None:
-    """The most recently written evaluation (results.json or samples.jsonl), ties by name."""
-    evals = run_dir / "evals"
-    if not evals.is_dir():
-        return None
-    stamped = []
-    for folder in evals.iterdir():
-        files = [f for f in (folder / "results.json", folder / "samples.jsonl") if f.is_file()]
-        if files:
-            stamped.append((max(f.stat().st_mtime for f in files), folder.name, folder))
-    return max(stamped)[2] if stamped else None
-
-
-def _answers(eval_dir: Path) -> tuple[dict[int, bool], dict[int, Answer]]:
-    path = eval_dir / "samples.jsonl"
-    if not path.is_file():
-        return {}, {}
-    samples = load_samples(path).filter(pl.col("em:strict-match").is_not_null())
-    if samples.height == 0:
-        return {}, {}
-    outcomes = correct_by_doc(samples, "em:strict-match")
-    answers = {
-        int(r["doc_id"]): Answer(
-            r["question"], r["gold"], r["prediction"], r["response"], outcomes[int(r["doc_id"])]
-        )
-        for r in samples.iter_rows(named=True)
-    }
-    return outcomes, answers
-
-
-def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _cost(record: RunRecord, runtime: float | None) -> tuple[Cost | None, float | None, str | None]:
-    """A cost written in run.yaml wins; otherwise device-hours × the run's or the table's price.
-    Without the hardware the device count is unknown, and so are device-hours and cost."""
-    given = _float((record.model_extra or {}).get("cost_usd"))
-    if given is not None:
-        return None, given, "cost_usd in run.yaml"
-    if runtime is None or runtime < 0 or record.hardware is None:
-        return None, None, None
-    hw = record.hardware
-    priced = cost(
-        runtime, hw.count, record.price_per_device_hour, record.price_source, hw.device_name
-    )
-    return priced, priced.usd, priced.sentence
-
-
-def load_run(store: RunStore, run_id: str) -> RunData:
-    record = store.read(run_id)
-    run_dir = store.path(run_id)
-    frame = load_metrics(run_dir, run_id)
-    figures = throughput(frame)
-    runtime = record.runtime_s
-    if runtime is None and figures.runtime_s is not None:
-        runtime = figures.runtime_s.value
-    priced, usd, source = _cost(record, runtime)
-    eval_dir = latest_eval_dir(run_dir)
-    outcomes, answers = _answers(eval_dir) if eval_dir else ({}, {})
-    accuracies = (token_accuracy(frame, "train"), token_accuracy(frame, "eval"))
-    return RunData(
-        record=record,
-        frame=frame,
-        train_loss=summarize_curve(frame, "train", "loss"),
-        eval_loss=summarize_curve(frame, "eval", "loss"),
-        token_accuracy=tuple(a for a in accuracies if a),
-        throughput=figures,
-        runtime_s=runtime,
-        cost=priced,
-        cost_usd=usd,
-        cost_source=source,
-        evaluation=summarize_eval(eval_dir) if eval_dir else None,
-        outcomes=outcomes,
-        answers=answers,
-    )
-
 
 # --- charts and context ---------------------------------------------------------------------
 

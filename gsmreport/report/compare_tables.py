@@ -14,15 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gsmreport.analysis.cost import cost_per_point
 from gsmreport.analysis.evaluation import FilterScore
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, CurveSummary
+from gsmreport.core.fmt import NOT_MEASURED, duration, num, pct, pct_value, usd
 from gsmreport.core.runs import RunRecord
-from gsmreport.report.compare_findings import money
-from gsmreport.report.fmt import NOT_MEASURED, duration, num, pct, pct_value
 
 if TYPE_CHECKING:
-    from gsmreport.report.compare_report import RunData
+    from gsmreport.analysis.compare_runs import RunData
 
 
 @dataclass(frozen=True)
@@ -185,7 +183,7 @@ def config_table(runs: Sequence[RunData]) -> tuple[list[TableRow], list[str]]:
             "device-hours",
             tuple(num(r.cost.device_hours) if r.cost else NOT_MEASURED for r in runs),
         ),
-        TableRow("cost", tuple(money(r.cost_usd) for r in runs)),
+        TableRow("cost", tuple(usd(r.cost_usd) for r in runs)),
     ]
     key_notes = []
     for label, keys in notes.items():
@@ -292,5 +290,5 @@ def results_table(runs: Sequence[RunData]) -> list[TableRow]:
 
 
 def _per_point(run: RunData) -> str | None:
-    value = cost_per_point(run.cost_usd, run.strict.em if run.strict else None)
-    return money(value) if value is not None else None
+    value = run.usd_per_point
+    return usd(value) if value is not None else None

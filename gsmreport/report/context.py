@@ -1,32 +1,27 @@
-"""The Jinja context of one run's report: plain data, no formatting decisions beyond fmt.py.
+"""The Jinja context of one run's report: plain data, no formatting decisions beyond core/fmt.py.
 
 Templates (ours or a user's) receive the analysis dataclasses as they are, so a custom
 template can print any figure at any precision; a missing section is None, rendered as
-"not measured" rather than left out silently. Section builders live in sections.py.
+"not measured" rather than left out silently. Every figure comes from the run's one
+analysis (analysis.run.RunAnalysis); nothing here computes one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-import polars as pl
-
 from gsmreport.analysis.breakdown import INSTRUCTION_KEYWORDS, TOPIC_KEYWORDS
-from gsmreport.analysis.cost import throughput
-from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, TrainingSummary
+from gsmreport.analysis.eval_sections import outlier_sections
+from gsmreport.analysis.run import RunAnalysis
+from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
 from gsmreport.analysis.trends import NOISE_METHOD
-from gsmreport.core.runs import RunRecord, now_iso
+from gsmreport.core.fmt import sig, usd
+from gsmreport.core.runs import now_iso
 from gsmreport.report.charts import CHART_ORDER, Chart
-from gsmreport.report.eval_sections import EvalSection, outlier_sections
-from gsmreport.report.findings import cost_findings, eval_findings, sig, training_findings, usd
-from gsmreport.report.sections import (
-    key_settings,
-    learning_curve,
-    per_point_costs,
-    run_cost,
-)
+from gsmreport.report.findings import cost_findings, eval_findings, training_findings
+from gsmreport.report.sections import key_settings
 
 REDACTED = "•••• (redacted)"
 # Whole words only: `hf_token` and `api_key` are secrets, `max_new_tokens` is not; and a
@@ -65,19 +60,15 @@ def _relevant_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     return config
 
 
-def overview(
-    record: RunRecord, training: TrainingSummary | None, evals: Sequence[EvalSection] = ()
-) -> dict[str, Any]:
+def overview(analysis: RunAnalysis) -> dict[str, Any]:
+    """The overview table: identity from run.yaml, runtime and cost from the analysis."""
+    record, cost, runtime = analysis.record, analysis.cost, analysis.runtime
     hardware = record.hardware
-    runtime = record.runtime_s
-    if runtime is None and training and training.throughput.runtime_s:
-        runtime = training.throughput.runtime_s.value
-    cost = run_cost(record, runtime)
     # `cost_usd` / `cost_source` are read by the model card template as well.
     cost_source = None
     if cost is not None and cost.usd is not None:
         cost_source = (
-            f"{cost.device_hours:.4f} device-hours × ${cost.price_per_device_hour:g}"
+            f"{cost.device_hours:.4f} device-hours × {usd(cost.price_per_device_hour)}"
             f"/device-hour; {cost.source}"
         )
     return {
@@ -90,12 +81,13 @@ def overview(
         "hardware": f"{hardware.count} × {hardware.device_name} ({hardware.device})"
         if hardware
         else None,
-        "runtime_s": runtime,
+        "runtime_s": runtime.seconds if runtime else None,
+        "runtime_source": runtime.source if runtime else None,
         "cost": cost,
         "device_hours": None if cost is None else cost.device_hours,
         "cost_usd": None if cost is None else cost.usd,
         "cost_source": cost_source,
-        "cost_per_point": per_point_costs(cost, evals),
+        "cost_per_point": list(analysis.point_costs),
     }
 
 
@@ -116,20 +108,19 @@ def _charts(charts: Mapping[str, Chart]) -> dict[str, dict[str, Any]]:
     }
 
 
-def build_context(
-    record: RunRecord,
-    frame: pl.DataFrame,
-    training: TrainingSummary | None,
-    evals: Sequence[EvalSection],
-    charts: Mapping[str, Chart],
-    *,
-    warnings: Sequence[str] = (),
-) -> dict[str, Any]:
-    """Everything report.md.j2 / report.html.j2 read; `evals` are EvalSummary objects (as the
-    model card expects), `eval_sections` the same evaluations with their breakdowns."""
+def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[str, Any]:
+    """Everything report.md.j2 / report.html.j2 read, from the run's one analysis; `evals`
+    are EvalSummary objects (as the model card expects), `eval_sections` the same evaluations
+    with their breakdowns."""
+    record, frame, training, curve = (
+        analysis.record,
+        analysis.frame,
+        analysis.training,
+        analysis.curve,
+    )
+    evals = analysis.evaluations
     settings = hyperparameters(_relevant_config(record.config))
-    curve = learning_curve(frame) if frame.height else None
-    info = overview(record, training, evals)
+    info = overview(analysis)
     findings = training_findings(training, curve) if training else []
     for section in evals:
         findings += eval_findings(section)
@@ -145,20 +136,21 @@ def build_context(
         "sources": sorted(set(frame.get_column("source").to_list())),
         "training": training,
         "curve": curve,
-        "throughput": throughput(frame) if frame.height else None,
+        "throughput": analysis.throughput,
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,
         "evals": [section.summary for section in evals],
         "eval_sections": list(evals),
+        "latest_eval": analysis.latest.summary.eval_id if analysis.latest else None,
         "outlier_sections": used,
         # Evaluations with losses left out because a validation-split one exists.
         "outlier_skipped": [s.summary.eval_id for s in evals if s.n_losses and s not in used],
         "charts": _charts(charts),
         "findings": findings,
-        "warnings": list(warnings),
+        "warnings": list(record.warnings),
         "noise_method": NOISE_METHOD,
         "topic_keywords": "\n".join(f"{k}: {v}" for k, v in TOPIC_KEYWORDS.items()),
         "instruction_keywords": "\n".join(f"{k}: {v}" for k, v in INSTRUCTION_KEYWORDS.items()),
-        # Formatting helpers beyond fmt.py's filters, shared with the findings' wording.
+        # Formatting helpers beyond core/fmt.py's filters, shared with the findings' wording.
         "sig": sig,
         "usd": usd,
     }

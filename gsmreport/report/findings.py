@@ -12,26 +12,12 @@ from typing import TYPE_CHECKING
 
 from gsmreport.analysis.cost import Cost
 from gsmreport.analysis.training import CurveSummary, TrainingSummary
-from gsmreport.report.fmt import duration, num, pct, pct_value, signed
+from gsmreport.core.fmt import duration, num, pct, pct_value, sig, signed, usd
 
 if TYPE_CHECKING:  # only for annotations: sections.py imports this module's helpers
-    from gsmreport.report.eval_sections import EvalSection
-    from gsmreport.report.sections import LearningCurve, PointCost
-
-
-def sig(value: float | None, digits: int = 3) -> str:
-    """`digits` significant digits with a real minus sign: slopes span many magnitudes."""
-    if value is None:
-        return "not measured"
-    return f"{value:.{digits}g}".replace("-", "−")
-
-
-def usd(value: float | None) -> str:
-    """Dollars: cents from $10 up; below that four significant digits, so a CPU demo costing
-    $0.0058 is not printed as $0.01 and a $1.006/device-hour price keeps its last digit."""
-    if value is None:
-        return "not measured"
-    return f"${value:,.2f}" if abs(value) >= 10 else f"${value:.4g}"
+    from gsmreport.analysis.cost import PointCost
+    from gsmreport.analysis.eval_sections import EvalSection
+    from gsmreport.analysis.trends import LearningCurve
 
 
 def _curve(name: str, curve: CurveSummary, alpha: float) -> list[str]:

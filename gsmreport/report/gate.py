@@ -30,16 +30,19 @@ ALIASES = {
 FRACTIONS = frozenset({"em", "em_low", "em_high", "token_acc_final"})
 # Already in percent (13.5 means 13.5 %): "25%" means 25.
 PERCENTS = frozenset({"loss_drop_pct"})
-LOWER_IS_BETTER = frozenset({"final_loss", "cost_usd"})
+LOWER_IS_BETTER = frozenset({"final_loss", "cost_usd", "runtime_s", "device_hours"})
 _NOT_MEASURED = {
     "em": "no evaluation",
     "em_low": "no evaluation",
     "em_high": "no evaluation",
     "n_eval": "no evaluation",
+    "em_correct": "no evaluation",
     "final_loss": "no training loss logged",
     "loss_drop_pct": "no training loss logged",
     "token_acc_final": "no token accuracy logged",
-    "cost_usd": "no cost recorded in run.yaml",
+    "cost_usd": "no cost: no runtime, hardware or price known for the run",
+    "device_hours": "no device-hours: no runtime or hardware recorded",
+    "runtime_s": "no runtime recorded",
 }
 
 

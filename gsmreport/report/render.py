@@ -9,6 +9,7 @@ could otherwise pull `file:///etc/passwd` or a remote URL into a shared PDF.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +20,12 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from gsmreport import __version__
-from gsmreport.analysis.training import summarize_training
+from gsmreport.analysis.run import RunAnalysis, analyse_run
 from gsmreport.core.fsutil import atomic_write_bytes, atomic_write_text
 from gsmreport.core.runs import RunRecord, now_iso
-from gsmreport.ingest.run import load_metrics
 from gsmreport.report.card import card_context, front_matter
 from gsmreport.report.charts import eval_charts, training_charts
 from gsmreport.report.context import build_context
-from gsmreport.report.eval_sections import data_source, eval_sections
 from gsmreport.report.templating import render_template
 
 
@@ -37,6 +36,7 @@ class ReportPaths:
     pdf: Path | None
     charts: tuple[Path, ...]
     card: Path | None = None
+    analysis: Path | None = None  # analysis.json: every figure of the report, with its source
 
 
 class ReportURLFetcher(URLFetcher):  # type: ignore[misc]
@@ -99,6 +99,14 @@ def write_documents(
     return md_path, html_path, pdf_path
 
 
+def write_analysis_json(analysis: RunAnalysis, out_dir: Path) -> Path:
+    """analysis.json beside the report: the figures the report printed, machine-readable."""
+    path = out_dir / "analysis.json"
+    text = json.dumps(analysis.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+    atomic_write_text(path, text + "\n")
+    return path
+
+
 def render_run_report(
     run_dir: Path,
     record: RunRecord,
@@ -109,11 +117,11 @@ def render_run_report(
     card: bool = False,
     templates: Path | None = None,
 ) -> ReportPaths:
-    """report.md always; report.html, report.pdf and a model card (README.md) on request."""
-    frame = load_metrics(run_dir, record.id)
-    training = summarize_training(frame) if frame.height else None
-    sections = eval_sections(run_dir, data_source(record.config))
-    charts = training_charts(frame) if frame.height else {}
+    """report.md and analysis.json always; report.html, report.pdf and a model card
+    (README.md) on request. Every figure comes from the run's one analysis."""
+    analysis = analyse_run(run_dir, record, rebuild=True)
+    sections = analysis.evaluations
+    charts = training_charts(analysis.frame) if analysis.frame.height else {}
     charts |= eval_charts({s.summary.eval_id: s.by_steps for s in sections if s.by_steps})
     chart_files: list[Path] = []
     for name, chart in charts.items():
@@ -122,15 +130,18 @@ def render_run_report(
         atomic_write_text(svg, chart.svg)
         chart_files += [png, svg]
     evals = [s.summary for s in sections]
-    context = build_context(record, frame, training, sections, charts, warnings=record.warnings)
+    context = build_context(analysis, charts)
     context |= {"generated_at": generated_at(), "version": __version__}
     md_path, html_path, pdf_path = write_documents(
         out_dir, "report", templates, context, html=html, pdf=pdf
     )
+    analysis_path = write_analysis_json(analysis, out_dir)
     card_path = None
     if card:
         card_path = out_dir / "README.md"
         extra = card_context(record, evals)
         body = render_template("md", templates, context | {"card": extra}, "card.md.j2")
         atomic_write_text(card_path, front_matter(extra["metadata"]) + body)
-    return ReportPaths(md_path, html_path, pdf_path, tuple(chart_files), card_path)
+    return ReportPaths(
+        md_path, html_path, pdf_path, tuple(chart_files), card_path, analysis=analysis_path
+    )

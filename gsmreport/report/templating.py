@@ -15,7 +15,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from gsmreport.core.errors import GsmReportError
-from gsmreport.report.fmt import FILTERS
+from gsmreport.core.fmt import FILTERS
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

@@ -1,7 +1,7 @@
 """What `gsmreport study` prints: the plan (`--dry-run`) and the closing comparison table.
 
 Plain text for a terminal. The table's figures come from the same loader the comparison
-report uses (report.compare_report.load_run), so the terminal and compare.md agree.
+report uses (analysis.compare_runs.load_run), so the terminal and compare.md agree.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 from gsmreport.core.config import DataConfig, EvalConfig, TrainConfig
 from gsmreport.core.errors import GsmReportError
+from gsmreport.core.fmt import num, pct
 from gsmreport.core.runs import RunStore
 from gsmreport.core.settings import Dirs
 from gsmreport.datasets.formats import DEFAULT_HUB
-from gsmreport.report.fmt import num, pct
 from gsmreport.study.config import PlannedRun, StudyPlan
 from gsmreport.study.run import select, todo
 
@@ -114,7 +114,7 @@ def _wrap(text: str, indent: str) -> list[str]:
 
 def results_table(dirs: Dirs, run_ids: Sequence[str]) -> str:
     """One row per run: the headline figures of the comparison report."""
-    from gsmreport.report.compare_report import load_run
+    from gsmreport.analysis.compare_runs import load_run
 
     store = RunStore(dirs.runs)
     header = ["run", "method", "final train loss", "final eval loss", "EM strict", "95 % CI"]

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from gsmreport.analysis.summary import RunSummary
+from gsmreport.core.fmt import DASH, duration, num, pct, pct_value, usd
 
-MISSING = "—"
+MISSING = DASH
 LOADING = "…"  # status of a run whose summary is still being read in the background
 CELL_PADDING = 1  # DataTable's default: one blank cell either side of every column
 MARK_WIDTH = 1
@@ -22,14 +23,12 @@ SortValue = float | str
 
 
 def fmt_float(value: float | None, digits: int = 3) -> str:
-    return MISSING if value is None else f"{value:.{digits}f}"
+    return num(value, digits, missing=MISSING)
 
 
 def fmt_pct(value: float | None, *, fraction: bool) -> str:
     """`fraction=True` for 0..1 values (accuracies); False for values already in percent."""
-    if value is None:
-        return MISSING
-    return f"{value * 100 if fraction else value:.1f} %"
+    return pct(value, missing=MISSING) if fraction else pct_value(value, missing=MISSING)
 
 
 def fmt_em(s: RunSummary) -> str:
@@ -42,7 +41,7 @@ def fmt_em(s: RunSummary) -> str:
 
 
 def fmt_money(value: float | None) -> str:
-    return MISSING if value is None else f"${value:,.2f}"
+    return usd(value, missing=MISSING)
 
 
 def fmt_time(iso: str | None) -> str:
@@ -56,13 +55,7 @@ def fmt_time(iso: str | None) -> str:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return MISSING
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+    return duration(seconds, missing=MISSING)
 
 
 def short_model(model: str | None) -> str:

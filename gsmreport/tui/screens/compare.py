@@ -1,7 +1,7 @@
 """The marked runs side by side: smoothed loss curves overlaid, results and configuration.
 
 The tables are the comparison report's own (report/compare_tables.py) over the same loaded
-runs (report/compare_report.load_run), so the screen and the report never disagree. Loading
+runs (analysis/compare_runs.load_run), so the screen and the report never disagree. Loading
 happens in a worker: a run's metrics may need re-ingesting first.
 """
 
@@ -48,9 +48,9 @@ def load_comparison(dirs: Dirs, run_ids: Sequence[str]) -> Comparison:
     """Every figure through the comparison report's loaders and table builders."""
     import math
 
+    from gsmreport.analysis.compare_runs import load_run
     from gsmreport.analysis.training import EMA_ALPHA, ema, series
     from gsmreport.core.runs import RunStore
-    from gsmreport.report.compare_report import load_run
     from gsmreport.report.compare_tables import config_table, results_table
 
     store = RunStore(dirs.runs)

@@ -23,13 +23,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.analysis.cost import Cost
 from gsmreport.core.errors import error_line
-from gsmreport.core.runs import RunStore
+from gsmreport.core.fmt import DASH, usd
 from gsmreport.gsm8k.answers import FILTERS
 from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
-from gsmreport.tui.detail import RunExtras, load_extras, top_failures
+from gsmreport.tui.detail import RunExtras, extras, top_failures
 from gsmreport.tui.loading import RunDetail, report_paths
 from gsmreport.tui.widgets.curve import CurveChart
 
@@ -84,19 +83,27 @@ def config_text(config: dict[str, Any]) -> str:
     return yaml.safe_dump(redacted(config), sort_keys=False, allow_unicode=True).strip()
 
 
-def cost_card(cost: Cost | None) -> tuple[str, str]:
+def cost_card(d: RunDetail) -> tuple[str, str]:
     """(card title, value): the device-hours go in the title to keep the card narrow."""
-    if cost is None:
+    s = d.summary
+    if s.device_hours is None:
         return "cost: no hardware recorded", MISSING
-    hours = f"cost, {cost.device_hours:.3g} device-h"
-    return (hours, f"${cost.usd:.4g}") if cost.usd is not None else (hours, "no price known")
+    hours = f"cost, {s.device_hours:.3g} device-h"
+    return (
+        (hours, usd(s.cost_usd, missing=DASH))
+        if s.cost_usd is not None
+        else (
+            hours,
+            "no price known",
+        )
+    )
 
 
 def _card(label: str, value: str) -> Panel:
     return Panel(Text(value, style="bold"), title=label, title_align="left", expand=False)
 
 
-def headline(d: RunDetail, cost: Cost | None) -> Columns:
+def headline(d: RunDetail) -> Columns:
     """The six figures a person looks for first, one small card each."""
     s = d.summary
     em = fmt_em(s) + (f"  (n = {s.n_eval})" if s.n_eval else "")
@@ -106,7 +113,7 @@ def headline(d: RunDetail, cost: Cost | None) -> Columns:
             _card("loss drop", fmt_pct(s.loss_drop_pct, fraction=False)),
             _card("token accuracy (final)", fmt_pct(s.token_acc_final, fraction=True)),
             _card("exact match, 95% CI", em),
-            _card(*cost_card(cost)),
+            _card(*cost_card(d)),
             _card("runtime", fmt_duration(d.runtime_s)),
         ]
     )
@@ -116,18 +123,21 @@ def _count_cell(correct: int, n: int) -> str:
     return f"{correct}/{n} ({correct / n * 100:.1f} %)" if n else f"{correct}/{n}"
 
 
-def evaluations(d: RunDetail, extras: RunExtras | None = None) -> RenderableType:
-    """Counts per filter (results.json) and, once read, the commonest failure categories."""
-    if not d.evals:
+def evaluations(extras: RunExtras | None) -> RenderableType:
+    """Scores per filter (rescored from samples.jsonl, as in the report) and the commonest
+    failure categories; the evaluation the headline uses is marked."""
+    if extras is None:
+        return Text("Reading…", style="dim")
+    if not extras.evals:
         return Text("No evaluations yet.", style="dim")
-    failures = {ev.eval_id: top_failures(ev.failures) for ev in (extras.evals if extras else ())}
-    table = Table("eval", *FILTERS, box=None, header_style="bold")
-    if extras is not None:
-        table.add_column("commonest failures")
-    for ev in d.evals:
-        cells = [_count_cell(*ev.counts.get(f, (0, 0))) for f in FILTERS]
-        extra = [failures.get(ev.eval_id) or MISSING] if extras is not None else []
-        table.add_row(ev.eval_id, *cells, *extra)
+    table = Table("eval", *FILTERS, "commonest failures", box=None, header_style="bold")
+    for ev in extras.evals:
+        scores = {s.filter: s for s in ev.scores}
+        cells = [
+            _count_cell(scores[f].correct, scores[f].n) if f in scores else MISSING for f in FILTERS
+        ]
+        label = f"{ev.eval_id} (latest)" if ev.latest else ev.eval_id
+        table.add_row(label, *cells, top_failures(ev.failures) or MISSING)
     return table
 
 
@@ -174,12 +184,6 @@ class RunScreen(Screen[None]):
         self.detail = detail
         self.run_id = detail.record.id
         self.extras: RunExtras | None = None
-        # The report's own cost rule (None without hardware: a device count would be a guess)
-        # and secret redaction; imported here, not at the top, to keep the report package out
-        # of the first paint.
-        from gsmreport.report.sections import run_cost
-
-        self.cost = run_cost(detail.record, detail.runtime_s)
         self.config_text = config_text(detail.record.config)
 
     @property
@@ -191,7 +195,7 @@ class RunScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="run-detail"):
             yield Static(Text(f"Run {self.run_id}"), id="run-title")
-            yield Static(headline(detail, self.cost), id="run-headline")
+            yield Static(headline(detail), id="run-headline")
             yield Static("Reading the curves…", id="run-curves-note", classes="note")
             with Grid(id="run-curves"):
                 for title, chart_id in CHART_IDS.items():
@@ -199,7 +203,7 @@ class RunScreen(Screen[None]):
             yield Static("Overview", classes="heading")
             yield Static(overview(detail), id="run-overview", classes="section")
             yield Static("Evaluations", classes="heading")
-            yield Static(evaluations(detail), id="run-evals", classes="section")
+            yield Static(evaluations(None), id="run-evals", classes="section")
             yield Static("Failure categories", classes="heading")
             yield Static(Text("Reading…", style="dim"), id="run-failures", classes="section")
             yield Static("Report", classes="heading")
@@ -215,8 +219,9 @@ class RunScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=EXTRAS_GROUP)
     def load_extras(self) -> RunExtras:
-        run_dir = RunStore(self.gsm_app.dirs.runs).path(self.run_id)
-        return load_extras(run_dir)
+        from gsmreport import pipeline
+
+        return extras(pipeline.analyse(self.gsm_app.dirs, self.run_id))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != EXTRAS_GROUP:
@@ -236,7 +241,7 @@ class RunScreen(Screen[None]):
         note = self.query_one("#run-curves-note", Static)
         note.update(Text(extras.metrics_note))
         note.display = bool(extras.metrics_note)
-        self.query_one("#run-evals", Static).update(evaluations(self.detail, extras))
+        self.query_one("#run-evals", Static).update(evaluations(extras))
         self.query_one("#run-failures", Static).update(failure_tables(extras))
 
     def show_reports(self) -> None:

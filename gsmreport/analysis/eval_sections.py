@@ -61,6 +61,8 @@ class EvalSection:
     outliers: Outliers | None
     outlier_examples: tuple[OutlierExample, ...]
     tag_kind: str = TOPIC_TAGS  # how the outliers are grouped: TOPIC_TAGS | INSTRUCTION_TAGS
+    folder: str = ""  # evals/<folder>/ it was read from (its eval id may differ)
+    written_ns: int = 0  # newest mtime of its results.json / samples.jsonl (the "latest" rule)
 
     @property
     def split(self) -> str | None:
@@ -156,7 +158,26 @@ def eval_section(eval_dir: Path, run_source: str | None = None) -> EvalSection:
         outliers=found,
         outlier_examples=examples,
         tag_kind=kind,
+        folder=eval_dir.name,
+        written_ns=_written_ns(eval_dir),
     )
+
+
+def _written_ns(eval_dir: Path) -> int:
+    stamps = [
+        f.stat().st_mtime_ns
+        for f in (eval_dir / "results.json", eval_dir / "samples.jsonl")
+        if f.is_file()
+    ]
+    return max(stamps, default=0)
+
+
+def latest(sections: Sequence[EvalSection]) -> EvalSection | None:
+    """THE latest evaluation of a run, the one every surface headlines: the one whose
+    results.json or samples.jsonl was written last; on equal times the greater eval id."""
+    if not sections:
+        return None
+    return max(sections, key=lambda s: (s.written_ns, s.summary.eval_id))
 
 
 def eval_sections(run_dir: Path, run_source: str | None = None) -> list[EvalSection]:

@@ -1,0 +1,109 @@
+"""A RunAnalysis as plain JSON: `gsmreport show --json`, `analysis.json` beside each report.
+
+Every figure comes with where it was read from (the metric rows' split/metric and step, the
+run.yaml field, the evaluation file), so a CI job can check a number without our code.
+Non-finite floats are written as the strings "NaN", "Infinity", "-Infinity": JSON has no
+such numbers, and dropping them would hide exactly the rows a reader should see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any
+
+from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
+
+if TYPE_CHECKING:
+    from gsmreport.analysis.eval_sections import EvalSection
+    from gsmreport.analysis.run import RunAnalysis
+
+FORMAT = 1  # bump when a key changes meaning
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, tuples and mappings as JSON values; non-finite floats as strings."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return value
+
+
+def _evaluation(section: EvalSection) -> dict[str, Any]:
+    summary = section.summary
+    return {
+        "eval_id": summary.eval_id,
+        "scored_from": summary.scored_from,
+        "n_samples": summary.n_samples,
+        "split": section.split,
+        "primary_filter": section.primary.filter if section.primary else None,
+        "scores": jsonable(summary.scores),
+        "failures": [
+            {"category": f.category, "count": f.count, "share_of_wrong": jsonable(f.share)}
+            for f in section.failures
+        ],
+        "accuracy_by_steps": jsonable(section.by_steps),
+        "accuracy_by_topic": jsonable(section.by_topic),
+        "outliers": jsonable(section.outliers),
+        "settings": jsonable(summary.meta),
+    }
+
+
+def analysis_dict(analysis: RunAnalysis) -> dict[str, Any]:
+    record = analysis.record
+    training = analysis.training
+    cost = analysis.cost
+    return {
+        "format": FORMAT,
+        "run": {
+            "id": record.id,
+            "kind": record.kind,
+            "status": record.status,
+            "model": record.model,
+            "method": record.method,
+            "data": record.data,
+            "created_at": record.created_at,
+            "started_at": record.started_at,
+            "finished_at": record.finished_at,
+            "hardware": record.hardware.model_dump() if record.hardware else None,
+            "source": record.source.model_dump() if record.source else None,
+            "warnings": list(record.warnings),
+        },
+        "headline": jsonable(analysis.headline()),
+        "metric_rows": analysis.frame.height,
+        "training": None
+        if training is None
+        else {
+            "train_loss": jsonable(training.train_loss),
+            "eval_loss": jsonable(training.eval_loss),
+            "gap": jsonable(training.gap),
+            "token_accuracy": jsonable(training.token_accuracy),
+            "token_accuracy_label": TOKEN_ACCURACY_LABEL,
+            "ema_alpha": training.ema_alpha,
+            "non_finite": training.non_finite,
+        },
+        "learning_curve": jsonable(analysis.curve),
+        "throughput": jsonable(analysis.throughput),
+        "runtime": jsonable(analysis.runtime),
+        "cost": None
+        if cost is None
+        else {
+            "device_hours": cost.device_hours,
+            "device_count": cost.device_count,
+            "runtime_s": cost.runtime_s,
+            "price_per_device_hour": cost.price_per_device_hour,
+            "usd": cost.usd,
+            "price_origin": cost.origin,
+            "source": cost.source,
+        },
+        "cost_per_point": jsonable(analysis.point_costs),
+        "latest_evaluation": analysis.latest.summary.eval_id if analysis.latest else None,
+        "latest_rule": "the evaluation whose results.json or samples.jsonl was written last; "
+        "on equal times the greater eval id",
+        "evaluations": [_evaluation(s) for s in analysis.evaluations],
+    }

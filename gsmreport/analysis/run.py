@@ -1,0 +1,188 @@
+"""RunAnalysis: every figure of one run, decided once, read by every surface.
+
+The report, the comparison report, the TUI (runs table, run view, compare), `gsmreport runs`,
+`gsmreport show`, the CI gates and `analysis.json` all read a run's figures from here; none
+of them computes one of its own. So two surfaces can never disagree about the same run.
+
+The rules, each stated once:
+- metric rows: metrics.parquet, or the run's own logs when they are newer than it (a run
+  still training, or one that ended after the process that launched it quit);
+- runtime: run.yaml's `runtime_s` (the job's own wall clock), else `started_at` →
+  `finished_at`, else the trainer's logged `train_runtime`; always with its source;
+- device-hours and cost: runtime × device count × price (analysis.cost.run_cost);
+- exact match: rescored from samples.jsonl where it exists, else results.json's counts;
+- the latest evaluation: eval_sections.latest (the one written last, ties by eval id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from gsmreport.analysis.cost import (
+    Cost,
+    PointCost,
+    ThroughputFigures,
+    per_point_costs,
+    run_cost,
+    throughput,
+)
+from gsmreport.analysis.eval_sections import EvalSection, data_source, eval_sections, latest
+from gsmreport.analysis.evaluation import FilterScore
+from gsmreport.analysis.summary import RunSummary
+from gsmreport.analysis.training import TrainingSummary, summarize_training
+from gsmreport.analysis.trends import LearningCurve, learning_curve
+from gsmreport.core.errors import GsmReportError
+from gsmreport.core.runs import RunRecord
+
+
+@dataclass(frozen=True)
+class Runtime:
+    seconds: float
+    source: str  # which of the three rules gave it, in words
+
+
+def _iso_seconds(start: str | None, end: str | None) -> float | None:
+    if not (start and end):
+        return None
+    try:
+        return (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
+    except ValueError:
+        return None
+
+
+def run_runtime(record: RunRecord, figures: ThroughputFigures | None) -> Runtime | None:
+    """The run's runtime by the one rule (module docstring), with where it came from."""
+    if record.runtime_s is not None and math.isfinite(record.runtime_s):
+        return Runtime(record.runtime_s, "run.yaml runtime_s")
+    span = _iso_seconds(record.started_at, record.finished_at)
+    if span is not None and span >= 0:
+        return Runtime(span, "run.yaml started_at → finished_at")
+    if figures is not None and figures.runtime_s is not None:
+        step = figures.runtime_s.step
+        return Runtime(figures.runtime_s.value, f"trainer's logged train_runtime (step {step})")
+    return None
+
+
+def metrics_frame(run_dir: Path, run_id: str, *, rebuild: bool) -> pl.DataFrame:
+    """The run's metric rows. `rebuild`: write a fresh metrics.parquet when it is stale (render);
+    without it nothing is written and stale logs are read as they are (runs, TUI, show)."""
+    from gsmreport.ingest.run import PARQUET, load_metrics, needs_ingest, read_sources
+    from gsmreport.ingest.schema import empty_frame
+
+    if rebuild:
+        return load_metrics(run_dir, run_id)
+    if needs_ingest(run_dir):
+        try:
+            frame = read_sources(run_dir, run_id).frame
+        except (GsmReportError, OSError, ValueError):
+            frame = empty_frame()
+        if frame.height or not (run_dir / PARQUET).is_file():
+            return frame
+    try:
+        return pl.read_parquet(run_dir / PARQUET)
+    except (OSError, pl.exceptions.PolarsError):
+        return empty_frame()
+
+
+class RunAnalysis:
+    """One run's figures. Built by `analyse_run`; treat as immutable. The heavier parts
+    (evaluations with their failure categories, the learning-curve trend) are computed on
+    first use and kept, so a caller that wants only the headline pays only for it."""
+
+    def __init__(self, run_dir: Path, record: RunRecord, frame: pl.DataFrame) -> None:
+        self.run_dir = run_dir
+        self.record = record
+        self.frame = frame
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @cached_property
+    def training(self) -> TrainingSummary | None:
+        return summarize_training(self.frame) if self.frame.height else None
+
+    @cached_property
+    def curve(self) -> LearningCurve | None:
+        return learning_curve(self.frame) if self.frame.height else None
+
+    @cached_property
+    def throughput(self) -> ThroughputFigures | None:
+        return throughput(self.frame) if self.frame.height else None
+
+    @cached_property
+    def runtime(self) -> Runtime | None:
+        return run_runtime(self.record, self.throughput)
+
+    @cached_property
+    def cost(self) -> Cost | None:
+        return run_cost(self.record, self.runtime.seconds if self.runtime else None)
+
+    @cached_property
+    def evaluations(self) -> tuple[EvalSection, ...]:
+        return tuple(eval_sections(self.run_dir, data_source(self.record.config)))
+
+    @cached_property
+    def latest(self) -> EvalSection | None:
+        return latest(self.evaluations)
+
+    @cached_property
+    def point_costs(self) -> tuple[PointCost, ...]:
+        return per_point_costs(self.cost, self.evaluations)
+
+    @property
+    def exact_match(self) -> FilterScore | None:
+        """The headline task accuracy: the latest evaluation's primary filter."""
+        return self.latest.primary if self.latest else None
+
+    def headline(self) -> RunSummary:
+        """What the runs table, `gsmreport runs` and the gates show."""
+        loss = self.training.train_loss if self.training else None
+        acc = self.training.token_accuracy if self.training else ()
+        train_acc = next((a for a in acc if a.split == "train"), None)
+        em, cost, runtime = self.exact_match, self.cost, self.runtime
+        r = self.record
+        return RunSummary(
+            id=r.id,
+            kind=r.kind,
+            status=r.status,
+            model=r.model,
+            method=r.method,
+            data=r.data,
+            created_at=r.created_at,
+            final_loss=loss.final.value if loss else None,
+            loss_drop_pct=loss.drop_pct if loss else None,
+            token_acc_final=train_acc.final.value if train_acc else None,
+            em=em.em if em else None,
+            em_low=em.low if em else None,
+            em_high=em.high if em else None,
+            n_eval=em.n if em else None,
+            em_correct=em.correct if em else None,
+            em_filter=em.filter if em else None,
+            latest_eval=self.latest.summary.eval_id if self.latest else None,
+            runtime_s=runtime.seconds if runtime else None,
+            device_hours=cost.device_hours if cost else None,
+            cost_usd=cost.usd if cost else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure with its source, JSON-ready (`gsmreport show --json`, analysis.json)."""
+        from gsmreport.analysis.export import analysis_dict
+
+        return analysis_dict(self)
+
+
+def analyse_run(
+    run_dir: Path, record: RunRecord, *, rebuild: bool = False, frame: pl.DataFrame | None = None
+) -> RunAnalysis:
+    """The analysis of one run folder; `frame` when the caller already holds its metric rows."""
+    if frame is None:
+        frame = metrics_frame(run_dir, record.id, rebuild=rebuild)
+    return RunAnalysis(run_dir, record, frame)
