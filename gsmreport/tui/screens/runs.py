@@ -17,12 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.geometry import Size
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 from textual.worker import get_current_worker
 
-from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import (
     COLUMN_BY_KEY,
     COLUMNS,
@@ -35,11 +33,11 @@ from gsmreport.tui.cells import (
     visible_columns,
 )
 from gsmreport.tui.loading import RunWatcher, first_rows, load_summary
-from gsmreport.tui.messages import RunsRead
+from gsmreport.tui.messages import OpenCompare, OpenEvaluate, OpenReport, OpenRun, RunsRead
+from gsmreport.tui.screens.base import HostedScreen
 
 if TYPE_CHECKING:
     from gsmreport.analysis.summary import RunSummary
-    from gsmreport.tui.app import GsmReportApp
 
 EMPTY_TEXT = (
     "No runs yet in {runs}.\n\n"
@@ -143,7 +141,7 @@ def mark_cell(marked: bool) -> Cell:
     return Text(MARK if marked else "", style=MARK_STYLE, end="")
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(HostedScreen):
     CSS_PATH = "runs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_run", "Open", tooltip="Open the selected run"),
@@ -180,16 +178,12 @@ class RunsScreen(Screen[None]):
         self.watcher: RunWatcher | None = None
 
     @property
-    def gsm_app(self) -> GsmReportApp:
-        return gsm_app(self)
-
-    @property
     def table(self) -> RunsTable:
         return self.query_one("#runs-table", RunsTable)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(EMPTY_TEXT.format(runs=self.gsm_app.dirs.runs), id="runs-empty", markup=False)
+        yield Static(EMPTY_TEXT.format(runs=self.dirs.runs), id="runs-empty", markup=False)
         yield RunsTable(id="runs-table")
         yield Input(
             placeholder="filter: words in id, model, method, data, status", id="runs-filter"
@@ -200,7 +194,7 @@ class RunsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#runs-filter", Input).display = False
         self.fit_footer()
-        self.watcher = RunWatcher(self.gsm_app.dirs.runs)
+        self.watcher = RunWatcher(self.dirs.runs)
         ready, pending = first_rows(self.watcher)
         # A small folder opens complete; in a big one every uncached run shows its id at once
         # and its figures follow from a worker (reading even a few first would delay the paint).
@@ -220,7 +214,7 @@ class RunsScreen(Screen[None]):
     def _read_pending(self, pending: list[str]) -> None:
         """Read the summaries the first paint lacked, handing them over a batch at a time."""
         worker = get_current_worker()
-        runs = self.gsm_app.dirs.runs
+        runs = self.dirs.runs
         batch: list[RunSummary] = []
         unreadable: list[str] = []
         sent = time.monotonic()
@@ -233,10 +227,10 @@ class RunsScreen(Screen[None]):
             else:
                 batch.append(summary)
             if time.monotonic() - sent > BATCH_SECONDS:
-                self.post_message(RunsRead(batch, unreadable))
+                self.post_message(RunsRead(tuple(batch), tuple(unreadable)))
                 batch, unreadable, sent = [], [], time.monotonic()
         if batch or unreadable:
-            self.post_message(RunsRead(batch, unreadable))
+            self.post_message(RunsRead(tuple(batch), tuple(unreadable)))
 
     def _tick(self) -> None:
         """Every `poll_seconds`: look for changes unless the last look is still going.
@@ -262,7 +256,7 @@ class RunsScreen(Screen[None]):
             return None
         loaded = [load_summary(self.watcher.runs, rid) for rid in changes.changed]
         gone = [rid for rid, s in zip(changes.changed, loaded, strict=True) if s is None]
-        return RunsRead([s for s in loaded if s is not None], [*changes.removed, *gone])
+        return RunsRead(tuple(s for s in loaded if s is not None), (*changes.removed, *gone))
 
     def on_runs_read(self, message: RunsRead) -> None:
         for rid in message.removed:
@@ -445,28 +439,28 @@ class RunsScreen(Screen[None]):
         """Enter (or a click) on a row opens it."""
         event.stop()
         if event.row_key.value is not None:
-            self.gsm_app.open_run(event.row_key.value)
+            self.post_message(OpenRun(event.row_key.value))
 
     def action_open_run(self) -> None:
         run_id = self.selected_run_id()
         if run_id is not None:
-            self.gsm_app.open_run(run_id)
+            self.post_message(OpenRun(run_id))
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
             self.notify("Mark at least two runs (space) to compare them.", severity="warning")
             return
-        self.gsm_app.open_compare(list(self.marked))
+        self.post_message(OpenCompare(tuple(self.marked)))
 
     def action_evaluate(self) -> None:
         """The selected run when it is a finished training run; otherwise a base model."""
         s = self.selected_summary()
         usable = s is not None and s.kind == "train" and s.status == "completed"
-        self.gsm_app.open_evaluate(s.id if usable and s else None)
+        self.post_message(OpenEvaluate(s.id if usable and s else None))
 
     def action_report(self) -> None:
         run_ids = list(self.marked) or [rid for rid in [self.selected_run_id()] if rid]
         if not run_ids:
             self.notify("No run selected.", severity="warning")
             return
-        self.gsm_app.open_report(run_ids)
+        self.post_message(OpenReport(tuple(run_ids)))
