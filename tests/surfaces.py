@@ -118,8 +118,13 @@ def assert_surfaces_agree(dirs: Dirs, run_ids: Sequence[str]) -> None:
         assert (runtime["seconds"] if runtime else None) == expected["runtime_s"], run_id
         latest = [e for e in shown["evaluations"] if e["eval_id"] == expected["latest_eval"]]
         if latest:
-            primary = next(s for s in latest[0]["scores"] if s["filter"] == latest[0]["primary_filter"])
-            assert (primary["correct"], primary["n"]) == (expected["em_correct"], expected["n_eval"])
+            primary = next(
+                s for s in latest[0]["scores"] if s["filter"] == latest[0]["primary_filter"]
+            )
+            assert (primary["correct"], primary["n"]) == (
+                expected["em_correct"],
+                expected["n_eval"],
+            )
         # The TUI: the runs table row and the run view's cards print the same figures.
         cells = table_rows[run_id]
         headline, evals = views[run_id]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gsmreport.analysis.arithmetic import false_equation
 from gsmreport.analysis.evaluation import load_samples
 from gsmreport.analysis.failures import (
     ARITHMETIC,
@@ -23,10 +24,9 @@ from gsmreport.analysis.failures import (
     classify,
     diagnose,
     failure_table,
-    false_equation,
     question_numbers,
-    sample_view,
 )
+from gsmreport.analysis.sample_view import sample_view
 from gsmreport.gsm8k.scoring import sample_row
 from tests.conftest import shared_data
 from tests.run_fixtures import write_eval

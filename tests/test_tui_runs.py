@@ -30,6 +30,7 @@ from gsmreport.tui.cells import (
 )
 from gsmreport.tui.commands import entries
 from gsmreport.tui.loading import RunWatcher, first_rows, load_summary
+from gsmreport.tui.messages import OpenCompare
 from gsmreport.tui.screens import runs as runs_module
 from gsmreport.tui.screens.compare import CompareScreen
 from gsmreport.tui.screens.error import ErrorDialog
@@ -320,7 +321,7 @@ class TestCompare:
     async def test_a_missing_run_becomes_an_error_dialog(self, runs_dirs: Dirs) -> None:
         app = make_app(runs_dirs)
         async with app.run_test(size=SIZE) as pilot:
-            app.open_compare(["tiny-lora", "ghost"])
+            app.post_message(OpenCompare(("tiny-lora", "ghost")))  # as the runs screen asks
             await pilot.pause()
             await app.workers.wait_for_complete()
             await pilot.pause()

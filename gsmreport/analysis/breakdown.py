@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gsmreport.analysis.failures import Rows, iter_views
+from gsmreport.analysis.sample_view import Rows, iter_views
 from gsmreport.analysis.stats import wilson_interval
 
 UNTAGGED = "untagged"

@@ -16,12 +16,19 @@ from gsmreport.core.errors import GsmReportError
 from gsmreport.core.settings import Dirs
 from gsmreport.tui.commands import GsmReportCommands
 from gsmreport.tui.loading import load_detail
+from gsmreport.tui.messages import (
+    OpenCompare,
+    OpenEvaluate,
+    OpenReport,
+    OpenRun,
+    OpenSamples,
+    ShowError,
+)
 from gsmreport.tui.screens.error import ErrorDialog
 from gsmreport.tui.screens.runs import RunsScreen
 
 if TYPE_CHECKING:
     from gsmreport.tui.jobs import Job
-    from gsmreport.tui.screens.report import ReportScreen
 
 QUIT_CHOICES = [("leave", "Leave running"), ("stop", "Stop them"), ("cancel", "Cancel")]
 
@@ -59,35 +66,44 @@ class GsmReportApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(RunsScreen())
 
-    # --- opening screens ----------------------------------------------------------------------
+    # --- opening screens: what the screens ask for, by message -------------------------------
 
-    def open_run(self, run_id: str) -> None:
+    def on_open_run(self, message: OpenRun) -> None:
         from gsmreport.tui.screens.run_detail import RunScreen
 
         try:
-            detail = load_detail(self.dirs, run_id)
+            detail = load_detail(self.dirs, message.run_id)
         except GsmReportError as exc:
             self.show_error("Cannot open run", str(exc))
             return
         self.push_screen(RunScreen(detail))
 
-    def open_compare(self, run_ids: list[str]) -> None:
+    def on_open_compare(self, message: OpenCompare) -> None:
         from gsmreport.tui.screens.compare import CompareScreen
 
-        self.push_screen(CompareScreen(run_ids))
+        self.push_screen(CompareScreen(list(message.run_ids)))
 
-    def open_evaluate(self, run_id: str | None = None) -> None:
+    def on_open_evaluate(self, message: OpenEvaluate) -> None:
         from gsmreport.tui.screens.evaluate import EvaluateScreen
 
-        self.push_screen(EvaluateScreen(run_id=run_id))
+        self.push_screen(EvaluateScreen(run_id=message.run_id))
 
-    def open_report(self, run_ids: list[str]) -> ReportScreen:
-        """One run's report, or the comparison report of several."""
+    def on_open_report(self, message: OpenReport) -> None:
         from gsmreport.tui.screens.report import ReportScreen
 
-        screen = ReportScreen(run_ids)
+        screen = ReportScreen(list(message.run_ids))
         self.push_screen(screen)
-        return screen
+        if message.render:
+            screen.call_after_refresh(screen.action_render)
+
+    def on_open_samples(self, message: OpenSamples) -> None:
+        from gsmreport.tui.screens.samples import SampleBrowser
+
+        self.push_screen(SampleBrowser(message.run_id, message.eval_id))
+
+    def on_show_error(self, message: ShowError) -> None:
+        """Every failure a screen reports, its workers' included (tui/screens/base.py)."""
+        self.show_error(message.title, message.message)
 
     def action_train(self) -> None:
         from gsmreport.tui.screens.train import TrainScreen

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gsmreport.analysis.evaluation import read_sample_dicts
-from gsmreport.analysis.failures import CATEGORIES, CORRECT, diagnose, sample_view
+from gsmreport.analysis.failures import CATEGORIES, CORRECT, diagnose
+from gsmreport.analysis.sample_view import sample_view
 from gsmreport.core.errors import NotFoundError
 from gsmreport.core.runs import RunStore
 from gsmreport.core.settings import Dirs

@@ -17,18 +17,16 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.core.errors import error_line
 from gsmreport.core.settings import Dirs
-from gsmreport.tui.appref import gsm_app
+from gsmreport.tui.messages import OpenReport
+from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.curve import CurveChart
 
 if TYPE_CHECKING:
     from gsmreport.report.compare_tables import TableRow
-    from gsmreport.tui.app import GsmReportApp
 
 LOAD_GROUP = "compare-load"
 
@@ -75,21 +73,18 @@ def rows_table(run_ids: Sequence[str], rows: Sequence[TableRow]) -> Table:
     return table
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(HostedScreen):
     CSS_PATH = "compare.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("r", "report", "Report", tooltip="The comparison report: render and preview it"),
     ]
+    FAILURE_TITLES: ClassVar[dict[str, str]] = {LOAD_GROUP: "Cannot compare"}
 
     def __init__(self, run_ids: list[str]) -> None:
         super().__init__()
         self.run_ids = list(dict.fromkeys(run_ids))
         self.comparison: Comparison | None = None
-
-    @property
-    def gsm_app(self) -> GsmReportApp:
-        return gsm_app(self)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -109,16 +104,15 @@ class CompareScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=LOAD_GROUP)
     def _load(self) -> Comparison:
-        return load_comparison(self.gsm_app.dirs, self.run_ids)
+        return load_comparison(self.dirs, self.run_ids)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != LOAD_GROUP:
             return
         if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, Comparison):
             self.show(event.worker.result)
-        elif event.state == WorkerState.ERROR:
+        elif event.state == WorkerState.ERROR:  # the dialog comes from HostedScreen
             self.query_one("#compare-results", Static).update(Text("Could not load the runs."))
-            self.gsm_app.show_error("Cannot compare", error_line(event.worker.error))
 
     def show(self, comparison: Comparison) -> None:
         self.comparison = comparison
@@ -136,5 +130,4 @@ class CompareScreen(Screen[None]):
 
     def action_report(self) -> None:
         """The report screen on these runs (preview, PDF option), rendering from the start."""
-        screen = self.gsm_app.open_report(self.run_ids)
-        screen.call_after_refresh(screen.action_render)
+        self.post_message(OpenReport(tuple(self.run_ids), render=True))

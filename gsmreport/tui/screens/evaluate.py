@@ -22,7 +22,7 @@ from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunStore
 from gsmreport.core.settings import Dirs
 from gsmreport.tui.jobs import JobManager, manager_of
-from gsmreport.tui.screens.error import ErrorDialog
+from gsmreport.tui.messages import ShowError
 
 BASE_MODEL = "__base_model__"  # the target choice that evaluates a model folder or Hub id
 PROMPT_STYLES: tuple[str, ...] = typing.get_args(typing.get_type_hints(EvalConfig)["prompt_style"])
@@ -207,7 +207,7 @@ class EvaluateScreen(Screen[None]):
                 on_done=announce_when_unwatched(self.app, self.jobs.dirs),
             )
         except GsmReportError as exc:
-            self.app.push_screen(ErrorDialog("Cannot launch the evaluation", str(exc)))
+            self.post_message(ShowError("Cannot launch the evaluation", str(exc)))
             return
         self.app.switch_screen(LiveScreen(job))
 

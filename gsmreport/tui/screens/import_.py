@@ -15,17 +15,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.core.errors import error_line
-from gsmreport.tui.appref import gsm_app
+from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
     from gsmreport.ingest.importer import Outcome
-    from gsmreport.tui.app import GsmReportApp
 
 IMPORT_GROUP = "import-logs"
 # The verdict first and the (often very long) file name clipped, so that at 80 columns the
@@ -56,20 +53,17 @@ def outcome_cells(outcome: Outcome) -> tuple[Text, str, str, str]:
     return (Text(verb, "green"), name, kind, detail)
 
 
-class ImportScreen(Screen[None]):
+class ImportScreen(HostedScreen):
     CSS_PATH = "import_.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+r", "toggle_recursive", "Recursive"),
     ]
+    FAILURE_TITLES: ClassVar[dict[str, str]] = {IMPORT_GROUP: "Import failed"}
 
     def __init__(self) -> None:
         super().__init__()
         self.outcomes: list[Outcome] = []
-
-    @property
-    def gsm_app(self) -> GsmReportApp:
-        return gsm_app(self)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -128,7 +122,7 @@ class ImportScreen(Screen[None]):
         def arrived(outcome: Outcome) -> None:
             self.app.call_from_thread(self.add_outcome, outcome)
 
-        return import_logs(self.gsm_app.dirs, [path], recursive=recursive, on_outcome=arrived)
+        return import_logs(self.dirs, [path], recursive=recursive, on_outcome=arrived)
 
     def add_outcome(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -144,7 +138,6 @@ class ImportScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != IMPORT_GROUP:
             return
-        event.stop()
         if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
         self.query_one("#import-go", Button).disabled = False
@@ -152,8 +145,5 @@ class ImportScreen(Screen[None]):
             ok = sum(1 for o in self.outcomes if o.ok)
             failed = len(self.outcomes) - ok
             self.set_status(f"{ok} imported, {failed} failed (g on the runs screen refreshes).")
-        else:
-            error = event.worker.error
-            reason = error_line(error)
+        else:  # the dialog with the reason comes from HostedScreen
             self.set_status("Import stopped: see the error.")
-            self.gsm_app.show_error("Import failed", reason)

@@ -14,15 +14,15 @@ from typing import ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Log, ProgressBar, Static
 
 from gsmreport.core.settings import Dirs
 from gsmreport.tui.job_progress import CurveTail, eta_seconds, fmt_eta
 from gsmreport.tui.jobs import Job
+from gsmreport.tui.messages import ShowError
+from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.screens.confirm import ConfirmDialog
-from gsmreport.tui.screens.error import ErrorDialog
 from gsmreport.tui.widgets.curve import CurveChart
 
 TICK_S = 0.25
@@ -66,7 +66,7 @@ def announce_when_unwatched(app: App[object], dirs: Dirs) -> Callable[[Job], Non
     return announce
 
 
-class LiveScreen(Screen[None]):
+class LiveScreen(HostedScreen):
     CSS_PATH = "live.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_job", "Cancel job"),
@@ -82,12 +82,6 @@ class LiveScreen(Screen[None]):
         self._ended = False
         self._timer: Timer | None = None
         self._curve: CurveTail | None = None
-
-    @property
-    def dirs(self) -> Dirs:
-        dirs = getattr(self.app, "dirs", None)
-        assert isinstance(dirs, Dirs)
-        return dirs
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -169,7 +163,7 @@ class LiveScreen(Screen[None]):
             self.notify(line, title=job.title, severity="warning")
         elif job.status == "failed":
             title = "Training failed" if job.kind == "train" else "Evaluation failed"
-            self.app.push_screen(ErrorDialog(title, job.error or "see the log"))
+            self.post_message(ShowError(title, job.error or "see the log"))
 
     def action_cancel_job(self) -> None:
         if self.job.status != "running":

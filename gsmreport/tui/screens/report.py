@@ -10,23 +10,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Markdown, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.core.errors import GsmReportError, error_line
+from gsmreport.core.errors import GsmReportError
 from gsmreport.core.settings import Dirs
-from gsmreport.tui.appref import gsm_app
-
-if TYPE_CHECKING:
-    from gsmreport.tui.app import GsmReportApp
+from gsmreport.tui.screens.base import HostedScreen
 
 RENDER_GROUP = "report-screen-render"
 IMAGE_RE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
@@ -71,22 +67,19 @@ def existing_report(dirs: Dirs, run_ids: list[str]) -> Path | None:
     return path if path.is_file() else None
 
 
-class ReportScreen(Screen[None]):
+class ReportScreen(HostedScreen):
     CSS_PATH = "report.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "render", "Render"),
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.quit", "Quit", show=False),
     ]
+    FAILURE_TITLES: ClassVar[dict[str, str]] = {RENDER_GROUP: "Report failed"}
 
     def __init__(self, run_ids: list[str]) -> None:
         super().__init__()
         self.run_ids = list(dict.fromkeys(run_ids))
         self.rendered: Rendered | None = None
-
-    @property
-    def gsm_app(self) -> GsmReportApp:
-        return gsm_app(self)
 
     @property
     def single(self) -> bool:
@@ -111,7 +104,7 @@ class ReportScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = f"report · {', '.join(self.run_ids)}"
-        existing = existing_report(self.gsm_app.dirs, self.run_ids)
+        existing = existing_report(self.dirs, self.run_ids)
         if existing is not None:
             self.show_paths(f"Last written: {existing}\nPress r to render again.")
             self.query_one(Markdown).update(preview_text(existing.read_text(encoding="utf-8")))
@@ -136,12 +129,11 @@ class ReportScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=RENDER_GROUP)
     def render_worker(self, pdf: bool, card: bool) -> Rendered:
-        return render_reports(self.gsm_app.dirs, self.run_ids, pdf=pdf, card=card)
+        return render_reports(self.dirs, self.run_ids, pdf=pdf, card=card)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != RENDER_GROUP:
             return
-        event.stop()
         if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
         self.query_one("#report-render", Button).disabled = False
@@ -149,8 +141,5 @@ class ReportScreen(Screen[None]):
             self.rendered = event.worker.result
             self.show_paths("Written:\n" + "\n".join(str(p) for p in self.rendered.paths))
             self.query_one(Markdown).update(preview_text(self.rendered.markdown))
-        elif event.state == WorkerState.ERROR:
-            error = event.worker.error
-            reason = error_line(error)
+        else:  # the dialog with the reason comes from HostedScreen
             self.show_paths("Nothing written: see the error.")
-            self.gsm_app.show_error("Report failed", reason)

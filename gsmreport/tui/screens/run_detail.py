@@ -7,7 +7,7 @@ freezes the UI.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import yaml
 from rich.columns import Columns
@@ -19,21 +19,17 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.core.errors import error_line
 from gsmreport.core.fmt import DASH, usd
 from gsmreport.gsm8k.answers import FILTERS
-from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
 from gsmreport.tui.detail import RunExtras, extras, top_failures
 from gsmreport.tui.loading import RunDetail, report_paths
+from gsmreport.tui.messages import OpenReport, OpenSamples
+from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.curve import CurveChart
-
-if TYPE_CHECKING:
-    from gsmreport.tui.app import GsmReportApp
 
 EXTRAS_GROUP = "run-extras"
 CHART_IDS = {"Loss": "curve-loss", "Token accuracy": "curve-acc", "Learning rate": "curve-lr"}
@@ -165,7 +161,7 @@ def failure_tables(extras: RunExtras) -> RenderableType:
     return Group(*parts)
 
 
-class RunScreen(Screen[None]):
+class RunScreen(HostedScreen):
     CSS_PATH = "run_detail.tcss"
     # Two charts side by side once there is room for both at a readable width. (Textual
     # declares this `ClassVar[...] | None`, which mypy reads as an instance variable, hence
@@ -178,6 +174,7 @@ class RunScreen(Screen[None]):
         Binding("r", "report", "Report"),
         Binding("q", "app.quit", "Quit"),
     ]
+    FAILURE_TITLES: ClassVar[dict[str, str]] = {EXTRAS_GROUP: "Cannot read the run"}
 
     def __init__(self, detail: RunDetail) -> None:
         super().__init__()
@@ -185,10 +182,6 @@ class RunScreen(Screen[None]):
         self.run_id = detail.record.id
         self.extras: RunExtras | None = None
         self.config_text = config_text(detail.record.config)
-
-    @property
-    def gsm_app(self) -> GsmReportApp:
-        return gsm_app(self)
 
     def compose(self) -> ComposeResult:
         detail = self.detail
@@ -221,16 +214,13 @@ class RunScreen(Screen[None]):
     def load_extras(self) -> RunExtras:
         from gsmreport import pipeline
 
-        return extras(pipeline.analyse(self.gsm_app.dirs, self.run_id))
+        return extras(pipeline.analyse(self.dirs, self.run_id))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != EXTRAS_GROUP:
             return
-        event.stop()
         if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, RunExtras):
             self.show_extras(event.worker.result)
-        elif event.state == WorkerState.ERROR:
-            self.gsm_app.show_error("Cannot read the run", error_line(event.worker.error))
 
     def show_extras(self, extras: RunExtras) -> None:
         self.extras = extras
@@ -245,7 +235,7 @@ class RunScreen(Screen[None]):
         self.query_one("#run-failures", Static).update(failure_tables(extras))
 
     def show_reports(self) -> None:
-        paths = report_paths(self.gsm_app.dirs, self.run_id)
+        paths = report_paths(self.dirs, self.run_id)
         text = "\n".join(str(p) for p in paths) or "No report yet: press r to render one."
         self.query_one("#run-report", Static).update(Text(text))
 
@@ -255,15 +245,12 @@ class RunScreen(Screen[None]):
 
     def action_samples(self) -> None:
         from gsmreport.tui.sample_rows import eval_ids
-        from gsmreport.tui.screens.samples import SampleBrowser
 
-        ids = eval_ids(self.gsm_app.dirs, self.run_id)
+        ids = eval_ids(self.dirs, self.run_id)
         if not ids:
             self.notify("This run has no evaluation samples to browse.", severity="warning")
             return
-        self.app.push_screen(SampleBrowser(self.run_id, ids[-1]))
+        self.post_message(OpenSamples(self.run_id, ids[-1]))
 
     def action_report(self) -> None:
-        from gsmreport.tui.screens.report import ReportScreen
-
-        self.app.push_screen(ReportScreen([self.run_id]))
+        self.post_message(OpenReport((self.run_id,)))

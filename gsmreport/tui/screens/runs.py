@@ -8,7 +8,6 @@ file mtimes every `poll_seconds` and re-reads only the runs that changed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -16,18 +15,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import Resize
-from textual.geometry import Size
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 from textual.worker import get_current_worker
 
-from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import (
     COLUMN_BY_KEY,
     COLUMNS,
-    LOADING,
-    MARK_WIDTH,
     Column,
     matches,
     placeholder,
@@ -35,27 +28,18 @@ from gsmreport.tui.cells import (
     visible_columns,
 )
 from gsmreport.tui.loading import RunWatcher, first_rows, load_summary
-from gsmreport.tui.messages import RunsRead
+from gsmreport.tui.messages import OpenCompare, OpenEvaluate, OpenReport, OpenRun, RunsRead
+from gsmreport.tui.screens.base import HostedScreen
+from gsmreport.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
     from gsmreport.analysis.summary import RunSummary
-    from gsmreport.tui.app import GsmReportApp
 
 EMPTY_TEXT = (
     "No runs yet in {runs}.\n\n"
     "Run `gsmreport demo` for a quick CPU run, or `gsmreport train CONFIG` to fine-tune a "
     "model (or press t); new runs appear here on their own."
 )
-MARK = "●"
-MARK_STYLE = "bold cyan"
-STATUS_STYLE = {
-    "running": "bold yellow",
-    "completed": "green",
-    "failed": "bold red",
-    "interrupted": "magenta",
-    "pending": "dim",
-    LOADING: "dim",
-}
 READ_GROUP = "runs-read"
 WIDE = 100  # terminal columns from which the footer has room for padding and ^p
 SYNC_READS = 20  # up to this many uncached runs are read before the first paint
@@ -63,87 +47,8 @@ FIRST_ROWS = 100  # rows added before the next paint; the rest right after it
 REFILL_ABOVE = 50  # rows going past which the table is refilled at once
 BATCH_SECONDS = 0.25  # how often rows read in the background are handed to the table
 
-Cell = Text
 
-
-def cell(column: Column, summary: RunSummary) -> Cell:
-    style = STATUS_STYLE.get(summary.status, "") if column.key == "status" else ""
-    return Text(
-        column.text(summary),
-        style=style,
-        justify="right" if column.numeric else "left",
-        no_wrap=True,
-        overflow="ellipsis",
-        end="",
-    )
-
-
-class RunsTable(DataTable[Cell]):
-    """The runs as rows keyed by run id: a mark column, then `Column`s of fixed width.
-
-    DataTable measures every new or changed cell to size auto-width columns: about a
-    millisecond per row, a second for a thousand runs, on every refill. All columns here have
-    fixed widths and every row is one line, so the two measuring hooks below only keep the
-    scrollable size right; and a new order moves rows in place (`DataTable.sort`) rather than
-    adding them again.
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.shown_columns: tuple[Column, ...] = ()
-
-    def set_layout(self, columns: tuple[Column, ...], labels: dict[str, Text]) -> None:
-        self.clear(columns=True)
-        self.add_column(Text(MARK), width=MARK_WIDTH, key="mark")
-        for column in columns:
-            self.add_column(labels[column.key], width=column.width, key=column.key)
-        self.shown_columns = columns
-
-    def set_labels(self, labels: dict[str, Text]) -> None:
-        for column in self.shown_columns:
-            self.columns[ColumnKey(column.key)].label = labels[column.key]
-        self._update_count += 1  # the header is cached per update count
-        self.refresh()
-
-    def add(self, summary: RunSummary, marked: bool) -> None:
-        self.add_row(
-            mark_cell(marked), *(cell(c, summary) for c in self.shown_columns), key=summary.id
-        )
-
-    def update(self, summary: RunSummary) -> None:
-        for column in self.shown_columns:
-            self.update_cell(summary.id, column.key, cell(column, summary))
-
-    def set_mark(self, run_id: str, marked: bool) -> None:
-        self.update_cell(run_id, "mark", mark_cell(marked))
-
-    def reorder(self, order: list[str]) -> None:
-        rank = {run_id: i for i, run_id in enumerate(order)}
-        self.sort("id", key=lambda id_cell: rank[id_cell.plain])
-
-    def selected(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-
-    def select(self, run_id: str | None) -> None:
-        if run_id is not None and run_id in self.rows:
-            self.move_cursor(row=self.get_row_index(run_id), animate=False)
-
-    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
-        self._require_update_dimensions = True  # fixed widths: nothing to measure
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width, self._total_row_height + header)
-
-
-def mark_cell(marked: bool) -> Cell:
-    return Text(MARK if marked else "", style=MARK_STYLE, end="")
-
-
-class RunsScreen(Screen[None]):
+class RunsScreen(HostedScreen):
     CSS_PATH = "runs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_run", "Open", tooltip="Open the selected run"),
@@ -180,16 +85,12 @@ class RunsScreen(Screen[None]):
         self.watcher: RunWatcher | None = None
 
     @property
-    def gsm_app(self) -> GsmReportApp:
-        return gsm_app(self)
-
-    @property
     def table(self) -> RunsTable:
         return self.query_one("#runs-table", RunsTable)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(EMPTY_TEXT.format(runs=self.gsm_app.dirs.runs), id="runs-empty", markup=False)
+        yield Static(EMPTY_TEXT.format(runs=self.dirs.runs), id="runs-empty", markup=False)
         yield RunsTable(id="runs-table")
         yield Input(
             placeholder="filter: words in id, model, method, data, status", id="runs-filter"
@@ -200,7 +101,7 @@ class RunsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#runs-filter", Input).display = False
         self.fit_footer()
-        self.watcher = RunWatcher(self.gsm_app.dirs.runs)
+        self.watcher = RunWatcher(self.dirs.runs)
         ready, pending = first_rows(self.watcher)
         # A small folder opens complete; in a big one every uncached run shows its id at once
         # and its figures follow from a worker (reading even a few first would delay the paint).
@@ -220,7 +121,7 @@ class RunsScreen(Screen[None]):
     def _read_pending(self, pending: list[str]) -> None:
         """Read the summaries the first paint lacked, handing them over a batch at a time."""
         worker = get_current_worker()
-        runs = self.gsm_app.dirs.runs
+        runs = self.dirs.runs
         batch: list[RunSummary] = []
         unreadable: list[str] = []
         sent = time.monotonic()
@@ -233,10 +134,10 @@ class RunsScreen(Screen[None]):
             else:
                 batch.append(summary)
             if time.monotonic() - sent > BATCH_SECONDS:
-                self.post_message(RunsRead(batch, unreadable))
+                self.post_message(RunsRead(tuple(batch), tuple(unreadable)))
                 batch, unreadable, sent = [], [], time.monotonic()
         if batch or unreadable:
-            self.post_message(RunsRead(batch, unreadable))
+            self.post_message(RunsRead(tuple(batch), tuple(unreadable)))
 
     def _tick(self) -> None:
         """Every `poll_seconds`: look for changes unless the last look is still going.
@@ -262,7 +163,7 @@ class RunsScreen(Screen[None]):
             return None
         loaded = [load_summary(self.watcher.runs, rid) for rid in changes.changed]
         gone = [rid for rid, s in zip(changes.changed, loaded, strict=True) if s is None]
-        return RunsRead([s for s in loaded if s is not None], [*changes.removed, *gone])
+        return RunsRead(tuple(s for s in loaded if s is not None), (*changes.removed, *gone))
 
     def on_runs_read(self, message: RunsRead) -> None:
         for rid in message.removed:
@@ -445,28 +346,28 @@ class RunsScreen(Screen[None]):
         """Enter (or a click) on a row opens it."""
         event.stop()
         if event.row_key.value is not None:
-            self.gsm_app.open_run(event.row_key.value)
+            self.post_message(OpenRun(event.row_key.value))
 
     def action_open_run(self) -> None:
         run_id = self.selected_run_id()
         if run_id is not None:
-            self.gsm_app.open_run(run_id)
+            self.post_message(OpenRun(run_id))
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
             self.notify("Mark at least two runs (space) to compare them.", severity="warning")
             return
-        self.gsm_app.open_compare(list(self.marked))
+        self.post_message(OpenCompare(tuple(self.marked)))
 
     def action_evaluate(self) -> None:
         """The selected run when it is a finished training run; otherwise a base model."""
         s = self.selected_summary()
         usable = s is not None and s.kind == "train" and s.status == "completed"
-        self.gsm_app.open_evaluate(s.id if usable and s else None)
+        self.post_message(OpenEvaluate(s.id if usable and s else None))
 
     def action_report(self) -> None:
         run_ids = list(self.marked) or [rid for rid in [self.selected_run_id()] if rid]
         if not run_ids:
             self.notify("No run selected.", severity="warning")
             return
-        self.gsm_app.open_report(run_ids)
+        self.post_message(OpenReport(tuple(run_ids)))

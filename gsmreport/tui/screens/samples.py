@@ -7,19 +7,16 @@ in a worker: `diagnose` over a full GSM8K test set takes a moment.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.core.errors import error_line
-from gsmreport.tui.appref import gsm_app
 from gsmreport.tui.cells import MISSING
 from gsmreport.tui.sample_rows import (
     ALL,
@@ -29,9 +26,7 @@ from gsmreport.tui.sample_rows import (
     load_rows,
     matches,
 )
-
-if TYPE_CHECKING:
-    from gsmreport.tui.app import GsmReportApp
+from gsmreport.tui.screens.base import HostedScreen
 
 ROWS_GROUP = "sample-rows"
 
@@ -56,7 +51,7 @@ def answers(row: SampleRow) -> Text:
     return text
 
 
-class SampleBrowser(Screen[None]):
+class SampleBrowser(HostedScreen):
     CSS_PATH = "samples.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "step(1)", "Next"),
@@ -67,6 +62,7 @@ class SampleBrowser(Screen[None]):
         Binding("backspace", "app.pop_screen", "Back", show=False),
         Binding("q", "app.quit", "Quit", show=False),
     ]
+    FAILURE_TITLES: ClassVar[dict[str, str]] = {ROWS_GROUP: "Cannot read the samples"}
 
     def __init__(self, run_id: str, eval_id: str) -> None:
         super().__init__()
@@ -76,10 +72,6 @@ class SampleBrowser(Screen[None]):
         self.category = ALL
         self.shown_rows: list[SampleRow] = []
         self.index = 0
-
-    @property
-    def gsm_app(self) -> GsmReportApp:
-        return gsm_app(self)
 
     @property
     def current(self) -> SampleRow | None:
@@ -105,19 +97,14 @@ class SampleBrowser(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=ROWS_GROUP)
     def read_rows(self) -> list[SampleRow]:
-        return load_rows(self.gsm_app.dirs, self.run_id, self.eval_id)
+        return load_rows(self.dirs, self.run_id, self.eval_id)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != ROWS_GROUP:
             return
-        event.stop()
         if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, list):
             self.sample_rows = event.worker.result
             self.apply_filter(ALL)
-        elif event.state == WorkerState.ERROR:
-            error = event.worker.error
-            reason = error_line(error)
-            self.gsm_app.show_error("Cannot read the samples", reason)
 
     def apply_filter(self, category: str) -> None:
         self.category = category
@@ -153,7 +140,7 @@ class SampleBrowser(Screen[None]):
         self.apply_filter(cycle[(at + 1) % len(cycle)])
 
     def action_next_eval(self) -> None:
-        ids = eval_ids(self.gsm_app.dirs, self.run_id)
+        ids = eval_ids(self.dirs, self.run_id)
         if len(ids) < 2:
             self.notify("This run has one evaluation.", severity="information")
             return

@@ -17,7 +17,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from gsmreport.core.errors import GsmReportError
 from gsmreport.tui.jobs import JobManager, manager_of
-from gsmreport.tui.screens.error import ErrorDialog
+from gsmreport.tui.messages import ShowError
 from gsmreport.tui.train_form import (
     FIELDS,
     Field,
@@ -190,7 +190,7 @@ class TrainScreen(Screen[None]):
                 on_done=announce_when_unwatched(self.app, self.jobs.dirs),
             )
         except GsmReportError as exc:
-            self.app.push_screen(ErrorDialog("Cannot launch the training", str(exc)))
+            self.post_message(ShowError("Cannot launch the training", str(exc)))
             return
         self.app.switch_screen(LiveScreen(job))
 
