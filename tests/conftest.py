@@ -31,10 +31,19 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Dirs:
     return d
 
 
+REQUIRE_SHARED = "GSMREPORT_REQUIRE_SHARED_DATA"
+
+
 def shared_data(*parts: str) -> Path:
-    """A path under ../shared/data, or a clean skip when that folder is not beside the repo."""
+    """A path under ../shared/data, or a clean skip when that folder is not beside the repo.
+
+    With GSMREPORT_REQUIRE_SHARED_DATA=1 (set by .ci/run) a missing file fails instead: the
+    real-data tests are the strongest oracles and must never stop running silently in CI.
+    """
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
+        if os.environ.get(REQUIRE_SHARED, "") not in ("", "0"):
+            pytest.fail(f"real third-party data missing at {path}, and {REQUIRE_SHARED} is set")
         pytest.skip(f"real third-party data not present at {path} (../shared/data is optional)")
     return path
 

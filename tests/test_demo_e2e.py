@@ -15,6 +15,7 @@ import pytest
 from gsmreport.analysis.stats import wilson_interval
 from gsmreport.core.settings import Dirs
 from gsmreport.demo.run import DemoSize, run_demo
+from tests.surfaces import assert_surfaces_agree
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +31,9 @@ def test_demo_small_end_to_end(tmp_path: Path, dirs: Dirs) -> None:
     result = run_demo(dirs, tmp_path / "work", size=size, say=said.append)
     assert [r.split("-")[-1] for r in result.run_ids] == ["base", "lora", "full"]
     assert said[0].startswith("[1/8]") and said[-1].startswith("[8/8]")
+    # One analysis: show --json, runs --format json, analysis.json, the TUI's table and run
+    # view all print the same figures for every demo run.
+    assert_surfaces_agree(dirs, result.run_ids)
 
     for rid in result.run_ids:
         report_dir = dirs.reports / rid

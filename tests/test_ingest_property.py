@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from gsmreport.core.errors import GsmReportError
 from gsmreport.ingest.detect import detect_file
 from gsmreport.ingest.importer import read_source
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, shared_data
 
 REAL = SHARED_DATA / "real-logs"
 # Small real files, one per reader, named as the reader expects them on disk.
@@ -64,10 +64,7 @@ SETTINGS = settings(
 
 def _original(kind: str) -> bytes:
     rel, _ = FILES[kind]
-    path = REAL / rel
-    if not path.is_file():
-        pytest.skip(f"real third-party data not present at {path} (../shared/data is optional)")
-    return path.read_bytes()
+    return shared_data("real-logs", rel).read_bytes()
 
 
 def _read_mutated(kind: str, data: bytes) -> None:
