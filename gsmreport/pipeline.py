@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Light (a dataclass module): re-exported so that tui/ reads every type through this module
+# and never imports analysis/, report/ or ingest/ itself (tests/test_architecture.py).
+from gsmreport.analysis.summary import RunSummary as RunSummary
 from gsmreport.core.config import DataConfig, EvalConfig, TrainConfig, load_yaml_model
 from gsmreport.core.errors import ConfigError, JobFailed, NotFoundError, UsageError
 from gsmreport.core.fsutil import atomic_write_text, atomic_write_yaml
@@ -25,11 +28,16 @@ from gsmreport.launch.slurm import SCRIPT_NAME as SLURM_SCRIPT
 from gsmreport.launch.slurm import SlurmOptions, sbatch_script
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
-    from gsmreport.analysis.run import RunAnalysis
-    from gsmreport.analysis.summary import RunSummary
-    from gsmreport.ingest.importer import Outcome
+    from gsmreport.analysis.evaluation import FilterScore as FilterScore
+    from gsmreport.analysis.failures import FailureCount as FailureCount
+    from gsmreport.analysis.run import RunAnalysis as RunAnalysis
+    from gsmreport.analysis.sample_rows import SampleRow as SampleRow
+    from gsmreport.analysis.sample_rows import SampleSet as SampleSet
+    from gsmreport.ingest.importer import Outcome as Outcome
+    from gsmreport.report.compare_tables import TableRow as TableRow
+    from gsmreport.report.compare_view import Comparison as Comparison
     from gsmreport.report.render import ReportPaths
 
 
@@ -152,7 +160,7 @@ def resume(
 ) -> RunRecord:
     """Continue an interrupted or failed training run in its own folder from its newest
     checkpoint; the job cuts metrics.jsonl back to that step so no step appears twice."""
-    from gsmreport.jobs.train import newest_checkpoint  # a file check; torch is not imported
+    from gsmreport.core.checkpoints import newest_checkpoint
 
     store = RunStore(dirs.runs)
     record = store.read(run_id)
@@ -345,6 +353,51 @@ def analyse(dirs: Dirs, run_id: str) -> RunAnalysis:
 def show(dirs: Dirs, run_id: str) -> dict[str, Any]:
     """`gsmreport show RUN --json`: the run's analysis as JSON-ready data."""
     return analyse(dirs, run_id).to_dict()
+
+
+# --- reads for the TUI: each a thin call into analysis/ or report/, imported on first use ---
+
+
+def headline(run_dir: Path, record: RunRecord) -> RunSummary:
+    """A run's headline row, through the per-run cache (what `runs` and the gates read)."""
+    from gsmreport.analysis.summary_cache import cached_summary
+
+    return cached_summary(run_dir, record)
+
+
+def peek_headline(run_dir: Path, stamps: dict[str, int] | None = None) -> RunSummary | None:
+    """The cached headline if still valid, else None; reads no run.yaml or parquet."""
+    from gsmreport.analysis.summary_cache import peek_summary
+
+    return peek_summary(run_dir, stamps)
+
+
+def headline_inputs(run_dir: Path) -> dict[str, int]:
+    """mtimes of every file a run's headline reads: what a watcher compares between polls."""
+    from gsmreport.analysis.summary_cache import input_stamps
+
+    return input_stamps(run_dir)
+
+
+def compare_view(dirs: Dirs, run_ids: Sequence[str]) -> Comparison:
+    """The comparison as the TUI shows it (the comparison report's own tables)."""
+    from gsmreport.report.compare_view import load_comparison
+
+    return load_comparison(dirs, run_ids)
+
+
+def sample_eval_ids(dirs: Dirs, run_id: str) -> list[str]:
+    """Evaluations with rows to browse; the run's latest evaluation last."""
+    from gsmreport.analysis.sample_rows import eval_ids
+
+    return eval_ids(dirs, run_id)
+
+
+def samples(dirs: Dirs, run_id: str, eval_id: str) -> SampleSet:
+    """One evaluation's rows, each judged by the report's failure taxonomy."""
+    from gsmreport.analysis.sample_rows import load_set
+
+    return load_set(dirs, run_id, eval_id)
 
 
 def summaries(dirs: Dirs) -> list[RunSummary]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import pkgutil
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import gsmreport
 
@@ -51,3 +54,41 @@ def test_core_and_tui_do_not_import_the_ml_stack() -> None:
     ]
     loaded = _modules_after("\n".join(f"import {m}" for m in light))
     assert not [m for m in HEAVY if m in loaded], "a core or TUI module imports the ML stack"
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter's contracts (pyproject.toml [tool.importlinter]) on the package under
+    `root`, in a fresh interpreter whose import path starts there."""
+    code = "import sys\nfrom importlinter.cli import lint_imports\nsys.exit(lint_imports())"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_import_contracts_are_kept() -> None:
+    """cli|tui -> pipeline -> report -> analysis -> ingest -> core; the TUI reads through the
+    pipeline only; nothing imports jobs/ (torch); textual only under tui/."""
+    proc = _lint_imports(REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 kept, 0 broken" in proc.stdout
+
+
+def test_import_contracts_catch_a_planted_violation(tmp_path: Path) -> None:
+    """The contracts are live: the TUI importing analysis/ directly breaks one."""
+    copy = tmp_path / "repo"
+    copy.mkdir()
+    shutil.copy(REPO / "pyproject.toml", copy / "pyproject.toml")
+    shutil.copytree(REPO / "gsmreport", copy / "gsmreport", ignore=shutil.ignore_patterns("*.pyc"))
+    cells = copy / "gsmreport" / "tui" / "cells.py"
+    cells.write_text(cells.read_text() + "\nfrom gsmreport.analysis.run import RunAnalysis\n")
+    proc = _lint_imports(copy)
+    assert proc.returncode != 0
+    assert "gsmreport.tui.cells -> gsmreport.analysis.run" in proc.stdout

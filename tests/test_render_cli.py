@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
+from gsmreport.core.redact import REDACTED
 from gsmreport.core.runs import RunRecord
 from gsmreport.core.settings import Dirs
 from gsmreport.report.card import card_metadata, dataset_entry
-from gsmreport.report.context import REDACTED
 from gsmreport.report.gate import parse_gate, valid_names
 from tests.run_fixtures import make_train_run, write_metrics_jsonl, write_record
 from tests.test_cli import _one_error_line, gsm

@@ -15,8 +15,9 @@ from weasyprint import HTML
 
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.fmt import md_block, num, pct
+from gsmreport.core.redact import REDACTED, is_secret_key
 from gsmreport.core.runs import RunRecord
-from gsmreport.report.context import REDACTED, hyperparameters, is_secret_key
+from gsmreport.report.context import hyperparameters
 from gsmreport.report.render import ReportPaths, ReportURLFetcher, render_run_report
 from tests.run_fixtures import jsonl_line, make_train_run, write_eval, write_record
 

@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gsmreport.core.redact import REDACTED
 from gsmreport.core.runs import Hardware, RunRecord, RunStore
 from gsmreport.gsm8k.scoring import sample_row
 from gsmreport.ingest import rows_from_log
 from gsmreport.ingest.importer import import_paths
-from gsmreport.report.context import REDACTED, hyperparameters
+from gsmreport.report.context import hyperparameters
 from gsmreport.report.render import render_run_report
 from gsmreport.report.sections import key_settings
 from tests.conftest import shared_data

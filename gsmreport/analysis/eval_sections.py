@@ -174,10 +174,15 @@ def _written_ns(eval_dir: Path) -> int:
 
 def latest(sections: Sequence[EvalSection]) -> EvalSection | None:
     """THE latest evaluation of a run, the one every surface headlines: the one whose
-    results.json or samples.jsonl was written last; on equal times the greater eval id."""
+    results.json or samples.jsonl was written last; on equal times the greater folder name."""
     if not sections:
         return None
-    return max(sections, key=lambda s: (s.written_ns, s.summary.eval_id))
+    return max(sections, key=lambda s: (s.written_ns, s.folder))
+
+
+def written_order(folders: Sequence[Path]) -> list[Path]:
+    """Evaluation folders oldest first by the same rule as `latest` (last = latest)."""
+    return sorted(folders, key=lambda d: (_written_ns(d), d.name))
 
 
 def eval_sections(run_dir: Path, run_source: str | None = None) -> list[EvalSection]:

@@ -15,9 +15,9 @@ import typer
 from typer.core import TyperCommand
 
 from gsmreport import __version__
+from gsmreport.core.config import PromptStyle
 from gsmreport.core.errors import GsmReportError, JobFailed, UsageError
 from gsmreport.core.settings import REPORTS_ENV, RUNS_ENV, Dirs, resolve_dirs
-from gsmreport.gsm8k.prompts import PromptStyle
 
 app = typer.Typer(
     name="gsmreport",

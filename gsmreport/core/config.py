@@ -9,7 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gsmreport.core.errors import ConfigError, NotFoundError
-from gsmreport.gsm8k.prompts import PromptStyle
+
+# How a GSM8K question is asked (gsm8k/prompts.py builds each); part of the config schema.
+PromptStyle = Literal["zero-shot", "one-shot", "5-shot", "8-shot"]
 
 
 class _Strict(BaseModel):

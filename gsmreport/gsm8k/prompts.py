@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from typing import Literal
 
+from gsmreport.core.config import PromptStyle
 from gsmreport.core.errors import ConfigError
 
-PromptStyle = Literal["zero-shot", "one-shot", "5-shot", "8-shot"]
 Doc = dict[str, str]
 Message = dict[str, str]
 # Renders chat messages with the model's template, ending with the assistant's turn opened.

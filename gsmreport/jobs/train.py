@@ -16,12 +16,12 @@ import json
 import logging
 import math
 import os
-import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from gsmreport.core.checkpoints import newest_checkpoint
 from gsmreport.core.config import TrainConfig
 from gsmreport.core.errors import ConfigError, GsmReportError
 from gsmreport.core.runs import Hardware, RunStore
@@ -33,19 +33,6 @@ from gsmreport.jobs.common import (
     versions,
     world_size,
 )
-
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
-
-
-def newest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoints/checkpoint-N (one cut off mid-save has no state file)."""
-    folder = run_dir / "checkpoints"
-    found = [
-        (int(m.group(1)), p)
-        for p in (folder.iterdir() if folder.is_dir() else [])
-        if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()
-    ]
-    return max(found)[1] if found else None
 
 
 def cut_metrics(path: Path, step: int) -> float:

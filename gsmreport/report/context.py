@@ -8,7 +8,6 @@ analysis (analysis.run.RunAnalysis); nothing here computes one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,23 +17,11 @@ from gsmreport.analysis.run import RunAnalysis
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
 from gsmreport.analysis.trends import NOISE_METHOD
 from gsmreport.core.fmt import sig, usd
+from gsmreport.core.redact import REDACTED, is_secret_key
 from gsmreport.core.runs import now_iso
 from gsmreport.report.charts import CHART_ORDER, Chart
 from gsmreport.report.findings import cost_findings, eval_findings, training_findings
 from gsmreport.report.sections import key_settings
-
-REDACTED = "•••• (redacted)"
-# Whole words only: `hf_token` and `api_key` are secrets, `max_new_tokens` is not; and a
-# word followed by `id`/`ids`/`type`/`length` names a setting about secrets or tokens
-# (`pad_token_id`, `key_type`), not one.
-_SECRET_WORD = re.compile(
-    r"(?:^|[_.\-])(token|key|apikey|secret|password|passwd|credentials?)"
-    r"(?:$|[_.\-](?!(?:ids?|type|length|len)(?:$|[_.\-])))"
-)
-
-
-def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_WORD.search(key.lower()))
 
 
 def hyperparameters(config: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

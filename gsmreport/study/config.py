@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gsmreport.core.config import (
     EvalConfig,
+    PromptStyle,
     TrainConfig,
     load_yaml_model,
     set_dotted,
@@ -23,7 +24,6 @@ from gsmreport.core.config import (
 )
 from gsmreport.core.errors import ConfigError
 from gsmreport.core.runs import RUN_ID_RE
-from gsmreport.gsm8k.prompts import PromptStyle
 
 _SLUG = RUN_ID_RE.pattern
 # Per-run or per-baseline fields: an `eval` section that set them would be ambiguous.

@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from gsmreport.analysis.summary import RunSummary
 from gsmreport.core.fmt import DASH, duration, num, pct, pct_value, usd
+from gsmreport.pipeline import RunSummary
 
 MISSING = DASH
 LOADING = "…"  # status of a run whose summary is still being read in the background

@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 if TYPE_CHECKING:
-    from gsmreport.analysis.evaluation import FilterScore
-    from gsmreport.analysis.failures import FailureCount
-    from gsmreport.analysis.run import RunAnalysis
+    from gsmreport.pipeline import FailureCount, FilterScore, RunAnalysis
 
 Points = list[tuple[float, float]]
 

@@ -1,7 +1,7 @@
 """What the screens show, read from disk: no Textual import, no ML import.
 
 Every figure is the run's headline from its one analysis (analysis.run.RunAnalysis, cached
-per run in a small JSON file by summary_cache), exactly what `gsmreport runs` and the report
+per run in a small JSON file; read through pipeline), exactly what `gsmreport runs` and the report
 show; the runs table starts from those caches, so the first paint stays cheap however many
 runs there are. `RunWatcher` tells which runs changed since the last look by their files'
 mtimes, so a poll re-reads only those.
@@ -13,11 +13,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from gsmreport.analysis.summary import RunSummary
-from gsmreport.analysis.summary_cache import cached_summary, input_stamps, peek_summary
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RUN_ID_RE, RunRecord, RunStore
 from gsmreport.core.settings import Dirs
+from gsmreport.pipeline import RunSummary, headline, headline_inputs, peek_headline
 
 Stamps = dict[str, int]  # file name (relative to the run folder) -> mtime in ns
 
@@ -43,7 +42,7 @@ def load_detail(dirs: Dirs, run_id: str) -> RunDetail:
     store = RunStore(dirs.runs)
     record = store.read(run_id)
     run_dir = store.path(run_id)
-    return RunDetail(record=record, summary=cached_summary(run_dir, record))
+    return RunDetail(record=record, summary=headline(run_dir, record))
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ class RunWatcher:
         for entry in self.runs.iterdir():
             if RUN_ID_RE.fullmatch(entry.name) and ".." not in entry.name:
                 try:
-                    stamps = input_stamps(entry)
+                    stamps = headline_inputs(entry)
                 except OSError:  # deleted between the listing and the stat
                     continue
                 if "run.yaml" in stamps:
@@ -103,7 +102,7 @@ def first_rows(watcher: RunWatcher) -> tuple[list[RunSummary], list[str]]:
     ready: list[RunSummary] = []
     pending: list[str] = []
     for run_id in watcher.poll().changed:
-        cached = peek_summary(watcher.runs / run_id, watcher.stamps(run_id))
+        cached = peek_headline(watcher.runs / run_id, watcher.stamps(run_id))
         # A running run's cache lacks its live loss (load_summary reads that): read it later.
         if cached is not None and cached.id == run_id and cached.status != "running":
             ready.append(cached)
@@ -124,4 +123,4 @@ def load_summary(runs: Path, run_id: str) -> RunSummary | None:
         record = store.read(run_id)
     except GsmReportError:
         return None
-    return cached_summary(store.path(run_id), record)
+    return headline(store.path(run_id), record)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from gsmreport.analysis.summary import RunSummary
+    from gsmreport.pipeline import RunSummary
 
 # Textual's Message sets itself up in `__post_init__`, which the dataclass `__init__` calls.
 

@@ -8,7 +8,6 @@ happens in a worker: a run's metrics may need re-ingesting first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
@@ -20,47 +19,14 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from gsmreport.core.settings import Dirs
 from gsmreport.tui.messages import OpenReport
 from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.curve import CurveChart
 
 if TYPE_CHECKING:
-    from gsmreport.report.compare_tables import TableRow
+    from gsmreport.pipeline import Comparison, TableRow
 
 LOAD_GROUP = "compare-load"
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """What the screen shows, computed off the UI thread."""
-
-    curves: dict[str, list[tuple[float, float]]]  # run id -> (step, EMA-smoothed train loss)
-    alpha: float
-    results: list[TableRow]
-    config: list[TableRow]
-    notes: list[str]
-
-
-def load_comparison(dirs: Dirs, run_ids: Sequence[str]) -> Comparison:
-    """Every figure through the comparison report's loaders and table builders."""
-    import math
-
-    from gsmreport.analysis.compare_runs import load_run
-    from gsmreport.analysis.training import EMA_ALPHA, ema, series
-    from gsmreport.core.runs import RunStore
-    from gsmreport.report.compare_tables import config_table, results_table
-
-    store = RunStore(dirs.runs)
-    runs = [load_run(store, run_id) for run_id in run_ids]
-    curves: dict[str, list[tuple[float, float]]] = {}
-    for run in runs:
-        loss = series(run.frame, "train", "loss")
-        points = [(float(x), y) for x, y in loss.iter_rows() if math.isfinite(y)]
-        smoothed = ema([y for _, y in points], EMA_ALPHA)
-        curves[run.id] = [(x, y) for (x, _), y in zip(points, smoothed, strict=True)]
-    config, notes = config_table(runs)
-    return Comparison(curves, EMA_ALPHA, results_table(runs), config, notes)
 
 
 def rows_table(run_ids: Sequence[str], rows: Sequence[TableRow]) -> Table:
@@ -104,12 +70,14 @@ class CompareScreen(HostedScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=LOAD_GROUP)
     def _load(self) -> Comparison:
-        return load_comparison(self.dirs, self.run_ids)
+        from gsmreport import pipeline
+
+        return pipeline.compare_view(self.dirs, self.run_ids)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != LOAD_GROUP:
             return
-        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, Comparison):
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
             self.show(event.worker.result)
         elif event.state == WorkerState.ERROR:  # the dialog comes from HostedScreen
             self.query_one("#compare-results", Static).update(Text("Could not load the runs."))

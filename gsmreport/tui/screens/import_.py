@@ -22,7 +22,7 @@ from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
-    from gsmreport.ingest.importer import Outcome
+    from gsmreport.pipeline import Outcome
 
 IMPORT_GROUP = "import-logs"
 # The verdict first and the (often very long) file name clipped, so that at 80 columns the

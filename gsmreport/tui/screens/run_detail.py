@@ -23,6 +23,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from gsmreport.core.fmt import DASH, usd
+from gsmreport.core.redact import redacted
 from gsmreport.gsm8k.answers import FILTERS
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
 from gsmreport.tui.detail import RunExtras, extras, top_failures
@@ -60,17 +61,6 @@ def overview(d: RunDetail) -> Table:
             *([("error", r.error)] if r.error else []),
         ]
     )
-
-
-def redacted(value: Any, key: str = "") -> Any:
-    """The config with every secret-looking value hidden: screens get shared and recorded."""
-    from gsmreport.report.context import REDACTED, is_secret_key
-
-    if key and is_secret_key(key) and value not in (None, ""):
-        return REDACTED
-    if isinstance(value, dict):
-        return {k: redacted(v, str(k)) for k, v in value.items()}
-    return value
 
 
 def config_text(config: dict[str, Any]) -> str:
@@ -244,9 +234,9 @@ class RunScreen(HostedScreen):
         self.show_reports()
 
     def action_samples(self) -> None:
-        from gsmreport.tui.sample_rows import eval_ids
+        from gsmreport import pipeline
 
-        ids = eval_ids(self.dirs, self.run_id)
+        ids = pipeline.sample_eval_ids(self.dirs, self.run_id)  # the latest last
         if not ids:
             self.notify("This run has no evaluation samples to browse.", severity="warning")
             return

@@ -33,7 +33,7 @@ from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from gsmreport.analysis.summary import RunSummary
+    from gsmreport.pipeline import RunSummary
 
 EMPTY_TEXT = (
     "No runs yet in {runs}.\n\n"

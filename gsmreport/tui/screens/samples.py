@@ -7,7 +7,7 @@ in a worker: `diagnose` over a full GSM8K test set takes a moment.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -17,16 +17,14 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from gsmreport import pipeline
 from gsmreport.tui.cells import MISSING
-from gsmreport.tui.sample_rows import (
-    ALL,
-    SampleRow,
-    categories_present,
-    eval_ids,
-    load_rows,
-    matches,
-)
 from gsmreport.tui.screens.base import HostedScreen
+
+if TYPE_CHECKING:
+    from gsmreport.pipeline import SampleRow, SampleSet
+
+ALL = "all"  # the first filter: every row (analysis.sample_rows names the rest)
 
 ROWS_GROUP = "sample-rows"
 
@@ -68,6 +66,7 @@ class SampleBrowser(HostedScreen):
         super().__init__()
         self.run_id = run_id
         self.eval_id = eval_id
+        self.samples: SampleSet | None = None
         self.sample_rows: list[SampleRow] = []
         self.category = ALL
         self.shown_rows: list[SampleRow] = []
@@ -96,19 +95,20 @@ class SampleBrowser(HostedScreen):
         self.read_rows()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=ROWS_GROUP)
-    def read_rows(self) -> list[SampleRow]:
-        return load_rows(self.dirs, self.run_id, self.eval_id)
+    def read_rows(self) -> SampleSet:
+        return pipeline.samples(self.dirs, self.run_id, self.eval_id)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != ROWS_GROUP:
             return
-        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, list):
-            self.sample_rows = event.worker.result
+        if event.state == WorkerState.SUCCESS and event.worker.result is not None:
+            self.samples = event.worker.result
+            self.sample_rows = list(self.samples.rows)
             self.apply_filter(ALL)
 
     def apply_filter(self, category: str) -> None:
         self.category = category
-        self.shown_rows = [row for row in self.sample_rows if matches(row, category)]
+        self.shown_rows = self.samples.matching(category) if self.samples else []
         self.index = 0
         self.show()
 
@@ -135,16 +135,16 @@ class SampleBrowser(HostedScreen):
             self.show()
 
     def action_cycle_filter(self) -> None:
-        cycle = categories_present(self.sample_rows)
+        cycle = self.samples.filters() if self.samples else [ALL]
         at = cycle.index(self.category) if self.category in cycle else -1
         self.apply_filter(cycle[(at + 1) % len(cycle)])
 
     def action_next_eval(self) -> None:
-        ids = eval_ids(self.dirs, self.run_id)
+        ids = pipeline.sample_eval_ids(self.dirs, self.run_id)
         if len(ids) < 2:
             self.notify("This run has one evaluation.", severity="information")
             return
         at = ids.index(self.eval_id) if self.eval_id in ids else -1
         self.eval_id = ids[(at + 1) % len(ids)]
-        self.sample_rows, self.shown_rows = [], []
+        self.samples, self.sample_rows, self.shown_rows = None, [], []
         self.read_rows()

@@ -17,7 +17,7 @@ from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 from gsmreport.tui.cells import LOADING, MARK_WIDTH, Column
 
 if TYPE_CHECKING:
-    from gsmreport.analysis.summary import RunSummary
+    from gsmreport.pipeline import RunSummary
 
 MARK = "●"
 MARK_STYLE = "bold cyan"

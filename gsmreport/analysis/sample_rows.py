@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gsmreport.analysis.eval_sections import written_order
 from gsmreport.analysis.evaluation import read_sample_dicts
 from gsmreport.analysis.failures import CATEGORIES, CORRECT, diagnose
 from gsmreport.analysis.sample_view import sample_view
@@ -50,11 +51,13 @@ def to_row(raw: dict[str, Any]) -> SampleRow:
 
 
 def eval_ids(dirs: Dirs, run_id: str) -> list[str]:
-    """Evaluations of the run that have rows to browse, oldest id first."""
+    """Evaluations of the run that have rows to browse, in the order of the "latest" rule
+    (analysis.eval_sections.written_order): the run's latest evaluation comes last."""
     folder = RunStore(dirs.runs).path(run_id) / "evals"
     if not folder.is_dir():
         return []
-    return sorted(d.name for d in folder.iterdir() if (d / "samples.jsonl").is_file())
+    found = [d for d in folder.iterdir() if (d / "samples.jsonl").is_file()]
+    return [d.name for d in written_order(found)]
 
 
 def load_rows(dirs: Dirs, run_id: str, eval_id: str) -> list[SampleRow]:
@@ -79,3 +82,20 @@ def matches(row: SampleRow, category: str) -> bool:
     if category == "wrong":
         return not row.correct
     return row.category == category
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    """One evaluation's rows with the filters the browser cycles through."""
+
+    rows: tuple[SampleRow, ...]
+
+    def filters(self) -> list[str]:
+        return categories_present(self.rows)
+
+    def matching(self, category: str) -> list[SampleRow]:
+        return [row for row in self.rows if matches(row, category)]
+
+
+def load_set(dirs: Dirs, run_id: str, eval_id: str) -> SampleSet:
+    return SampleSet(tuple(load_rows(dirs, run_id, eval_id)))

@@ -1,0 +1,40 @@
+"""The comparison as the TUI's compare screen shows it: smoothed train-loss curves and the
+comparison report's own tables. No Textual import; the screen gets it through pipeline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gsmreport.analysis.compare_runs import load_run
+from gsmreport.analysis.training import EMA_ALPHA, ema, series
+from gsmreport.core.runs import RunStore
+from gsmreport.core.settings import Dirs
+from gsmreport.report.compare_tables import TableRow, config_table, results_table
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the screen shows, computed off the UI thread."""
+
+    curves: dict[str, list[tuple[float, float]]]  # run id -> (step, EMA-smoothed train loss)
+    alpha: float
+    results: list[TableRow]
+    config: list[TableRow]
+    notes: list[str]
+
+
+def load_comparison(dirs: Dirs, run_ids: Sequence[str]) -> Comparison:
+    """Every figure through the comparison report's loaders and table builders."""
+    store = RunStore(dirs.runs)
+    runs = [load_run(store, run_id) for run_id in run_ids]
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for run in runs:
+        loss = series(run.frame, "train", "loss")
+        points = [(float(x), y) for x, y in loss.iter_rows() if math.isfinite(y)]
+        smoothed = ema([y for _, y in points], EMA_ALPHA)
+        curves[run.id] = [(x, y) for (x, _), y in zip(points, smoothed, strict=True)]
+    config, notes = config_table(runs)
+    return Comparison(curves, EMA_ALPHA, results_table(runs), config, notes)
