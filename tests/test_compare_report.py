@@ -299,7 +299,7 @@ def test_cli_needs_two_runs(tmp_path: Path, dirs: Dirs, args: list[str]) -> None
     ],
 )
 def test_compare_takes_every_id_up_to_the_next_option(args: list[str], expected: list[str]) -> None:
-    from gsmreport.cli.app import _spread_option
+    from gsmreport.cli.spread import spread_option as _spread_option
 
     assert _spread_option(args, "--compare") == expected
 

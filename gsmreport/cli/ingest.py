@@ -1,0 +1,85 @@
+"""`gsmreport ingest`: other tools' logs as runs, or a run's own logs read again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gsmreport.cli.base import Jobs, app, default_jobs, dirs_of
+
+
+@app.command(epilog="Exit codes: 0 every source imported, 1 any source failed, 2 bad usage.")
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Log files or folders (trainer_state.json / checkpoint folder, .wandb file or "
+            "wandb/ folder, TensorBoard event files, LLaMA-Factory trainer_log.jsonl, lm-eval "
+            "results/samples, CSV/JSONL), or the id of a run to re-read its own logs.",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Run id for the imported run (one source only).")
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Search folders for logs, all the way down.")
+    ] = False,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Columns of a CSV/JSONL log, e.g. step=global_step,loss=train_loss,eval_loss=val",
+        ),
+    ] = None,
+    jobs: Jobs = None,
+) -> None:
+    """Import training and evaluation logs from other tools as runs (same source → same run)."""
+    from gsmreport import pipeline
+    from gsmreport.core.runs import RUN_ID_RE, RunStore
+    from gsmreport.ingest.importer import Outcome
+    from gsmreport.ingest.tabular import parse_mapping
+
+    dirs = dirs_of(ctx)
+    store = RunStore(dirs.runs)
+    own = [p for p in paths if not Path(p).exists() and RUN_ID_RE.fullmatch(p) and store.exists(p)]
+    for run_id in own:  # a run id, not a path: rebuild that run's metrics.parquet
+        typer.echo(f"re-read {run_id}: {pipeline.ingest(dirs, run_id)}")
+    counts = {"imported": 0, "updated": 0, "failed": 0}
+    for missing in (p for p in paths if p not in own and not Path(p).exists()):
+        counts["failed"] += 1
+        typer.echo(f"error: {missing}: no such file or folder, and no run with that id", err=True)
+    sources = [Path(p) for p in paths if p not in own and Path(p).exists()]
+
+    def show(outcome: Outcome) -> None:
+        if not outcome.ok:
+            counts["failed"] += 1
+            typer.echo(f"error: {outcome.error}", err=True)
+            return
+        verb = "updated" if outcome.updated else "imported"
+        counts[verb] += 1
+        status = "" if outcome.status == "completed" else f", {outcome.status}"
+        typer.echo(
+            f"{verb} {outcome.run_id} <- {outcome.path} ({outcome.kind}, "
+            f"{outcome.rows:,} metric rows, {outcome.evals} eval(s){status})"
+        )
+        for warning in outcome.warnings:
+            typer.echo(f"  warning: {warning}", err=True)
+
+    if sources:
+        pipeline.import_logs(
+            dirs,
+            sources,
+            name=name,
+            recursive=recursive,
+            mapping=parse_mapping(mapping) if mapping else None,
+            jobs=default_jobs(jobs),
+            on_outcome=show,
+        )
+    summary = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    typer.echo(summary or "nothing found")
+    if counts["failed"]:
+        raise typer.Exit(1)
