@@ -310,6 +310,27 @@ def ingest(dirs: Dirs, run_id: str) -> Path:
     return store.path(run_id) / "metrics.parquet"
 
 
+@dataclass(frozen=True)
+class IngestPlan:
+    """What `gsmreport ingest ARGS` will do with each argument, worked out before any work."""
+
+    run_ids: list[str]  # ids of existing runs (not paths): their own logs are read again
+    missing: list[str]  # neither a file or folder nor a run
+    sources: list[Path]  # files and folders to import
+
+
+def plan_ingest(dirs: Dirs, args: list[str]) -> IngestPlan:
+    """A path that exists is a source; else an existing run's id means "re-read its logs"."""
+    store = RunStore(dirs.runs)
+    own = [a for a in args if not Path(a).exists() and RUN_ID_RE.fullmatch(a) and store.exists(a)]
+    rest = [a for a in args if a not in own]
+    return IngestPlan(
+        run_ids=own,
+        missing=[a for a in rest if not Path(a).exists()],
+        sources=[Path(a) for a in rest if Path(a).exists()],
+    )
+
+
 def import_logs(
     dirs: Dirs,
     paths: list[Path],
@@ -444,6 +465,7 @@ if TYPE_CHECKING:
 
     from gsmreport.report.batch import BatchResult, RenderOptions
     from gsmreport.report.gate import Gate, GateFailure
+    from gsmreport.report.outcome import RenderOutcome
 
 
 def _check_templates(templates: Path | None) -> None:
@@ -478,6 +500,31 @@ def render_runs(
     _check_templates(options.templates)
     tasks = [RenderTask(rid, store.path(rid), (out or dirs.reports) / rid, options) for rid in ids]
     return render_all(tasks, force=force, jobs=jobs, on_result=on_result)
+
+
+def render_and_gate(
+    dirs: Dirs,
+    run_ids: list[str] | None,
+    options: RenderOptions,
+    gates: list[Gate],
+    *,
+    out: Path | None = None,
+    force: bool = False,
+    jobs: int = 1,
+    on_result: Callable[[BatchResult], None] | None = None,
+) -> RenderOutcome:
+    """`render_runs`, then the gates on every run that rendered: counts, misses and the exit
+    decision come back as one value (report/outcome.py)."""
+    from gsmreport.report.outcome import RenderOutcome
+
+    results = render_runs(
+        dirs, run_ids, options, out=out, force=force, jobs=jobs, on_result=on_result
+    )
+    if not results:
+        raise UsageError(f"nothing to render: give RUN_ID ... or --all (no runs in {dirs.runs})")
+    rendered = sorted(r.run_id for r in results if r.status != "error")
+    misses = check_gates(dirs, rendered, gates) if gates else []
+    return RenderOutcome(tuple(results), tuple(gates), tuple(misses))
 
 
 def check_gates(dirs: Dirs, run_ids: list[str], gates: list[Gate]) -> list[GateFailure]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,20 +38,18 @@ def ingest(
 ) -> None:
     """Import training and evaluation logs from other tools as runs (same source → same run)."""
     from gsmreport import pipeline
-    from gsmreport.core.runs import RUN_ID_RE, RunStore
     from gsmreport.ingest.importer import Outcome
     from gsmreport.ingest.tabular import parse_mapping
 
     dirs = dirs_of(ctx)
-    store = RunStore(dirs.runs)
-    own = [p for p in paths if not Path(p).exists() and RUN_ID_RE.fullmatch(p) and store.exists(p)]
-    for run_id in own:  # a run id, not a path: rebuild that run's metrics.parquet
+    plan = pipeline.plan_ingest(dirs, paths)
+    for run_id in plan.run_ids:  # a run id, not a path: rebuild that run's metrics.parquet
         typer.echo(f"re-read {run_id}: {pipeline.ingest(dirs, run_id)}")
     counts = {"imported": 0, "updated": 0, "failed": 0}
-    for missing in (p for p in paths if p not in own and not Path(p).exists()):
+    for missing in plan.missing:
         counts["failed"] += 1
         typer.echo(f"error: {missing}: no such file or folder, and no run with that id", err=True)
-    sources = [Path(p) for p in paths if p not in own and Path(p).exists()]
+    sources = plan.sources
 
     def show(outcome: Outcome) -> None:
         if not outcome.ok:

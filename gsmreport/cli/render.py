@@ -115,7 +115,7 @@ def render(
     """Write reports/<id>/report.md (+ charts), and HTML/PDF/model card on request; or one
     report comparing runs with --compare A B C."""
     from gsmreport import pipeline
-    from gsmreport.core.errors import ThresholdFailed, UsageError
+    from gsmreport.core.errors import UsageError
     from gsmreport.report.batch import BatchResult, RenderOptions
     from gsmreport.report.gate import parse_gate
 
@@ -159,38 +159,28 @@ def render(
         elif result.status == "rendered":
             typer.echo(f"rendered {result.run_id}: {', '.join(str(p) for p in result.files)}")
 
-    dirs = dirs_of(ctx)
     options = RenderOptions(pdf=pdf, html=html, card=card, templates=templates)
-    results = pipeline.render_runs(
-        dirs,
+    outcome = pipeline.render_and_gate(
+        dirs_of(ctx),
         None if all_runs else list(run_ids or []),
         options,
+        gates,
         out=out,
         force=force or not all_runs,
         jobs=default_jobs(jobs),
         on_result=show,
     )
-    if not results:
-        raise UsageError(f"{_NOTHING} (no runs in {dirs.runs})")
-    failed = [r for r in results if r.status == "error"]
-    if single and failed:
-        raise GsmReportError(str(failed[0].error), exit_code=failed[0].exit_code)
+    if single and outcome.failed:
+        first = outcome.failed[0]
+        raise GsmReportError(str(first.error), exit_code=first.exit_code)
     if not single:
-        counts = {s: sum(r.status == s for r in results) for s in ("rendered", "up to date")}
-        counts["failed"] = len(failed)
-        typer.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n))
-    passed_render = sorted(r.run_id for r in results if r.status != "error")
-    misses = pipeline.check_gates(dirs, passed_render, gates) if gates else []
-    for miss in misses:
+        typer.echo(outcome.tally)
+    for miss in outcome.gate_failures:
         typer.echo(miss.message, err=True)
-    if failed:
-        raise GsmReportError(f"{len(failed)} of {len(results)} reports failed", exit_code=1)
-    if misses:
-        n_runs = len({m.run_id for m in misses})
-        raise ThresholdFailed(f"{n_runs} of {len(passed_render)} run(s) failed the quality gate")
-    if gates:
-        wanted = ", ".join(g.requirement for g in gates)
-        typer.echo(f"gate: all {len(passed_render)} run(s) pass ({wanted})")
+    if (error := outcome.error()) is not None:
+        raise error
+    if outcome.gate_line:
+        typer.echo(outcome.gate_line)
 
 
 _NOTHING = "nothing to render: give RUN_ID ... or --all"
