@@ -11,11 +11,11 @@ import altair as alt
 import polars as pl
 import pytest
 
+from gsmreport.core.decimate import minmax_decimate
 from gsmreport.core.runs import RunRecord
 from gsmreport.ingest import rows_from_log
 from gsmreport.ingest.schema import frame_from_rows
 from gsmreport.report.chart_specs import learning_rate_spec, loss_spec, token_accuracy_spec
-from gsmreport.report.decimate import minmax_decimate
 from gsmreport.report.render import render_run_report
 from gsmreport.report.templating import make_env
 from tests.run_fixtures import jsonl_line, make_train_run, write_record

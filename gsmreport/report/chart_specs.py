@@ -16,7 +16,7 @@ import polars as pl
 
 from gsmreport.analysis.breakdown import MAX_STEP_BUCKET, UNKNOWN_STEPS, Bucket
 from gsmreport.analysis.training import EMA_ALPHA, TOKEN_ACCURACY_LABEL, ema, series
-from gsmreport.report.decimate import MAX_POINTS, minmax_decimate
+from gsmreport.core.decimate import MAX_POINTS, minmax_decimate
 
 WIDTH, HEIGHT = 560, 260
 STEP_ORDER = (*(str(i) for i in range(MAX_STEP_BUCKET)), f"{MAX_STEP_BUCKET}+", UNKNOWN_STEPS)

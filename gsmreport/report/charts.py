@@ -18,6 +18,7 @@ import vl_convert as vlc
 
 from gsmreport.analysis.breakdown import Bucket
 from gsmreport.analysis.training import EMA_ALPHA, TOKEN_ACCURACY_LABEL
+from gsmreport.core.decimate import MAX_POINTS
 from gsmreport.report.chart_specs import (
     finite,
     learning_rate_spec,
@@ -25,7 +26,6 @@ from gsmreport.report.chart_specs import (
     step_accuracy_spec,
     token_accuracy_spec,
 )
-from gsmreport.report.decimate import MAX_POINTS
 
 # The report's font (report.css): Vega measures labels with it, so they fit when the PDF
 # renders the inline SVG in the same font. Where it is missing, both fall back alike.

@@ -14,6 +14,7 @@ from typing import Any
 import altair as alt
 
 from gsmreport.analysis.training import ema
+from gsmreport.core.decimate import minmax_decimate
 from gsmreport.report.chart_specs import HEIGHT, WIDTH, X_TICKS, with_rows
 from gsmreport.report.charts import Chart, render_chart
 
@@ -57,12 +58,8 @@ def _colour(run_ids: Sequence[str], shown: set[str]) -> alt.Scale:
 
 
 def _thin(xs: list[float], ys: list[float], limit: int = MAX_POINTS) -> list[tuple[float, float]]:
-    """At most `limit` evenly spaced points, always keeping the first and the last."""
-    n = len(xs)
-    if n <= limit:
-        return list(zip(xs, ys, strict=True))
-    picks = sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
-    return [(xs[i], ys[i]) for i in picks]
+    """At most `limit` points by the one thinning rule (core/decimate.py)."""
+    return [(xs[i], ys[i]) for i in minmax_decimate(xs, ys, limit)]
 
 
 def loss_overlay_spec(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from gsmreport.core.decimate import minmax_decimate
 from gsmreport.tui.widgets.ticks import fmt_tick, nice_ticks
 
 Point = tuple[float, float]
@@ -49,23 +50,15 @@ def finite_points(points: Sequence[Point]) -> list[Point | None]:
 
 
 def decimate(points: Sequence[Point], buckets: int = 2000) -> list[Point]:
-    """At most about 2 × `buckets` finite points: the lowest and highest of each run of
-    consecutive points, in step order. Enough for any terminal width (a chart is a few hundred
-    dots wide) and it keeps every spike. Non-finite points are all kept, so the legend's count
-    and the gaps in the line stay true."""
+    """At most about 2 × `buckets` finite points, by the one thinning rule of every chart
+    (core/decimate.py): the lowest and highest of each run of consecutive points, in step
+    order, every non-finite point kept. Enough for any terminal width (a chart is a few
+    hundred dots wide) and it keeps every spike, the gaps and the legend's count."""
     if len(points) <= 2 * buckets:
         return list(points)
-    size = math.ceil(len(points) / buckets)
-    out: list[Point] = []
-    for start in range(0, len(points), size):
-        chunk = points[start : start + size]
-        finite = [p for p in chunk if math.isfinite(p[0]) and math.isfinite(p[1])]
-        if finite:
-            low = min(finite, key=lambda p: p[1])
-            high = max(finite, key=lambda p: p[1])
-            out.extend(sorted({low, high}, key=lambda p: p[0]))
-        out.extend(p for p in chunk if not (math.isfinite(p[0]) and math.isfinite(p[1])))
-    return out
+    ys = [y if math.isfinite(x) else math.nan for x, y in points]
+    keep = minmax_decimate(range(len(points)), ys, 2 * buckets)
+    return [points[i] for i in keep]
 
 
 def _widen(lo: float, hi: float, least: float) -> tuple[float, float]:

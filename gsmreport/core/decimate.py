@@ -5,17 +5,22 @@ add bytes to the SVG (and time to Vega and WeasyPrint), not detail. Min/max deci
 for each of `max_points / 2` equal step buckets, the lowest and the highest value, so a loss
 spike stays visible where an evenly spaced sample could skip it. The numbers in the report
 are always computed from every logged point; only the picture is thinned.
+
+The one thinning rule for every picture: the report's charts, the comparison's loss overlay
+and the TUI's terminal curves. Non-finite values are kept (each draws a gap in the line, and
+the legends count them).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 MAX_POINTS = 400  # per curve: 199 min/max pairs across a 560 px chart, ~3 px apart
 
 
 def minmax_decimate(
-    steps: Sequence[int], values: Sequence[float], max_points: int = MAX_POINTS
+    steps: Sequence[float], values: Sequence[float], max_points: int = MAX_POINTS
 ) -> list[int]:
     """Indices of the points to draw, in order: all of them when there are few enough;
     otherwise the first, the last, and the min and the max of each bucket of positions."""
@@ -26,11 +31,11 @@ def minmax_decimate(
         return list(range(n))
     buckets = max(1, (max_points - 2) // 2)
     keep = {0, n - 1}
+    keep.update(i for i, v in enumerate(values) if not math.isfinite(v))
     for b in range(buckets):
         lo, hi = b * n // buckets, (b + 1) * n // buckets
-        if lo >= hi:
-            continue
-        span = range(lo, hi)
-        keep.add(min(span, key=values.__getitem__))
-        keep.add(max(span, key=values.__getitem__))
+        span = [i for i in range(lo, hi) if math.isfinite(values[i])]
+        if span:
+            keep.add(min(span, key=values.__getitem__))
+            keep.add(max(span, key=values.__getitem__))
     return sorted(keep)
