@@ -12,8 +12,8 @@ from gsmreport.analysis.cost import (
     cost,
     cost_per_point,
     default_price,
-    throughput,
 )
+from gsmreport.analysis.training import throughput
 from gsmreport.ingest import ingest_run, rows_from_log
 from gsmreport.ingest.schema import frame_from_rows
 from tests.run_fixtures import write_metrics_jsonl

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from gsmreport.analysis.compare import correct_by_doc
-from gsmreport.analysis.cost import Cost, ThroughputFigures, cost_per_point, throughput
+from gsmreport.analysis.cost import Cost, cost_per_point
 from gsmreport.analysis.evaluation import EvalSummary, FilterScore, load_samples
 from gsmreport.analysis.run import RunAnalysis, analyse_run
-from gsmreport.analysis.training import CurveSummary, TokenAccuracy
+from gsmreport.analysis.training import CurveSummary, ThroughputFigures, TokenAccuracy, throughput
 from gsmreport.core.runs import RunRecord, RunStore
 
 

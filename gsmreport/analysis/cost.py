@@ -1,4 +1,4 @@
-"""Device-hours, money and throughput: cost = device-hours × price per device-hour.
+"""Device-hours and money: cost = device-hours × price per device-hour.
 
 Every cost says where its price came from: the run's own price (run.yaml / config) first, then
 the dated default table below, and otherwise no cost at all — never a guessed number.
@@ -20,9 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import polars as pl
-
-from gsmreport.analysis.training import Point, series
 from gsmreport.core.runs import RunRecord
 
 if TYPE_CHECKING:
@@ -193,46 +190,6 @@ def cost_per_point(usd: float | None, accuracy: float | None) -> float | None:
     if usd is None or accuracy is None or not math.isfinite(accuracy) or accuracy <= 0:
         return None
     return usd / (accuracy * 100)
-
-
-@dataclass(frozen=True)
-class ThroughputFigures:
-    samples_per_second: Point | None
-    tokens_per_second: Point | None
-    tokens_per_second_source: str | None  # "logged" | "num_tokens / runtime_s"
-    runtime_s: Point | None
-    num_tokens: Point | None  # the last cumulative count TRL logged
-
-
-def _last(frame: pl.DataFrame, metric: str) -> Point | None:
-    data = series(frame, "train", metric).filter(pl.col("value").is_finite())
-    if data.height == 0:
-        return None
-    return Point(float(data.get_column("value")[-1]), int(data.get_column("step")[-1]))
-
-
-def throughput(frame: pl.DataFrame) -> ThroughputFigures:
-    """Training throughput from the trainer's final summary rows, each with its step.
-
-    Tokens/s is taken as logged when the trainer logged it; otherwise it is derived from TRL's
-    cumulative num_tokens over the runtime (which includes evaluation and saving time, so it
-    is a lower bound on the training speed) and labelled as derived.
-    """
-    runtime = _last(frame, "runtime_s")
-    tokens = _last(frame, "num_tokens")
-    logged = _last(frame, "tokens_per_second")
-    tps = logged
-    tps_source = "logged" if logged is not None else None
-    if logged is None and runtime is not None and tokens is not None and runtime.value > 0:
-        tps = Point(tokens.value / runtime.value, runtime.step)
-        tps_source = "num_tokens / runtime_s"
-    return ThroughputFigures(
-        samples_per_second=_last(frame, "samples_per_second"),
-        tokens_per_second=tps,
-        tokens_per_second_source=tps_source,
-        runtime_s=runtime,
-        num_tokens=tokens,
-    )
 
 
 def run_cost(record: RunRecord, runtime_s: float | None) -> Cost | None:

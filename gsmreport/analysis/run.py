@@ -25,18 +25,11 @@ from typing import Any
 
 import polars as pl
 
-from gsmreport.analysis.cost import (
-    Cost,
-    PointCost,
-    ThroughputFigures,
-    per_point_costs,
-    run_cost,
-    throughput,
-)
+from gsmreport.analysis.cost import Cost, PointCost, per_point_costs, run_cost
 from gsmreport.analysis.eval_sections import EvalSection, data_source, eval_sections, latest
 from gsmreport.analysis.evaluation import FilterScore
 from gsmreport.analysis.summary import RunSummary
-from gsmreport.analysis.training import TrainingSummary, summarize_training
+from gsmreport.analysis.training import ThroughputFigures, TrainingSummary, summarize_training
 from gsmreport.analysis.trends import LearningCurve, learning_curve
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunRecord
@@ -115,7 +108,7 @@ class RunAnalysis:
 
     @cached_property
     def throughput(self) -> ThroughputFigures | None:
-        return throughput(self.frame) if self.frame.height else None
+        return self.training.throughput if self.training else None
 
     @cached_property
     def runtime(self) -> Runtime | None:

@@ -56,11 +56,14 @@ class TokenAccuracy:
 
 
 @dataclass(frozen=True)
-class Throughput:
+class ThroughputFigures:
     samples_per_second: Point | None
-    steps_per_second: Point | None
+    tokens_per_second: Point | None
+    tokens_per_second_source: str | None  # "logged" | "num_tokens / runtime_s"
     runtime_s: Point | None
-    train_loss_avg: Point | None
+    num_tokens: Point | None  # the last cumulative count TRL logged
+    steps_per_second: Point | None = None
+    train_loss_avg: Point | None = None  # the Trainer's run-average training loss
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class TrainingSummary:
     eval_loss: CurveSummary | None
     gap: Gap | None
     token_accuracy: tuple[TokenAccuracy, ...]
-    throughput: Throughput
+    throughput: ThroughputFigures
     non_finite: dict[str, int]
 
 
@@ -171,11 +174,32 @@ def summarize_training(frame: pl.DataFrame, alpha: float = EMA_ALPHA) -> Trainin
         eval_loss=evaluation,
         gap=gap,
         token_accuracy=accuracies,
-        throughput=Throughput(
-            samples_per_second=_last(frame, "train", "samples_per_second"),
-            steps_per_second=_last(frame, "train", "steps_per_second"),
-            runtime_s=_last(frame, "train", "runtime_s"),
-            train_loss_avg=_last(frame, "train", "train_loss_avg"),
-        ),
+        throughput=throughput(frame),
         non_finite=non_finite_counts(frame),
+    )
+
+
+def throughput(frame: pl.DataFrame) -> ThroughputFigures:
+    """Training throughput from the trainer's final summary rows, each with its step.
+
+    Tokens/s is taken as logged when the trainer logged it; otherwise it is derived from TRL's
+    cumulative num_tokens over the runtime (which includes evaluation and saving time, so it
+    is a lower bound on the training speed) and labelled as derived.
+    """
+    runtime = _last(frame, "train", "runtime_s")
+    tokens = _last(frame, "train", "num_tokens")
+    logged = _last(frame, "train", "tokens_per_second")
+    tps = logged
+    tps_source = "logged" if logged is not None else None
+    if logged is None and runtime is not None and tokens is not None and runtime.value > 0:
+        tps = Point(tokens.value / runtime.value, runtime.step)
+        tps_source = "num_tokens / runtime_s"
+    return ThroughputFigures(
+        samples_per_second=_last(frame, "train", "samples_per_second"),
+        tokens_per_second=tps,
+        tokens_per_second_source=tps_source,
+        runtime_s=runtime,
+        num_tokens=tokens,
+        steps_per_second=_last(frame, "train", "steps_per_second"),
+        train_loss_avg=_last(frame, "train", "train_loss_avg"),
     )
