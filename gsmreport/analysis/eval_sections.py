@@ -43,6 +43,23 @@ MAX_OUTLIER_EXAMPLES = 5
 QUESTION_CHARS = 160
 
 
+def primary_score(scores: Sequence[FilterScore]) -> FilterScore | None:
+    """The score an evaluation is headlined by: strict-match when scored, else the first."""
+    return next((s for s in scores if s.filter == PRIMARY_FILTER), scores[0] if scores else None)
+
+
+def eval_folders(run_dir: Path) -> list[Path]:
+    """The run's evaluation folders (with results.json or samples.jsonl), by folder name."""
+    evals = run_dir / "evals"
+    if not evals.is_dir():
+        return []
+    return [
+        d
+        for d in sorted(evals.iterdir())
+        if (d / "results.json").is_file() or (d / "samples.jsonl").is_file()
+    ]
+
+
 @dataclass(frozen=True)
 class OutlierExample:
     doc_id: int
@@ -71,11 +88,7 @@ class EvalSection:
 
     @property
     def primary(self) -> FilterScore | None:
-        """strict-match when scored, else the first filter that was."""
-        scores = self.summary.scores
-        return next(
-            (s for s in scores if s.filter == PRIMARY_FILTER), scores[0] if scores else None
-        )
+        return primary_score(self.summary.scores)
 
     @property
     def interval_points(self) -> float | None:
@@ -172,29 +185,16 @@ def _written_ns(eval_dir: Path) -> int:
     return max(stamps, default=0)
 
 
-def latest(sections: Sequence[EvalSection]) -> EvalSection | None:
-    """THE latest evaluation of a run, the one every surface headlines: the one whose
-    results.json or samples.jsonl was written last; on equal times the greater folder name."""
-    if not sections:
-        return None
-    return max(sections, key=lambda s: (s.written_ns, s.folder))
-
-
 def written_order(folders: Sequence[Path]) -> list[Path]:
-    """Evaluation folders oldest first by the same rule as `latest` (last = latest)."""
+    """Evaluation folders, oldest first, by THE rule that picks a run's latest evaluation (the
+    one every surface headlines): the last written (newest mtime of its results.json or
+    samples.jsonl); on equal times the greater folder name. The last one is the latest."""
     return sorted(folders, key=lambda d: (_written_ns(d), d.name))
 
 
 def eval_sections(run_dir: Path, run_source: str | None = None) -> list[EvalSection]:
     """Every evaluation of a run, in folder order (the order summarize_evals uses)."""
-    evals = run_dir / "evals"
-    if not evals.is_dir():
-        return []
-    return [
-        eval_section(d, run_source)
-        for d in sorted(evals.iterdir())
-        if (d / "results.json").is_file() or (d / "samples.jsonl").is_file()
-    ]
+    return [eval_section(d, run_source) for d in eval_folders(run_dir)]
 
 
 def outlier_sections(sections: Sequence[EvalSection]) -> list[EvalSection]:

@@ -26,10 +26,28 @@ from typing import Any
 import polars as pl
 
 from gsmreport.analysis.cost import Cost, PointCost, per_point_costs, run_cost
-from gsmreport.analysis.eval_sections import EvalSection, data_source, eval_sections, latest
-from gsmreport.analysis.evaluation import FilterScore
+from gsmreport.analysis.eval_sections import (
+    EvalSection,
+    data_source,
+    eval_folders,
+    eval_sections,
+    primary_score,
+    written_order,
+)
+from gsmreport.analysis.evaluation import EvalSummary, FilterScore, summarize_eval
 from gsmreport.analysis.summary import RunSummary
-from gsmreport.analysis.training import ThroughputFigures, TrainingSummary, summarize_training
+from gsmreport.analysis.training import (
+    CurveSummary,
+    Point,
+    ThroughputFigures,
+    TokenAccuracy,
+    TrainingSummary,
+    last_point,
+    summarize_curve,
+    summarize_training,
+    throughput,
+    token_accuracy,
+)
 from gsmreport.analysis.trends import LearningCurve, learning_curve
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunRecord
@@ -50,16 +68,16 @@ def _iso_seconds(start: str | None, end: str | None) -> float | None:
         return None
 
 
-def run_runtime(record: RunRecord, figures: ThroughputFigures | None) -> Runtime | None:
-    """The run's runtime by the one rule (module docstring), with where it came from."""
+def run_runtime(record: RunRecord, logged: Point | None) -> Runtime | None:
+    """The run's runtime by the one rule (module docstring), with where it came from;
+    `logged`: the trainer's last finite train_runtime row, if any."""
     if record.runtime_s is not None and math.isfinite(record.runtime_s):
         return Runtime(record.runtime_s, "run.yaml runtime_s")
     span = _iso_seconds(record.started_at, record.finished_at)
     if span is not None and span >= 0:
         return Runtime(span, "run.yaml started_at → finished_at")
-    if figures is not None and figures.runtime_s is not None:
-        step = figures.runtime_s.step
-        return Runtime(figures.runtime_s.value, f"trainer's logged train_runtime (step {step})")
+    if logged is not None:
+        return Runtime(logged.value, f"trainer's logged train_runtime (step {logged.step})")
     return None
 
 
@@ -108,11 +126,24 @@ class RunAnalysis:
 
     @cached_property
     def throughput(self) -> ThroughputFigures | None:
-        return self.training.throughput if self.training else None
+        return throughput(self.frame) if self.frame.height else None
+
+    # The headline's training figures, by the very functions summarize_training uses, so that
+    # listing runs does not pay for the whole training summary.
+    @cached_property
+    def train_loss(self) -> CurveSummary | None:
+        return summarize_curve(self.frame, "train", "loss") if self.frame.height else None
+
+    @cached_property
+    def train_token_accuracy(self) -> TokenAccuracy | None:
+        return token_accuracy(self.frame, "train") if self.frame.height else None
 
     @cached_property
     def runtime(self) -> Runtime | None:
-        return run_runtime(self.record, self.throughput)
+        record = self.record
+        if record.runtime_s is not None or (record.started_at and record.finished_at):
+            return run_runtime(record, None)
+        return run_runtime(record, last_point(self.frame, "train", "runtime_s"))
 
     @cached_property
     def cost(self) -> Cost | None:
@@ -123,8 +154,22 @@ class RunAnalysis:
         return tuple(eval_sections(self.run_dir, data_source(self.record.config)))
 
     @cached_property
+    def latest_folder(self) -> Path | None:
+        """The latest evaluation's folder: written last, ties by the greater folder name."""
+        ordered = written_order(eval_folders(self.run_dir))
+        return ordered[-1] if ordered else None
+
+    @cached_property
     def latest(self) -> EvalSection | None:
-        return latest(self.evaluations)
+        folder = self.latest_folder
+        return next((s for s in self.evaluations if folder and s.folder == folder.name), None)
+
+    @cached_property
+    def latest_summary(self) -> EvalSummary | None:
+        """The latest evaluation's scores alone (no breakdowns): what the headline needs."""
+        if "evaluations" in self.__dict__:
+            return self.latest.summary if self.latest else None
+        return summarize_eval(self.latest_folder) if self.latest_folder else None
 
     @cached_property
     def point_costs(self) -> tuple[PointCost, ...]:
@@ -133,13 +178,12 @@ class RunAnalysis:
     @property
     def exact_match(self) -> FilterScore | None:
         """The headline task accuracy: the latest evaluation's primary filter."""
-        return self.latest.primary if self.latest else None
+        latest = self.latest_summary
+        return primary_score(latest.scores) if latest else None
 
     def headline(self) -> RunSummary:
         """What the runs table, `gsmreport runs` and the gates show."""
-        loss = self.training.train_loss if self.training else None
-        acc = self.training.token_accuracy if self.training else ()
-        train_acc = next((a for a in acc if a.split == "train"), None)
+        loss, train_acc = self.train_loss, self.train_token_accuracy
         em, cost, runtime = self.exact_match, self.cost, self.runtime
         r = self.record
         return RunSummary(
@@ -159,7 +203,7 @@ class RunAnalysis:
             n_eval=em.n if em else None,
             em_correct=em.correct if em else None,
             em_filter=em.filter if em else None,
-            latest_eval=self.latest.summary.eval_id if self.latest else None,
+            latest_eval=self.latest_summary.eval_id if self.latest_summary else None,
             runtime_s=runtime.seconds if runtime else None,
             device_hours=cost.device_hours if cost else None,
             cost_usd=cost.usd if cost else None,

@@ -130,7 +130,8 @@ def summarize_curve(
     )
 
 
-def _last(frame: pl.DataFrame, split: str, metric: str) -> Point | None:
+def last_point(frame: pl.DataFrame, split: str, metric: str) -> Point | None:
+    """The last finite value of one series, with its step."""
     data = series(frame, split, metric).filter(pl.col("value").is_finite())
     if data.height == 0:
         return None
@@ -186,20 +187,20 @@ def throughput(frame: pl.DataFrame) -> ThroughputFigures:
     cumulative num_tokens over the runtime (which includes evaluation and saving time, so it
     is a lower bound on the training speed) and labelled as derived.
     """
-    runtime = _last(frame, "train", "runtime_s")
-    tokens = _last(frame, "train", "num_tokens")
-    logged = _last(frame, "train", "tokens_per_second")
+    runtime = last_point(frame, "train", "runtime_s")
+    tokens = last_point(frame, "train", "num_tokens")
+    logged = last_point(frame, "train", "tokens_per_second")
     tps = logged
     tps_source = "logged" if logged is not None else None
     if logged is None and runtime is not None and tokens is not None and runtime.value > 0:
         tps = Point(tokens.value / runtime.value, runtime.step)
         tps_source = "num_tokens / runtime_s"
     return ThroughputFigures(
-        samples_per_second=_last(frame, "train", "samples_per_second"),
+        samples_per_second=last_point(frame, "train", "samples_per_second"),
         tokens_per_second=tps,
         tokens_per_second_source=tps_source,
         runtime_s=runtime,
         num_tokens=tokens,
-        steps_per_second=_last(frame, "train", "steps_per_second"),
-        train_loss_avg=_last(frame, "train", "train_loss_avg"),
+        steps_per_second=last_point(frame, "train", "steps_per_second"),
+        train_loss_avg=last_point(frame, "train", "train_loss_avg"),
     )
