@@ -11,8 +11,11 @@ from pathlib import Path
 
 import polars as pl
 
+from gsmreport.analysis.evaluation import read_sample_dicts
 from gsmreport.core.settings import Dirs
 from gsmreport.ingest.importer import import_paths
+from tests.run_fixtures import make_train_run
+from tests.test_cli import _one_error_line, gsm
 
 _PR_CAPBSET_DROP = 24
 _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
@@ -83,3 +86,57 @@ def test_unreadable_folder_is_one_error_and_its_neighbours_import(
     assert "imported ok <- " in recursive.stdout
     assert f"{logs / 'locked'}: permission denied" in recursive.stderr
     assert sorted(p.name for p in dirs.runs.iterdir()) == ["ok"]
+
+
+def _two_evaluated_runs(tmp_path: Path) -> Path:
+    for run_id in ("a", "b"):
+        make_train_run(tmp_path, run_id)
+    return tmp_path / "runs" / "b" / "evals" / "e1" / "samples.jsonl"
+
+
+def test_compare_with_a_non_utf8_samples_file_is_one_line(tmp_path: Path, dirs: Dirs) -> None:
+    """Item 3: `render --compare` names the file, as rendering the run alone does."""
+    samples = _two_evaluated_runs(tmp_path)
+    samples.write_bytes(samples.read_bytes() + b"\xff\xfe not utf-8\n")
+    proc = gsm("render", "--compare", "a", "b", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert _one_error_line(proc).startswith(f"error: {samples}: samples file is not UTF-8 text")
+
+
+def test_garbage_lines_in_samples_are_counted_and_named(tmp_path: Path) -> None:
+    """Item 10: a garbage line in the middle is not lost quietly: the reader counts and
+    names it (the report and `runs` read the count from here)."""
+    samples = _two_evaluated_runs(tmp_path)
+    lines = samples.read_text().splitlines()
+    lines[2:2] = ["{not json", "[1, 2]"]
+    samples.write_text("\n".join(lines) + "\n\n")  # a trailing blank line is not a lost row
+    rows = read_sample_dicts(samples)
+    assert len(rows) == len(lines) - 2
+    assert rows.skipped_lines == (3, 4)
+    assert rows.warning("s.jsonl") == "s.jsonl: 2 line(s) not a JSON object, skipped (line 3, 4)"
+
+
+def test_corrupt_parquet_without_a_source_is_kept_and_named(tmp_path: Path, dirs: Dirs) -> None:
+    """Item 10: an imported run whose metrics.parquet is corrupt and whose source is gone is
+    not rebuilt into an empty table and a "0 metric rows" report."""
+    source = _state(tmp_path / "gone" / "trainer_state.json")
+    assert import_paths(dirs.runs, [source.parent])[0].ok
+    source.unlink()
+    parquet = dirs.runs / "gone" / "metrics.parquet"
+    parquet.write_bytes(b"PAR1 not really")
+    proc = gsm("render", "gone", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert f"error: {parquet}: unreadable (" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert parquet.read_bytes() == b"PAR1 not really"
+
+
+def test_rebuild_never_replaces_data_with_less(tmp_path: Path, dirs: Dirs) -> None:
+    """Item 10: `ingest RUN_ID` on an imported run (no log in its folder) keeps its table."""
+    source = _state(tmp_path / "logs" / "imp" / "trainer_state.json")
+    assert import_paths(dirs.runs, [source.parent])[0].ok
+    parquet = dirs.runs / "imp" / "metrics.parquet"
+    proc = gsm("ingest", "imp", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "kept (2 rows): the logs beside it give only 0" in proc.stderr
+    assert pl.read_parquet(parquet).height == 2
