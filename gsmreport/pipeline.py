@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from gsmreport.core.config import DataConfig, EvalConfig, TrainConfig, load_yaml_model
 from gsmreport.core.errors import ConfigError, JobFailed, NotFoundError, UsageError
 from gsmreport.core.fsutil import atomic_write_text, atomic_write_yaml
-from gsmreport.core.runs import RUN_ID_RE, RunRecord, RunStore, slugify, validate_run_id
+from gsmreport.core.runs import (
+    RUN_ID_RE,
+    RunProblem,
+    RunRecord,
+    RunStore,
+    slugify,
+    validate_run_id,
+)
 from gsmreport.core.settings import Dirs
 from gsmreport.launch.accelerate import resolve_launch
 from gsmreport.launch.command import job_command, train_command
@@ -328,6 +335,12 @@ def import_logs(
 
 def list_runs(dirs: Dirs) -> list[RunRecord]:
     return list(RunStore(dirs.runs).iter_records())
+
+
+def run_problems(dirs: Dirs) -> list[RunProblem]:
+    """The folders of the runs folder that are not good runs (copied, invalid id, unreadable
+    run.yaml), each with its one-line problem; every listing leaves them out."""
+    return RunStore(dirs.runs).problems()
 
 
 def summaries(dirs: Dirs) -> list[RunSummary]:

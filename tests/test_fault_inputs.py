@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
+from textual.widgets import Static
 
 from gsmreport.analysis.evaluation import read_sample_dicts
 from gsmreport.core.settings import Dirs
 from gsmreport.ingest.importer import import_paths
+from gsmreport.tui.app import make_app
 from tests.run_fixtures import make_train_run
 from tests.test_cli import _one_error_line, gsm
+from tests.test_tui import row_ids
+from tests.tui_support import async_test
 
 _PR_CAPBSET_DROP = 24
 _CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
@@ -140,3 +145,49 @@ def test_rebuild_never_replaces_data_with_less(tmp_path: Path, dirs: Dirs) -> No
     assert proc.returncode == 0, proc.stderr
     assert "kept (2 rows): the logs beside it give only 0" in proc.stderr
     assert pl.read_parquet(parquet).height == 2
+
+
+def _bad_neighbours(tmp_path: Path) -> Path:
+    """Two good runs, a copy of one (`cp -a`), and one whose run.yaml says `id: ../../x`."""
+    runs = tmp_path / "runs"
+    for run_id in ("a", "b", "bad"):
+        make_train_run(tmp_path, run_id)
+    shutil.copytree(runs / "a", runs / "a-copy")
+    yaml_path = runs / "bad" / "run.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("id: bad\n", "id: ../../x\n"))
+    return runs
+
+
+def test_runs_and_render_all_keep_the_good_runs_and_name_the_bad(
+    tmp_path: Path, dirs: Dirs
+) -> None:
+    """Items 4, 5: a copied run is not listed twice, an invalid id does not end the listing;
+    both folders are named, and `render --all` renders the good runs."""
+    runs = _bad_neighbours(tmp_path)
+    listed = gsm("runs", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    ids = [line.split()[0] for line in listed.stdout.splitlines()[2:]]
+    assert sorted(ids) == ["a", "b"]
+    warnings = listed.stderr.strip().splitlines()
+    assert warnings == [
+        f"warning: {runs / 'a-copy' / 'run.yaml'}: `id: a` names another run than its folder "
+        "'a-copy' (a copied or renamed run? set `id: a-copy`) (folder skipped)",
+        f"warning: {runs / 'bad' / 'run.yaml'}: `id: ../../x` is not a valid run id "
+        "(the folder name, 'bad', is) (folder skipped)",
+    ]
+    rendered = gsm("render", "--all", cwd=tmp_path)
+    assert rendered.returncode == 0, rendered.stderr
+    assert rendered.stdout.strip().splitlines()[-1] == "2 rendered"
+    assert sorted(p.name for p in dirs.reports.iterdir()) == ["a", "b"]
+    assert rendered.stderr.strip().splitlines() == warnings
+
+
+@async_test
+async def test_tui_lists_the_good_runs_beside_bad_neighbours(tmp_path: Path) -> None:
+    """Items 4, 5: the TUI opens (no DuplicateKey, no KeyError) and names the bad folders."""
+    dirs = Dirs(runs=_bad_neighbours(tmp_path), reports=tmp_path / "reports")
+    app = make_app(dirs)
+    async with app.run_test(size=(160, 36)):
+        assert sorted(row_ids(app)) == ["a", "b"]
+        info = str(app.screen.query_one("#runs-info", Static).content)
+        assert "2 folder(s) skipped: a-copy, bad" in info

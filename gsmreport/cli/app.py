@@ -636,6 +636,9 @@ def render(
 
     dirs = _dirs(ctx)
     options = RenderOptions(pdf=pdf, html=html, card=card, templates=templates)
+    if all_runs:  # a folder that is not a good run is named, once, and left out
+        for problem in pipeline.run_problems(dirs):
+            typer.echo(f"warning: {problem}", err=True)
     results = pipeline.render_runs(
         dirs,
         None if all_runs else list(run_ids or []),
@@ -678,6 +681,8 @@ def runs(ctx: typer.Context) -> None:
     from gsmreport.cli.tables import runs_table
 
     typer.echo(runs_table(pipeline.summaries(_dirs(ctx))))
+    for problem in pipeline.run_problems(_dirs(ctx)):  # listed with the folder, never fatal
+        typer.echo(f"warning: {problem}", err=True)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,6 +96,26 @@ class RunRecord(BaseModel):
     versions: dict[str, str] = Field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RunProblem:
+    """A folder under the runs folder that looks like a run but cannot be read as one."""
+
+    folder: Path
+    problem: str  # one line, naming the file
+
+    def __str__(self) -> str:
+        return f"{self.problem} (folder skipped)"
+
+
+def _id_problem(recorded: str, folder: str) -> str:
+    if not RUN_ID_RE.fullmatch(recorded) or ".." in recorded:
+        return f"`id: {recorded}` is not a valid run id (the folder name, {folder!r}, is)"
+    return (
+        f"`id: {recorded}` names another run than its folder {folder!r} "
+        f"(a copied or renamed run? set `id: {folder}`)"
+    )
+
+
 class RunStore:
     """All runs under one folder."""
 
@@ -121,10 +142,16 @@ class RunStore:
         atomic_write_yaml(self.path(record.id) / "run.yaml", record.model_dump(mode="json"))
 
     def read(self, run_id: str) -> RunRecord:
+        """The run in folder `run_id`. A run is located by its folder, never by what its
+        run.yaml remembers: one whose `id:` names another folder (a copy, a move, a hand
+        edit) is refused, so it cannot pass for that other run or steer a path elsewhere."""
         path = self.path(run_id) / "run.yaml"
         if not path.is_file():
             raise NotFoundError(f"run {run_id!r} not found in {self.root} (see `gsmreport runs`)")
-        return read_record(path)
+        record = read_record(path)
+        if record.id != run_id:
+            raise GsmReportError(f"{path}: {_id_problem(record.id, run_id)}")
+        return record
 
     def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
         record = self.read(run_id)
@@ -152,11 +179,23 @@ class RunStore:
         )
 
     def iter_records(self) -> Iterator[RunRecord]:
+        """Every good run; a folder with a problem is left out (`scan` names it)."""
+        for item in self.scan():
+            if isinstance(item, RunRecord):
+                yield item
+
+    def scan(self) -> Iterator[RunRecord | RunProblem]:
+        """Each run folder as its record, or as the problem that keeps it from being one
+        (unreadable run.yaml, a copied or renamed folder): a bad neighbour is listed, never
+        fatal to the other runs."""
         for run_id in self.ids():
             try:
                 yield self.read(run_id)
-            except GsmReportError:
-                continue  # a broken run.yaml must not hide every other run
+            except GsmReportError as err:
+                yield RunProblem(self.root / run_id, str(err))
+
+    def problems(self) -> list[RunProblem]:
+        return [item for item in self.scan() if isinstance(item, RunProblem)]
 
     def unique_id(self, base: str) -> str:
         """`base`, or `base-2`, `base-3`, … whichever does not exist yet."""
