@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,7 +147,7 @@ def train(
     store, rid, run_dir, record = RunStore(dirs.runs), plan.record.id, plan.run_dir, plan.record
     store.create(record)
     code = run_job(record.command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel)
-    return _after_training(dirs, store, rid, code)
+    return _after_training(dirs, store, rid, code, fresh=True)
 
 
 def resume(
@@ -182,10 +183,16 @@ def resume(
     return _after_training(dirs, store, run_id, code)
 
 
-def _after_training(dirs: Dirs, store: RunStore, run_id: str, code: int) -> RunRecord:
+def _after_training(
+    dirs: Dirs, store: RunStore, run_id: str, code: int, *, fresh: bool = False
+) -> RunRecord:
     record = _finish(store, run_id, code)
     if code == 2 and record.status == "failed":
-        # The job refused a setting this machine cannot run (e.g. qlora without CUDA).
+        # The job refused a setting this machine cannot run (e.g. qlora without CUDA) before
+        # training anything. Exit 2 promises "bad input, nothing written": a run this call
+        # created goes again, so the same --run-id works once the setting is fixed.
+        if fresh:
+            shutil.rmtree(store.path(run_id), ignore_errors=True)
         raise ConfigError(record.error or f"run {run_id!r}: a setting this machine cannot run")
     if (store.path(run_id) / "metrics.jsonl").is_file():
         ingest(dirs, run_id)  # keep the metrics of failed and interrupted runs readable too
@@ -240,8 +247,10 @@ def evaluate(
             seed=cfg.seed,
             config=cfg.model_dump(mode="json"),
         )
-        store.create(record)
+    # Every input is checked before a run folder is written (exit 2: nothing written).
     cfg = cfg.model_copy(update={"data": _resolve_data(cfg.data)})
+    if record.kind == "eval":
+        store.create(record)
     run_dir = store.path(record.id)
     eval_id = _new_eval_id(run_dir, cfg)
     eval_dir = run_dir / "evals" / eval_id

@@ -191,3 +191,15 @@ async def test_tui_lists_the_good_runs_beside_bad_neighbours(tmp_path: Path) -> 
         assert sorted(row_ids(app)) == ["a", "b"]
         info = str(app.screen.query_one("#runs-info", Static).content)
         assert "2 folder(s) skipped: a-copy, bad" in info
+
+
+def test_eval_with_missing_data_writes_no_run(tmp_path: Path, dirs: Dirs) -> None:
+    """Item 6: exit 2 means nothing written; the same --run-id works on the next try."""
+    (tmp_path / "model").mkdir()
+    args = ("eval", "--model", "model", "--data", str(tmp_path / "missing"), "--run-id", "x")
+    first = gsm(*args, cwd=tmp_path)
+    assert first.returncode == 2
+    assert _one_error_line(first).startswith("error: data folder not found:")
+    assert not (dirs.runs / "x").exists()
+    again = gsm(*args, cwd=tmp_path)
+    assert "already exists" not in again.stderr
