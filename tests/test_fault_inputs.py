@@ -17,7 +17,7 @@ from gsmreport.analysis.evaluation import read_sample_dicts
 from gsmreport.core.settings import Dirs
 from gsmreport.ingest.importer import import_paths
 from gsmreport.tui.app import make_app
-from tests.run_fixtures import make_train_run
+from tests.run_fixtures import make_train_run, write_record
 from tests.test_cli import _one_error_line, gsm
 from tests.test_tui import row_ids
 from tests.tui_support import async_test
@@ -203,3 +203,53 @@ def test_eval_with_missing_data_writes_no_run(tmp_path: Path, dirs: Dirs) -> Non
     assert not (dirs.runs / "x").exists()
     again = gsm(*args, cwd=tmp_path)
     assert "already exists" not in again.stderr
+
+
+PAYLOAD = "<script>alert(1)</script> | <img src=x onerror=alert(2)> &amp;"
+
+
+def _outside_fences(text: str) -> str:
+    """The Markdown outside fenced code blocks (md_block fences problems and responses,
+    whose content is shown verbatim and cannot be live HTML)."""
+    kept, fence = [], ""
+    for line in text.splitlines():
+        if fence:
+            fence = "" if line == fence else fence
+        elif line.startswith("```"):
+            fence = line.removesuffix("text")
+        else:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def test_untrusted_text_is_inert_in_markdown_reports_and_cards(tmp_path: Path) -> None:
+    """Item 11: model, data, warning, eval id and category strings planted with HTML, pipes,
+    a leading `#` and line breaks render as text in report.md and the model card."""
+    from gsmreport import pipeline
+
+    run_dir, _ = make_train_run(tmp_path, "planted")
+    write_record(
+        run_dir,
+        model=f"# model {PAYLOAD}",
+        data=f"data\n# heading from data {PAYLOAD}",
+        method=f"lora{PAYLOAD}",
+        warnings=[f"first line\n# heading from a warning {PAYLOAD}", f"  #{PAYLOAD}"],
+    )
+    (run_dir / "evals" / "e1").rename(run_dir / "evals" / "e1<script>x")
+    samples = next((run_dir / "evals").glob("*/samples.jsonl"))
+    samples.write_text(samples.read_text().replace('"wrong answer"', '"wrong <b>x</b>\\n# c"'))
+    dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+    paths = pipeline.render(dirs, "planted", card=True)
+    card = paths.md.parent / "README.md"
+    for path in (paths.md, card):
+        text = _outside_fences(path.read_text(encoding="utf-8"))
+        assert "<script" not in text and "<img" not in text and "<b>" not in text, path
+        headings = [line for line in text.splitlines() if line.lstrip().startswith("#")]
+        assert all(
+            line.startswith(("# Run report", "# planted", "## ", "### ", "#### "))
+            for line in headings
+        ), headings
+        assert "heading from" not in "".join(h for h in headings)
+    report = paths.md.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; \\| &lt;img" in report
+    assert "&amp;amp;" in report  # an entity in the input is shown as typed, not decoded
