@@ -64,13 +64,19 @@ def _data_label(data: DataConfig) -> str:
 
 
 def _finish(store: RunStore, run_id: str, code: int) -> RunRecord:
-    """The child records its own outcome; if it died before that (SIGKILL, OOM), we do."""
-    record = store.read(run_id)
-    if record.status in ("pending", "running"):
-        record = store.set_status(
-            run_id, "failed", error=f"job process exited with code {code} before finishing"
+    """The child records its own outcome; if it died before that, we do: killed by a signal
+    (SIGKILL, the OOM killer) is an interruption that --resume continues, anything else a
+    failure."""
+    record = store.read(run_id, check_alive=False)
+    if record.status not in ("pending", "running"):
+        return record
+    if code < 0:
+        return store.set_status(
+            run_id, "interrupted", error=f"process vanished (killed by signal {-code})"
         )
-    return record
+    return store.set_status(
+        run_id, "failed", error=f"job process exited with code {code} before finishing"
+    )
 
 
 @dataclass(frozen=True)
@@ -141,12 +147,15 @@ def train(
     overrides: dict[str, Any] | None = None,
     on_line: LineSink | None = None,
     cancel: threading.Event | None = None,
+    detached: bool = False,
 ) -> RunRecord:
-    """Create a run from a YAML config, train it in a child process, ingest its metrics."""
+    """Create a run from a YAML config, train it in a child process, ingest its metrics.
+    `detached`: the job may outlive this process (launch.process.run_job)."""
     plan = plan_train(dirs, config_path, run_id=run_id, overrides=overrides)
     store, rid, run_dir, record = RunStore(dirs.runs), plan.record.id, plan.run_dir, plan.record
     store.create(record)
-    code = run_job(record.command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel)
+    log = run_dir / "logs" / "stdout.log"
+    code = run_job(record.command, log, on_line=on_line, cancel=cancel, detached=detached)
     return _after_training(dirs, store, rid, code, fresh=True)
 
 
@@ -156,6 +165,7 @@ def resume(
     *,
     on_line: LineSink | None = None,
     cancel: threading.Event | None = None,
+    detached: bool = False,
 ) -> RunRecord:
     """Continue an interrupted or failed training run in its own folder from its newest
     checkpoint; the job cuts metrics.jsonl back to that step so no step appears twice."""
@@ -178,8 +188,13 @@ def resume(
         raise UsageError(
             f"run {run_id!r} was written for SLURM (sbatch); --resume continues local runs only"
         )
-    command = [*record.command, "--resume"]
-    code = run_job(command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel)
+    # The command is rebuilt for the folder in use, never taken from run.yaml: a copied or
+    # moved run must train itself, not the folder it was copied from.
+    launch = TrainConfig.model_validate(record.config).launch
+    command = [*train_command(run_dir.resolve(), launch), "--resume"]
+    code = run_job(
+        command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel, detached=detached
+    )
     return _after_training(dirs, store, run_id, code)
 
 
@@ -208,6 +223,7 @@ def evaluate(
     data: DataConfig | None = None,
     on_line: LineSink | None = None,
     cancel: threading.Event | None = None,
+    detached: bool = False,
     **settings: Any,
 ) -> tuple[str, str]:
     """Evaluate a trained run (`run_id`) or a model (`model`, as a new eval-only run).
@@ -258,9 +274,8 @@ def evaluate(
     atomic_write_yaml(
         eval_dir / "eval.yaml", {"config": cfg.model_dump(mode="json"), "command": command}
     )
-    code = run_job(
-        command, run_dir / "logs" / f"eval-{eval_id}.log", on_line=on_line, cancel=cancel
-    )
+    log = run_dir / "logs" / f"eval-{eval_id}.log"
+    code = run_job(command, log, on_line=on_line, cancel=cancel, detached=detached)
     if record.kind == "eval":
         _finish(store, record.id, code)
     if not (eval_dir / "results.json").is_file():

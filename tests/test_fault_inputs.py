@@ -253,3 +253,30 @@ def test_untrusted_text_is_inert_in_markdown_reports_and_cards(tmp_path: Path) -
     report = paths.md.read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; \\| &lt;img" in report
     assert "&amp;amp;" in report  # an entity in the input is shown as typed, not decoded
+
+
+def test_a_running_run_whose_process_is_gone_reads_as_interrupted(tmp_path: Path) -> None:
+    """Item 7 (fast half; tests/test_faults.py kills real trainings): `running` with a dead
+    pid becomes interrupted, "process vanished", on disk too; a live pid, a pid on another
+    host, and a pid reused by another process are told apart by host and start time."""
+    from gsmreport.core.liveness import process_facts, vanished
+    from gsmreport.core.runs import RunRecord, RunStore
+
+    child = subprocess.Popen(["sleep", "30"])
+    facts = process_facts(child.pid)
+    assert vanished(facts) is None
+    assert vanished({**facts, "host": "another-node"}) is None
+    assert vanished({**facts, "pid_start": "1"}) == (
+        f"process vanished (pid {child.pid} now belongs to another process)"
+    )
+    store = RunStore(tmp_path / "runs")
+    store.create(RunRecord(id="r", kind="train", status="running", **facts))
+    assert store.read("r").status == "running"
+    child.kill()
+    child.wait()
+    record = store.read("r")
+    assert (record.status, record.error) == (
+        "interrupted",
+        f"process vanished (pid {child.pid} is gone)",
+    )
+    assert store.read("r", check_alive=False).status == "interrupted"  # kept in run.yaml

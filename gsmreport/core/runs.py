@@ -6,6 +6,7 @@ trainer_state.json, evals/<eval_id>/{eval.yaml,samples.jsonl,results.json}, logs
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gsmreport.core.errors import GsmReportError, NotFoundError, UsageError
 from gsmreport.core.fsutil import atomic_write_yaml, load_yaml
+from gsmreport.core.liveness import vanished
 
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -141,20 +143,39 @@ class RunStore:
     def write(self, record: RunRecord) -> None:
         atomic_write_yaml(self.path(record.id) / "run.yaml", record.model_dump(mode="json"))
 
-    def read(self, run_id: str) -> RunRecord:
+    def read(self, run_id: str, *, check_alive: bool = True) -> RunRecord:
         """The run in folder `run_id`. A run is located by its folder, never by what its
         run.yaml remembers: one whose `id:` names another folder (a copy, a move, a hand
-        edit) is refused, so it cannot pass for that other run or steer a path elsewhere."""
+        edit) is refused, so it cannot pass for that other run or steer a path elsewhere.
+
+        A `running` run whose job process is known to be gone (kill -9, OOM killer, power
+        cut) is recorded as interrupted, "process vanished", so it can be resumed.
+        """
         path = self.path(run_id) / "run.yaml"
         if not path.is_file():
             raise NotFoundError(f"run {run_id!r} not found in {self.root} (see `gsmreport runs`)")
         record = read_record(path)
         if record.id != run_id:
             raise GsmReportError(f"{path}: {_id_problem(record.id, run_id)}")
+        if check_alive and record.status == "running":
+            why = vanished(record.model_extra or {})
+            if why is not None:
+                return self._vanished(record, why)
         return record
 
+    def _vanished(self, record: RunRecord, why: str) -> RunRecord:
+        data = record.model_dump()
+        data.update(status="interrupted", error=why, finished_at=now_iso())
+        updated = RunRecord.model_validate(data)
+        # Nobody else will write it: the process that would have is gone. A read-only runs
+        # folder still shows it as interrupted, just does not keep that.
+        with contextlib.suppress(OSError):
+            self.write(updated)
+        return updated
+
     def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
-        record = self.read(run_id)
+        # The job's own record of itself: never second-guessed by the liveness check.
+        record = self.read(run_id, check_alive=False)
         if status not in _TRANSITIONS[record.status]:
             raise GsmReportError(f"run {run_id!r}: cannot go from {record.status} to {status}")
         data = record.model_dump()
