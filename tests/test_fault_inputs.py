@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 from textual.widgets import Static
 
 from gsmreport.analysis.evaluation import read_sample_dicts
@@ -280,3 +281,51 @@ def test_a_running_run_whose_process_is_gone_reads_as_interrupted(tmp_path: Path
         f"process vanished (pid {child.pid} is gone)",
     )
     assert store.read("r", check_alive=False).status == "interrupted"  # kept in run.yaml
+
+
+def test_small_mistakes_are_one_line_naming_what_is_wrong(tmp_path: Path) -> None:
+    """Item 12: an unknown option, a run.yaml schema error (the field), a duplicated YAML key
+    and a non-UTF-8 config (the file) are each one `error:` line."""
+    from gsmreport.core.config import read_yaml
+    from gsmreport.core.errors import ConfigError, GsmReportError
+    from gsmreport.core.runs import RunStore
+
+    unknown = gsm("runs", "--bogus", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert _one_error_line(unknown).startswith("error: No such option: --bogus")
+
+    run_dir, _ = make_train_run(tmp_path, "s")
+    yaml_path = run_dir / "run.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("kind: train", "kind: banana"))
+    with pytest.raises(GsmReportError, match=r"run.yaml \('kind': Input should be 'train'"):
+        RunStore(tmp_path / "runs").read("s")
+
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("model: a\ntraining:\n  seed: 1\n  seed: 2\n")
+    with pytest.raises(ConfigError, match=r"dup.yaml:4: not valid YAML \(key 'seed' given twice\)"):
+        read_yaml(dup)
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"model: caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"latin.yaml: file is not UTF-8 text \(bad byte at"):
+        read_yaml(latin)
+
+
+def test_json_with_a_bom_is_read_and_only_a_cut_file_is_called_truncated(
+    tmp_path: Path,
+) -> None:
+    """Item 12: a UTF-8 byte-order mark is skipped; "may be truncated" only for a file that
+    ends too early, not for one broken in the middle."""
+    from gsmreport.ingest.files import SourceError, load_json
+
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b'\xef\xbb\xbf{"a": 1}')
+    assert load_json(bom) == {"a": 1}
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"a": [1,], "b": 2}')
+    with pytest.raises(SourceError) as err:
+        load_json(broken)
+    assert "truncated" not in str(err.value)
+    cut = tmp_path / "cut.json"
+    cut.write_text('{"a": [1, 2')
+    with pytest.raises(SourceError, match="may be truncated"):
+        load_json(cut)

@@ -241,6 +241,17 @@ def read_record(path: Path) -> RunRecord:
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))
         return RunRecord.model_validate(data)
-    except (yaml.YAMLError, ValidationError, OSError) as exc:
+    except ValidationError as exc:
+        err = exc.errors()[0]  # the field and what is wrong with it, not pydantic's header
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise GsmReportError(
+            f"{path}: unreadable run.yaml ('{field}': {err['msg']}){more}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise GsmReportError(
+            f"{path}: unreadable run.yaml (not UTF-8 text: bad byte at offset {exc.start})"
+        ) from exc
+    except (yaml.YAMLError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise GsmReportError(f"{path}: unreadable run.yaml ({first})") from exc
