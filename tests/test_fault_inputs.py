@@ -329,3 +329,16 @@ def test_json_with_a_bom_is_read_and_only_a_cut_file_is_called_truncated(
     cut.write_text('{"a": [1, 2')
     with pytest.raises(SourceError, match="may be truncated"):
         load_json(cut)
+
+
+def test_too_few_examples_for_a_split_is_a_config_error() -> None:
+    """Item 12: `data.max_samples=1` or `val_fraction=0.9999` was a bare StopIteration in the
+    training job; now one example is always left to train on, or one line says why not."""
+    from gsmreport.core.errors import ConfigError
+    from gsmreport.datasets.sampling import train_val_split
+
+    train, val = train_val_split(list(range(80)), 0.9999, seed=3)
+    assert (len(train), len(val)) == (1, 79)
+    with pytest.raises(ConfigError, match=r"1 example\(s\) cannot be split .* data.max_samples"):
+        train_val_split([0], 0.1, seed=3)
+    assert train_val_split([0], 0.0, seed=3) == ([0], [])
