@@ -18,7 +18,7 @@ from gsmreport.analysis.evaluation import read_sample_dicts
 from gsmreport.core.settings import Dirs
 from gsmreport.ingest.importer import import_paths
 from gsmreport.tui.app import make_app
-from tests.run_fixtures import make_train_run, write_record
+from tests.run_fixtures import jsonl_line, make_train_run, train_log, write_record
 from tests.test_cli import _one_error_line, gsm
 from tests.test_tui import row_ids
 from tests.tui_support import async_test
@@ -342,3 +342,21 @@ def test_too_few_examples_for_a_split_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"1 example\(s\) cannot be split .* data.max_samples"):
         train_val_split([0], 0.1, seed=3)
     assert train_val_split([0], 0.0, seed=3) == ([0], [])
+
+
+def test_losses_of_1e308_render_without_an_overflow(tmp_path: Path) -> None:
+    """Item 12: two finite losses of 1e308 at the end of the curve overflowed fsum in the
+    trend fit (render failed, leaving a partial charts/); the trend is now not measured."""
+    from gsmreport import pipeline
+
+    run_dir = tmp_path / "runs" / "big"
+    run_dir.mkdir(parents=True)
+    lines = [
+        jsonl_line(step, train_log(step, 1e308 if step in (28, 29) else 2.0 - 0.01 * step, 0.5))
+        for step in range(1, 31)
+    ]
+    (run_dir / "metrics.jsonl").write_text("".join(line.rstrip("\n") + "\n" for line in lines))
+    write_record(run_dir)
+    dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+    report = pipeline.render(dirs, "big").md.read_text(encoding="utf-8")
+    assert "### Still improving?" in report
