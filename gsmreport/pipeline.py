@@ -392,7 +392,7 @@ def render(
     record = store.read(run_id)
     from gsmreport.report.render import render_run_report
 
-    _check_templates(templates)
+    _check_templates(templates, out)
     return render_run_report(
         store.path(run_id),
         record,
@@ -413,9 +413,15 @@ if TYPE_CHECKING:
     from gsmreport.report.gate import Gate, GateFailure
 
 
-def _check_templates(templates: Path | None) -> None:
+def _check_templates(templates: Path | None, out: Path | None = None) -> None:
+    """The folders a render reads and writes, checked before anything is written."""
     if templates is not None and not templates.is_dir():
         raise NotFoundError(f"templates folder not found: {templates}")
+    if out is None:
+        return
+    for parent in (out, *out.parents):
+        if parent.exists() and not parent.is_dir():  # e.g. --out /etc/hostname
+            raise UsageError(f"--out {out}: {parent} is a file, not a folder")
 
 
 def render_runs(
@@ -442,7 +448,7 @@ def render_runs(
         ids = list(dict.fromkeys(run_ids))
         for run_id in ids:
             store.read(run_id)
-    _check_templates(options.templates)
+    _check_templates(options.templates, out)
     tasks = [RenderTask(rid, store.path(rid), (out or dirs.reports) / rid, options) for rid in ids]
     return render_all(tasks, force=force, jobs=jobs, on_result=on_result)
 
@@ -505,7 +511,7 @@ def render_comparison(
     if baseline is not None and baseline not in ids:
         raise UsageError(f"--baseline {baseline!r} is not one of the compared runs")
     folder = comparison_folder(ids, name)
-    _check_templates(templates)
+    _check_templates(templates, out)
     from gsmreport.report.compare_report import write_comparison
 
     return write_comparison(

@@ -360,3 +360,15 @@ def test_losses_of_1e308_render_without_an_overflow(tmp_path: Path) -> None:
     dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
     report = pipeline.render(dirs, "big").md.read_text(encoding="utf-8")
     assert "### Still improving?" in report
+
+
+def test_render_out_to_a_file_is_one_usage_line(tmp_path: Path, dirs: Dirs) -> None:
+    """Item 12: `render --out FILE` said `error: NotADirectoryError…` after starting to write."""
+    make_train_run(tmp_path, "a")
+    target = tmp_path / "a-file"
+    target.write_text("keep me")
+    for out in (target, target / "sub"):
+        proc = gsm("render", "a", "--out", str(out), cwd=tmp_path)
+        assert proc.returncode == 2
+        assert _one_error_line(proc) == f"error: --out {out}: {target} is a file, not a folder"
+    assert target.read_text() == "keep me"
