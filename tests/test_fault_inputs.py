@@ -372,3 +372,21 @@ def test_render_out_to_a_file_is_one_usage_line(tmp_path: Path, dirs: Dirs) -> N
         assert proc.returncode == 2
         assert _one_error_line(proc) == f"error: --out {out}: {target} is a file, not a folder"
     assert target.read_text() == "keep me"
+
+
+def test_demo_data_carries_a_socratic_variant(tmp_path: Path) -> None:
+    """Item 12: docs/studies.md runs the five-run gemma-2b-it study on `.demo/data`; its two
+    socratic runs failed there ("no train_socratic.jsonl")."""
+    from gsmreport.core.config import DataConfig
+    from gsmreport.datasets.gsm8k import load_split
+    from gsmreport.datasets.synthetic import write_gsm8k_folder
+
+    folder = write_gsm8k_folder(tmp_path / "data", n_train=6, n_test=4, seed=1)
+    for split, n in (("train", 6), ("test", 4)):
+        main = load_split(DataConfig(path=str(folder)), split)
+        twins = load_split(DataConfig(path=str(folder), subset="socratic"), split)
+        assert len(twins) == n
+        for plain, asked in zip(main, twins, strict=True):
+            assert asked["question"] == plain["question"]
+            assert asked["answer"].splitlines()[-1] == plain["answer"].splitlines()[-1]
+            assert all(" ** " in line for line in asked["answer"].splitlines()[:-1])
