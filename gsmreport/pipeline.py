@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,14 @@ from gsmreport.analysis.summary import RunSummary as RunSummary
 from gsmreport.core.config import DataConfig, EvalConfig, TrainConfig, load_yaml_model
 from gsmreport.core.errors import ConfigError, JobFailed, NotFoundError, UsageError
 from gsmreport.core.fsutil import atomic_write_text, atomic_write_yaml
-from gsmreport.core.runs import RUN_ID_RE, RunRecord, RunStore, slugify, validate_run_id
+from gsmreport.core.runs import (
+    RUN_ID_RE,
+    RunProblem,
+    RunRecord,
+    RunStore,
+    slugify,
+    validate_run_id,
+)
 from gsmreport.core.settings import Dirs
 from gsmreport.launch.accelerate import resolve_launch
 from gsmreport.launch.command import job_command, train_command
@@ -65,13 +73,19 @@ def _data_label(data: DataConfig) -> str:
 
 
 def _finish(store: RunStore, run_id: str, code: int) -> RunRecord:
-    """The child records its own outcome; if it died before that (SIGKILL, OOM), we do."""
-    record = store.read(run_id)
-    if record.status in ("pending", "running"):
-        record = store.set_status(
-            run_id, "failed", error=f"job process exited with code {code} before finishing"
+    """The child records its own outcome; if it died before that, we do: killed by a signal
+    (SIGKILL, the OOM killer) is an interruption that --resume continues, anything else a
+    failure."""
+    record = store.read(run_id, check_alive=False)
+    if record.status not in ("pending", "running"):
+        return record
+    if code < 0:
+        return store.set_status(
+            run_id, "interrupted", error=f"process vanished (killed by signal {-code})"
         )
-    return record
+    return store.set_status(
+        run_id, "failed", error=f"job process exited with code {code} before finishing"
+    )
 
 
 @dataclass(frozen=True)
@@ -142,13 +156,16 @@ def train(
     overrides: dict[str, Any] | None = None,
     on_line: LineSink | None = None,
     cancel: threading.Event | None = None,
+    detached: bool = False,
 ) -> RunRecord:
-    """Create a run from a YAML config, train it in a child process, ingest its metrics."""
+    """Create a run from a YAML config, train it in a child process, ingest its metrics.
+    `detached`: the job may outlive this process (launch.process.run_job)."""
     plan = plan_train(dirs, config_path, run_id=run_id, overrides=overrides)
     store, rid, run_dir, record = RunStore(dirs.runs), plan.record.id, plan.run_dir, plan.record
     store.create(record)
-    code = run_job(record.command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel)
-    return _after_training(dirs, store, rid, code)
+    log = run_dir / "logs" / "stdout.log"
+    code = run_job(record.command, log, on_line=on_line, cancel=cancel, detached=detached)
+    return _after_training(dirs, store, rid, code, fresh=True)
 
 
 def resume(
@@ -157,6 +174,7 @@ def resume(
     *,
     on_line: LineSink | None = None,
     cancel: threading.Event | None = None,
+    detached: bool = False,
 ) -> RunRecord:
     """Continue an interrupted or failed training run in its own folder from its newest
     checkpoint; the job cuts metrics.jsonl back to that step so no step appears twice."""
@@ -179,15 +197,26 @@ def resume(
         raise UsageError(
             f"run {run_id!r} was written for SLURM (sbatch); --resume continues local runs only"
         )
-    command = [*record.command, "--resume"]
-    code = run_job(command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel)
+    # The command is rebuilt for the folder in use, never taken from run.yaml: a copied or
+    # moved run must train itself, not the folder it was copied from.
+    launch = TrainConfig.model_validate(record.config).launch
+    command = [*train_command(run_dir.resolve(), launch), "--resume"]
+    code = run_job(
+        command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel, detached=detached
+    )
     return _after_training(dirs, store, run_id, code)
 
 
-def _after_training(dirs: Dirs, store: RunStore, run_id: str, code: int) -> RunRecord:
+def _after_training(
+    dirs: Dirs, store: RunStore, run_id: str, code: int, *, fresh: bool = False
+) -> RunRecord:
     record = _finish(store, run_id, code)
     if code == 2 and record.status == "failed":
-        # The job refused a setting this machine cannot run (e.g. qlora without CUDA).
+        # The job refused a setting this machine cannot run (e.g. qlora without CUDA) before
+        # training anything. Exit 2 promises "bad input, nothing written": a run this call
+        # created goes again, so the same --run-id works once the setting is fixed.
+        if fresh:
+            shutil.rmtree(store.path(run_id), ignore_errors=True)
         raise ConfigError(record.error or f"run {run_id!r}: a setting this machine cannot run")
     if (store.path(run_id) / "metrics.jsonl").is_file():
         ingest(dirs, run_id)  # keep the metrics of failed and interrupted runs readable too
@@ -203,6 +232,7 @@ def evaluate(
     data: DataConfig | None = None,
     on_line: LineSink | None = None,
     cancel: threading.Event | None = None,
+    detached: bool = False,
     **settings: Any,
 ) -> tuple[str, str]:
     """Evaluate a trained run (`run_id`) or a model (`model`, as a new eval-only run).
@@ -242,8 +272,10 @@ def evaluate(
             seed=cfg.seed,
             config=cfg.model_dump(mode="json"),
         )
-        store.create(record)
+    # Every input is checked before a run folder is written (exit 2: nothing written).
     cfg = cfg.model_copy(update={"data": _resolve_data(cfg.data)})
+    if record.kind == "eval":
+        store.create(record)
     run_dir = store.path(record.id)
     eval_id = _new_eval_id(run_dir, cfg)
     eval_dir = run_dir / "evals" / eval_id
@@ -251,9 +283,8 @@ def evaluate(
     atomic_write_yaml(
         eval_dir / "eval.yaml", {"config": cfg.model_dump(mode="json"), "command": command}
     )
-    code = run_job(
-        command, run_dir / "logs" / f"eval-{eval_id}.log", on_line=on_line, cancel=cancel
-    )
+    log = run_dir / "logs" / f"eval-{eval_id}.log"
+    code = run_job(command, log, on_line=on_line, cancel=cancel, detached=detached)
     if record.kind == "eval":
         _finish(store, record.id, code)
     if not (eval_dir / "results.json").is_file():
@@ -421,6 +452,12 @@ def samples(dirs: Dirs, run_id: str, eval_id: str) -> SampleSet:
     return load_set(dirs, run_id, eval_id)
 
 
+def run_problems(dirs: Dirs) -> list[RunProblem]:
+    """The folders of the runs folder that are not good runs (copied, invalid id, unreadable
+    run.yaml), each with its one-line problem; every listing leaves them out."""
+    return RunStore(dirs.runs).problems()
+
+
 def summaries(dirs: Dirs) -> list[RunSummary]:
     """Headline figures of every readable run, newest first (CLI table and TUI alike)."""
     from gsmreport.analysis.summary_cache import cached_summary
@@ -446,7 +483,7 @@ def render(
     record = store.read(run_id)
     from gsmreport.report.render import render_run_report
 
-    _check_templates(templates)
+    _check_templates(templates, out)
     return render_run_report(
         store.path(run_id),
         record,
@@ -468,9 +505,15 @@ if TYPE_CHECKING:
     from gsmreport.report.outcome import RenderOutcome
 
 
-def _check_templates(templates: Path | None) -> None:
+def _check_templates(templates: Path | None, out: Path | None = None) -> None:
+    """The folders a render reads and writes, checked before anything is written."""
     if templates is not None and not templates.is_dir():
         raise NotFoundError(f"templates folder not found: {templates}")
+    if out is None:
+        return
+    for parent in (out, *out.parents):
+        if parent.exists() and not parent.is_dir():  # e.g. --out /etc/hostname
+            raise UsageError(f"--out {out}: {parent} is a file, not a folder")
 
 
 def render_runs(
@@ -497,7 +540,7 @@ def render_runs(
         ids = list(dict.fromkeys(run_ids))
         for run_id in ids:
             store.read(run_id)
-    _check_templates(options.templates)
+    _check_templates(options.templates, out)
     tasks = [RenderTask(rid, store.path(rid), (out or dirs.reports) / rid, options) for rid in ids]
     return render_all(tasks, force=force, jobs=jobs, on_result=on_result)
 
@@ -586,7 +629,7 @@ def render_comparison(
     if baseline is not None and baseline not in ids:
         raise UsageError(f"--baseline {baseline!r} is not one of the compared runs")
     folder = comparison_folder(ids, name)
-    _check_templates(templates)
+    _check_templates(templates, out)
     from gsmreport.report.compare_report import write_comparison
 
     return write_comparison(

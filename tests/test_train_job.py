@@ -306,7 +306,9 @@ def test_sigkill_loses_no_metrics_already_written(
     training = {"max_steps": 400}
     cfg = _config(tmp_path / "c.yaml", tiny[0], {"path": str(tiny[1])}, training=training)
     record = pipeline.train(dirs, cfg, run_id="kill", on_line=on_line)
-    assert killed and record.status == "failed"
+    # Killed by a signal: an interruption (resumable), not a failure of the job's own.
+    assert killed and record.status == "interrupted"
+    assert record.error == "process vanished (killed by signal 9)"
     steps = _steps(dirs.runs / "kill", "loss")  # every line parses: json.loads above
     assert steps[:3] == [1, 2, 3]
 
@@ -341,9 +343,9 @@ def test_qlora_on_a_cpu_exits_2_with_one_line(
     assert proc.stderr.splitlines() == [
         "error: method qlora needs a CUDA GPU and bitsandbytes; use method: lora on a CPU"
     ]
-    record = RunStore(dirs.runs).read("q")
-    assert record.status == "failed" and record.config["method"] == "qlora"  # from --set
-    assert not (dirs.runs / "q" / "metrics.jsonl").exists()  # refused before any training
+    # Exit 2 is "bad input, nothing written" (issue 16 item 6): no failed run is left behind,
+    # so the same --run-id works once the method is fixed.
+    assert not (dirs.runs / "q").exists()
 
 
 def test_cli_set_and_resume_mistakes_are_one_line_exit_2(tmp_path: Path, dirs: Dirs) -> None:

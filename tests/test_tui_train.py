@@ -432,9 +432,11 @@ class TestProgress:
         assert tail.read(final=True) == ["three"]
 
 
-def test_child_outlives_the_parent_that_started_it(tmp_path: Path) -> None:
-    """What "leave it running" rests on: the child writes its own log, so a parent that
-    exits (as the TUI does) neither kills it nor cuts its output."""
+@pytest.mark.parametrize("detached", [True, False])
+def test_child_outlives_the_parent_that_started_it(tmp_path: Path, detached: bool) -> None:
+    """What "leave it running" rests on: a detached child (the TUI's) writes its own log, so
+    a parent that exits neither kills it nor cuts its output. A child not started detached
+    (the CLI's) goes with its parent (PR_SET_PDEATHSIG): no training left unsupervised."""
     log, marker = tmp_path / "child.log", tmp_path / "done"
     child = textwrap.dedent(
         f"""
@@ -454,11 +456,21 @@ def test_child_outlives_the_parent_that_started_it(tmp_path: Path) -> None:
         def quit_at_first_line(line):
             os._exit(0)  # the parent goes away at once, as a TUI that quits would
 
-        run_job([sys.executable, "-c", {child!r}], Path({str(log)!r}), on_line=quit_at_first_line)
+        run_job(
+            [sys.executable, "-c", {child!r}],
+            Path({str(log)!r}),
+            on_line=quit_at_first_line,
+            detached={detached!r},
+        )
         """
     )
     subprocess.run([sys.executable, "-c", parent], check=True, timeout=60)
     assert not marker.exists()  # the parent really left before the child had finished
+    if not detached:
+        time.sleep(2.5)  # longer than the child would take to finish
+        assert not marker.exists()
+        assert len(log.read_text().splitlines()) < 8  # stopped part-way, not left to finish
+        return
     deadline = time.monotonic() + 60
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.1)

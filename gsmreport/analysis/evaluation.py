@@ -88,38 +88,67 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def sample_dicts(lines: Iterable[str]) -> list[dict[str, Any]]:
+class SampleRows(list[dict[str, Any]]):
+    """The JSON objects of a samples.jsonl, and the numbers of the lines that were not one,
+    so that a reader can count and name what it left out instead of losing rows quietly."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), skipped_lines: Iterable[int] = ()):
+        super().__init__(rows)
+        self.skipped_lines: tuple[int, ...] = tuple(skipped_lines)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skipped_lines)
+
+    def warning(self, path: Path | str) -> str | None:
+        """One line naming the skipped lines (the first few), or None when none was."""
+        if not self.skipped_lines:
+            return None
+        shown = ", ".join(map(str, self.skipped_lines[:5]))
+        more = f" and {self.skipped - 5} more" if self.skipped > 5 else ""
+        return f"{path}: {self.skipped} line(s) not a JSON object, skipped (line {shown}{more})"
+
+
+def sample_dicts(lines: Iterable[str]) -> SampleRows:
     """The JSON objects among samples.jsonl lines; unreadable lines (a crash can cut the last)
-    are skipped. The one parser behind the report, the summary and the TUI's sample views."""
-    rows = []
-    for line in lines:
+    are skipped and their numbers kept. The one parser behind the report, the summary and the
+    TUI's sample views."""
+    rows, skipped = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue  # a blank line (a trailing newline, a hand edit) holds no row to lose
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
-            continue
+            row = None
         if isinstance(row, dict):
             rows.append(row)
-    return rows
+        else:
+            skipped.append(number)
+    return SampleRows(rows, skipped)
 
 
-def read_sample_dicts(path: Path) -> list[dict[str, Any]]:
-    """sample_dicts of a samples.jsonl file; [] when there is none."""
-    if not path.is_file():
-        return []
+def _read_samples_text(path: Path) -> str:
     try:
-        with path.open(encoding="utf-8") as handle:
-            return sample_dicts(handle)
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise GsmReportError(
+            f"{path}: samples file is not UTF-8 text (bad byte at offset {exc.start})"
+        ) from exc
     except OSError as exc:
         raise GsmReportError(f"{path}: cannot read samples ({exc.strerror or exc})") from exc
+
+
+def read_sample_dicts(path: Path) -> SampleRows:
+    """sample_dicts of a samples.jsonl file; empty when there is none."""
+    if not path.is_file():
+        return SampleRows()
+    return sample_dicts(_read_samples_text(path).splitlines())
 
 
 def load_samples(path: Path) -> pl.DataFrame:
     """One flat row per problem; unreadable lines are skipped (a crash can cut the last)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise GsmReportError(f"{path}: cannot read samples ({exc.strerror or exc})") from exc
-    return samples_frame(sample_dicts(lines))
+    return samples_frame(sample_dicts(_read_samples_text(path).splitlines()))
 
 
 def samples_frame(samples: list[dict[str, Any]]) -> pl.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -132,21 +132,31 @@ class LinearFit:
         return self.slope - half, self.slope + half
 
 
+def _fsum(values: Iterable[float]) -> float:
+    """math.fsum, whose exact sum of finite values beyond float range (two losses of 1e308)
+    is a ValueError, as for any input a statistic cannot be computed from."""
+    try:
+        return math.fsum(values)
+    except OverflowError as exc:
+        raise ValueError("values too large to sum in floating point") from exc
+
+
 def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> LinearFit:
-    """OLS fit; needs at least 3 points (one residual degree of freedom) and varying x."""
+    """OLS fit; needs at least 3 points (one residual degree of freedom), varying x and
+    values whose sums of squares fit a float (ValueError otherwise)."""
     n = len(xs)
     if n != len(ys):
         raise ValueError("xs and ys differ in length")
     if n < 3:
         raise ValueError("a slope with a standard error needs at least 3 points")
-    mean_x, mean_y = math.fsum(xs) / n, math.fsum(ys) / n
-    sxx = math.fsum((x - mean_x) ** 2 for x in xs)
+    mean_x, mean_y = _fsum(xs) / n, _fsum(ys) / n
+    sxx = _fsum((x - mean_x) ** 2 for x in xs)
     if sxx == 0:
         raise ValueError("x does not vary: no slope")
-    sxy = math.fsum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    sxy = _fsum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     slope = sxy / sxx
     intercept = mean_y - slope * mean_x
-    ssr = math.fsum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    ssr = _fsum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
     return LinearFit(slope, intercept, math.sqrt(ssr / (n - 2) / sxx), n)
 
 
@@ -175,10 +185,10 @@ def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
         raise ValueError("xs and ys differ in length")
     if n < 2:
         return None
-    mean_x, mean_y = math.fsum(xs) / n, math.fsum(ys) / n
-    sxx = math.fsum((x - mean_x) ** 2 for x in xs)
-    syy = math.fsum((y - mean_y) ** 2 for y in ys)
+    mean_x, mean_y = _fsum(xs) / n, _fsum(ys) / n
+    sxx = _fsum((x - mean_x) ** 2 for x in xs)
+    syy = _fsum((y - mean_y) ** 2 for y in ys)
     if sxx == 0 or syy == 0:
         return None
-    sxy = math.fsum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    sxy = _fsum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     return max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))

@@ -123,7 +123,10 @@ def still_improving(
     window = [i for i, s in enumerate(steps) if s >= start]
     if len(window) < MIN_TREND_POINTS:
         return None
-    fit = linear_fit([float(steps[i]) for i in window], [values[i] for i in window])
+    try:
+        fit = linear_fit([float(steps[i]) for i in window], [values[i] for i in window])
+    except ValueError:  # values too large to fit (a corrupt 1e308 loss): no trend to state
+        return None
     low, high = fit.slope_interval(0.95)
     verdict = "improving" if high < 0 else "worsening" if low > 0 else "flat / inconclusive"
     smoothed = ema(values, EMA_ALPHA)
@@ -159,7 +162,10 @@ def _train_slope(frame: pl.DataFrame, first: int, last: int) -> float | None:
     span = [(s, v) for s, v in zip(steps, values, strict=True) if first <= s <= last]
     if len(span) < 3:
         return None
-    return linear_fit([float(s) for s, _ in span], [v for _, v in span]).slope
+    try:
+        return linear_fit([float(s) for s, _ in span], [v for _, v in span]).slope
+    except ValueError:  # values too large to fit: no slope to state
+        return None
 
 
 def overfitting(frame: pl.DataFrame, metric: str = "loss") -> Overfit | None:

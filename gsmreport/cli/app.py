@@ -31,10 +31,23 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     try:
-        app()
+        # Not standalone: click's own usage errors (an unknown option, a missing argument)
+        # come here and become one `error:` line like every other mistake, not a boxed panel.
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except typer.TyperException as exc:  # the parser's errors (typer's own copy of click's)
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if callable(format_message) else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        typer.echo(f"error: {message}{hint}", err=True)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     except GsmReportError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -160,6 +160,9 @@ def render(
             typer.echo(f"rendered {result.run_id}: {', '.join(str(p) for p in result.files)}")
 
     options = RenderOptions(pdf=pdf, html=html, card=card, templates=templates)
+    if all_runs:  # a folder that is not a good run is named, once, and left out
+        for problem in pipeline.run_problems(dirs_of(ctx)):
+            typer.echo(f"warning: {problem}", err=True)
     outcome = pipeline.render_and_gate(
         dirs_of(ctx),
         None if all_runs else list(run_ids or []),

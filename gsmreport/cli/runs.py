@@ -29,6 +29,8 @@ def runs(
     if fmt not in ("table", "json", "csv"):
         raise UsageError(f"--format {fmt!r}: use table, json or csv")
     typer.echo(format_runs(pipeline.summaries(dirs_of(ctx)), fmt))  # type: ignore[arg-type]
+    for problem in pipeline.run_problems(dirs_of(ctx)):  # listed with the folder, never fatal
+        typer.echo(f"warning: {problem}", err=True)
 
 
 @app.command()

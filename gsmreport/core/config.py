@@ -191,15 +191,36 @@ def read_yaml(path: Path, what: str = "") -> Any:
     """The YAML document at `path`; unparsable or unreadable is one ConfigError line that
     names the file and line (`what`, e.g. "accelerate config", says which kind of file)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         kind = f"{what} is " if what else ""
         problem = getattr(exc, "problem", exc)
         raise ConfigError(f"{where}: {kind}not valid YAML ({problem})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read {what or 'it'} ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: {what or 'file'} is not UTF-8 text (bad byte at offset {exc.start})"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what or 'it'} ({exc.strerror or exc})") from exc
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping: PyYAML keeps the last
+    silently, so `learning_rate` set twice would train with whichever came last, unnoticed."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} given twice", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep)  # type: ignore[arg-type]
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:

@@ -77,9 +77,23 @@ def duration(seconds: float | None, missing: str = NOT_MEASURED) -> str:
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
-def md_cell(value: Any) -> str:
-    """Safe inside a Markdown table cell: pipes escaped, line breaks flattened."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+_MD_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "|": "\\|", "&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": " ", "\n": " "}
+)
+
+
+def md_text(value: Any) -> str:
+    """Untrusted text (a model name, a data path, a warning, an eval id) made inert in
+    Markdown, which GitHub, the Hub and editors render: HTML special characters as entities
+    (no live tag), pipes escaped (no new table cell), line breaks flattened and a leading `#`
+    escaped (no new heading or block). The one escaping filter of the Markdown templates;
+    text inside a code span cannot be escaped, so untrusted text never goes in one."""
+    text = str(value).translate(_MD_ESCAPES)
+    body = text.lstrip(" \t")  # up to three spaces before `#` still make a heading
+    return text[: len(text) - len(body)] + "\\" + body if body.startswith("#") else text
+
+
+md_cell = md_text  # the filter's earlier name, kept for user templates
 
 
 def md_block(text: str) -> str:
@@ -100,6 +114,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "duration": duration,
     "usd": usd,
     "sig": sig,
-    "md_cell": md_cell,
+    "md_text": md_text,
+    "md_cell": md_text,
     "md_block": md_block,
 }

@@ -6,9 +6,11 @@ trainer_state.json, evals/<eval_id>/{eval.yaml,samples.jsonl,results.json}, logs
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gsmreport.core.errors import GsmReportError, NotFoundError, UsageError
 from gsmreport.core.fsutil import atomic_write_yaml, load_yaml
+from gsmreport.core.liveness import vanished
 
 RUN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -95,6 +98,26 @@ class RunRecord(BaseModel):
     versions: dict[str, str] = Field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RunProblem:
+    """A folder under the runs folder that looks like a run but cannot be read as one."""
+
+    folder: Path
+    problem: str  # one line, naming the file
+
+    def __str__(self) -> str:
+        return f"{self.problem} (folder skipped)"
+
+
+def _id_problem(recorded: str, folder: str) -> str:
+    if not RUN_ID_RE.fullmatch(recorded) or ".." in recorded:
+        return f"`id: {recorded}` is not a valid run id (the folder name, {folder!r}, is)"
+    return (
+        f"`id: {recorded}` names another run than its folder {folder!r} "
+        f"(a copied or renamed run? set `id: {folder}`)"
+    )
+
+
 class RunStore:
     """All runs under one folder."""
 
@@ -120,14 +143,39 @@ class RunStore:
     def write(self, record: RunRecord) -> None:
         atomic_write_yaml(self.path(record.id) / "run.yaml", record.model_dump(mode="json"))
 
-    def read(self, run_id: str) -> RunRecord:
+    def read(self, run_id: str, *, check_alive: bool = True) -> RunRecord:
+        """The run in folder `run_id`. A run is located by its folder, never by what its
+        run.yaml remembers: one whose `id:` names another folder (a copy, a move, a hand
+        edit) is refused, so it cannot pass for that other run or steer a path elsewhere.
+
+        A `running` run whose job process is known to be gone (kill -9, OOM killer, power
+        cut) is recorded as interrupted, "process vanished", so it can be resumed.
+        """
         path = self.path(run_id) / "run.yaml"
         if not path.is_file():
             raise NotFoundError(f"run {run_id!r} not found in {self.root} (see `gsmreport runs`)")
-        return read_record(path)
+        record = read_record(path)
+        if record.id != run_id:
+            raise GsmReportError(f"{path}: {_id_problem(record.id, run_id)}")
+        if check_alive and record.status == "running":
+            why = vanished(record.model_extra or {})
+            if why is not None:
+                return self._vanished(record, why)
+        return record
+
+    def _vanished(self, record: RunRecord, why: str) -> RunRecord:
+        data = record.model_dump()
+        data.update(status="interrupted", error=why, finished_at=now_iso())
+        updated = RunRecord.model_validate(data)
+        # Nobody else will write it: the process that would have is gone. A read-only runs
+        # folder still shows it as interrupted, just does not keep that.
+        with contextlib.suppress(OSError):
+            self.write(updated)
+        return updated
 
     def set_status(self, run_id: str, status: Status, **fields: Any) -> RunRecord:
-        record = self.read(run_id)
+        # The job's own record of itself: never second-guessed by the liveness check.
+        record = self.read(run_id, check_alive=False)
         if status not in _TRANSITIONS[record.status]:
             raise GsmReportError(f"run {run_id!r}: cannot go from {record.status} to {status}")
         data = record.model_dump()
@@ -152,11 +200,23 @@ class RunStore:
         )
 
     def iter_records(self) -> Iterator[RunRecord]:
+        """Every good run; a folder with a problem is left out (`scan` names it)."""
+        for item in self.scan():
+            if isinstance(item, RunRecord):
+                yield item
+
+    def scan(self) -> Iterator[RunRecord | RunProblem]:
+        """Each run folder as its record, or as the problem that keeps it from being one
+        (unreadable run.yaml, a copied or renamed folder): a bad neighbour is listed, never
+        fatal to the other runs."""
         for run_id in self.ids():
             try:
                 yield self.read(run_id)
-            except GsmReportError:
-                continue  # a broken run.yaml must not hide every other run
+            except GsmReportError as err:
+                yield RunProblem(self.root / run_id, str(err))
+
+    def problems(self) -> list[RunProblem]:
+        return [item for item in self.scan() if isinstance(item, RunProblem)]
 
     def unique_id(self, base: str) -> str:
         """`base`, or `base-2`, `base-3`, … whichever does not exist yet."""
@@ -181,6 +241,17 @@ def read_record(path: Path) -> RunRecord:
     try:
         data = load_yaml(path.read_text(encoding="utf-8"))
         return RunRecord.model_validate(data)
-    except (yaml.YAMLError, ValidationError, OSError) as exc:
+    except ValidationError as exc:
+        err = exc.errors()[0]  # the field and what is wrong with it, not pydantic's header
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise GsmReportError(
+            f"{path}: unreadable run.yaml ('{field}': {err['msg']}){more}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise GsmReportError(
+            f"{path}: unreadable run.yaml (not UTF-8 text: bad byte at offset {exc.start})"
+        ) from exc
+    except (yaml.YAMLError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise GsmReportError(f"{path}: unreadable run.yaml ({first})") from exc

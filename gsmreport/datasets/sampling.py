@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from typing import TypeVar
 
+from gsmreport.core.errors import ConfigError
+
 T = TypeVar("T")
 
 
@@ -21,10 +23,18 @@ def sample(items: list[T], n: int | None, seed: int) -> list[T]:
 
 
 def train_val_split(items: list[T], val_fraction: float, seed: int) -> tuple[list[T], list[T]]:
-    """(train, validation): a seeded shuffle, the first `val_fraction` held out (at least one)."""
+    """(train, validation): a seeded shuffle, the first `val_fraction` held out (at least one),
+    always leaving at least one example to train on; ConfigError when that cannot be (too
+    few examples), rather than an empty training set failing deep in the trainer."""
     shuffled = items[:]
     random.Random(seed).shuffle(shuffled)
     n_val = round(len(shuffled) * val_fraction)
     if val_fraction > 0:
         n_val = max(1, n_val)
+    n_val = min(n_val, len(shuffled) - 1)
+    if len(shuffled) - n_val < 1 or (val_fraction > 0 and n_val < 1):
+        raise ConfigError(
+            f"{len(shuffled)} example(s) cannot be split into training and validation "
+            f"(val_fraction {val_fraction}): raise data.max_samples or use more data"
+        )
     return shuffled[n_val:], shuffled[:n_val]

@@ -98,9 +98,22 @@ def generate(n: int, seed: int) -> list[Problem]:
     return [_KINDS[i % len(_KINDS)](rng) for i in range(n)]
 
 
+def socratic(problem: Problem) -> Problem:
+    """The problem as GSM8K's socratic subset words it: each step after a sub-question and
+    ` ** `, the `#### n` line unchanged."""
+    *steps, final = problem["answer"].split("\n")
+    asked = [f"What is worked out next? ** {step}" for step in steps]
+    return {**problem, "answer": "\n".join([*asked, final])}
+
+
 def write_gsm8k_folder(folder: Path, n_train: int = 400, n_test: int = 100, seed: int = 0) -> Path:
-    """Write train.jsonl and test.jsonl (disjoint seeds) in GSM8K's own format."""
+    """Write train.jsonl and test.jsonl (disjoint seeds) in GSM8K's own format, and their
+    socratic twins (train_socratic.jsonl, test_socratic.jsonl), so that a config with
+    `data.subset: socratic` runs on the demo data as it would on the real GSM8K folder."""
     for name, count, s in (("train", n_train, seed), ("test", n_test, seed + 10_000)):
-        lines = "".join(json.dumps(p) + "\n" for p in generate(count, s))
+        problems = generate(count, s)
+        lines = "".join(json.dumps(p) + "\n" for p in problems)
         atomic_write_text(folder / f"{name}.jsonl", lines)
+        twins = "".join(json.dumps(socratic(p)) + "\n" for p in problems)
+        atomic_write_text(folder / f"{name}_socratic.jsonl", twins)
     return folder

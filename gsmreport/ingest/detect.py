@@ -202,15 +202,15 @@ def discover(
             return [err]
     try:
         own = detect_folder(path)
+        if own:
+            return list(own)
+        found = _loose_files(path, mapped=mapped)
     except SourceError as err:
         return [err]
-    if own:
-        return list(own)
-    found: list[Found | SourceError] = []
-    try:
-        found.extend(_loose_files(path, mapped=mapped))
-    except SourceError as err:
-        return [err]
+    except OSError as exc:
+        # Probing names inside a folder we may not enter (mode 000 as a non-root user) raises
+        # from Path.is_file(); that folder is one bad source, never the end of the search.
+        return [_unreadable(path, exc)]
     if recursive:
         for sub in sorted(p for p in _safe_dirs(path)):
             found.extend(discover(sub, recursive=True, mapped=mapped))
@@ -218,6 +218,12 @@ def discover(
         hint = "" if recursive else " (use --recursive to search its subfolders)"
         return [SourceError(f"{path}: no log gsmreport can read in this folder{hint}")]
     return found
+
+
+def _unreadable(path: Path, exc: OSError) -> SourceError:
+    if isinstance(exc, PermissionError):
+        return SourceError(f"{path}: permission denied (check the folder's permissions)")
+    return SourceError(f"{path}: cannot read ({exc.strerror or exc})")
 
 
 def _safe_dirs(folder: Path) -> list[Path]:

@@ -7,6 +7,7 @@ naming the path and what to do, as a `SourceError` rather than a traceback.
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 from typing import Any
@@ -60,17 +61,22 @@ def load_json(path: Path) -> Any:
     """Parse a JSON file. orjson first (about 4x faster: importing a thousand runs is bound by
     this); Python's parser when orjson refuses, because HF writes bare NaN/Infinity tokens
     that only the stdlib accepts, and for the error message when the file is really broken."""
+    data = read_bytes(path)
+    # A byte-order mark (Windows editors, PowerShell's Out-File) is not content: skip it.
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
-        return orjson.loads(read_bytes(path))
+        return orjson.loads(data)
     except orjson.JSONDecodeError:
         pass
-    text = read_text(path)
+    text = read_text(path).removeprefix("\ufeff")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        # Only an error at the very end says the file was cut off; elsewhere it is just broken.
+        cut = exc.pos >= len(text.rstrip())
         raise SourceError(
-            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
-            "the file may be truncated"
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            + ("; the file may be truncated" if cut else "")
         ) from exc
     except RecursionError as exc:
         raise SourceError(f"{path}: JSON nested too deeply to read") from exc

@@ -273,6 +273,9 @@ def run_job(job: Job) -> Outcome:
         return Outcome(job.given_path, job.found.kind, error=str(err))
     except OSError as err:  # the runs folder itself (disk full, read-only): not the source's fault
         return Outcome(job.given_path, job.found.kind, error=f"writing run {job.run_id}: {err}")
+    except Exception as err:  # a reader's bug must not cost the other sources
+        problem = f"unexpected {type(err).__name__}: {(str(err).splitlines() or [''])[0][:160]}"
+        return Outcome(job.given_path, job.found.kind, error=f"{job.found.path}: {problem}")
     return Outcome(
         job.found.path,
         data.kind,

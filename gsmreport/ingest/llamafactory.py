@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from gsmreport.ingest import hf_config
 from gsmreport.ingest.files import SourceError, read_text
-from gsmreport.ingest.schema import checked_frame, rows_from_log
+from gsmreport.ingest.schema import checked_frame, json_number, rows_from_log
 from gsmreport.ingest.source import SourceData
 
 SOURCE: Final = "llamafactory"
@@ -73,9 +73,7 @@ def _metric_value(key: str, value: Any) -> float | None:
             return float(value)
         except ValueError:
             return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None  # null (value not logged this time) or text
-    return float(value)
+    return json_number(value)  # None for null (value not logged this time) or text
 
 
 def _metrics(line: dict[str, Any]) -> dict[str, float]:

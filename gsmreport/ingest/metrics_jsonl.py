@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from gsmreport.core.errors import GsmReportError
-from gsmreport.ingest.schema import frame_from_rows, rows_from_log
+from gsmreport.ingest.schema import frame_from_rows, json_number, rows_from_log
 
 SOURCE = "metrics_jsonl"
 
@@ -29,9 +29,7 @@ class ReadResult:
 
 
 def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
+    return json_number(value)
 
 
 def parse_lines(lines: Iterable[str], run_id: str, *, origin: str = SOURCE) -> ReadResult:

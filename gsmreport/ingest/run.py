@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from gsmreport.core.errors import GsmReportError
 from gsmreport.core.fsutil import atomic_write_bytes
 from gsmreport.ingest.metrics_jsonl import ReadResult, read_metrics_jsonl
 from gsmreport.ingest.schema import empty_frame
@@ -32,14 +33,44 @@ def read_sources(run_dir: Path, run_id: str) -> ReadResult:
 
 
 def ingest_run(run_dir: Path, run_id: str) -> pl.DataFrame:
-    """Read the run's logs, write metrics.parquet atomically, return the table."""
+    """Read the run's logs, write metrics.parquet atomically, return the table; a metrics.parquet
+    holding more than the logs give back (an imported run, whose source is elsewhere) is kept."""
     result = read_sources(run_dir, run_id)
     for message in result.warnings:
         log.warning(message)
+    kept = _keep_existing(run_dir / PARQUET, result.frame)
+    if kept is not None:
+        return kept
     buffer = io.BytesIO()
     result.frame.write_parquet(buffer)
     atomic_write_bytes(run_dir / PARQUET, buffer.getvalue())
     return result.frame
+
+
+def _keep_existing(parquet: Path, rebuilt: pl.DataFrame) -> pl.DataFrame | None:
+    """The table already on disk when replacing it would lose rows; None to write `rebuilt`.
+    A rebuild never replaces data with less data: it says why and leaves the file alone."""
+    if not parquet.is_file():
+        return None
+    try:
+        existing = pl.read_parquet(parquet)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        if rebuilt.height:
+            return None  # the logs are all there: rebuilding is exactly the repair
+        problem = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        raise GsmReportError(
+            f"{parquet}: unreadable ({problem}) and no training log beside it to rebuild it "
+            f"from ({', '.join(SOURCES)}); left as it is: re-import the run from its source"
+        ) from exc
+    if existing.height <= rebuilt.height:
+        return None
+    log.warning(
+        "%s: kept (%d rows): the logs beside it give only %d, so rebuilding would lose rows",
+        parquet,
+        existing.height,
+        rebuilt.height,
+    )
+    return existing
 
 
 def needs_ingest(run_dir: Path) -> bool:

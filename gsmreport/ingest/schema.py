@@ -63,15 +63,30 @@ def canonical(key: str) -> tuple[str, str] | None:
     return split, _ALIASES.get(name, name)
 
 
-def _number(value: Any) -> float | None:
+def json_number(value: Any) -> float | None:
+    """A JSON number as a float (None for anything else). Every reader converts through here
+    so that the same odd inputs give the same values."""
     # bool is an int subclass; a flag such as `is_world_process_zero` is not a measurement.
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        # JSON allows integers of any size; one beyond float range (a corrupt or hand-edited
+        # log) is an infinity as far as a float64 column can tell, kept like any other ±inf.
+        return math.inf if value > 0 else -math.inf
+
+
+def float_series(values: list[Any]) -> pl.Series:
+    """A Float64 series of JSON numbers; ints beyond float range become ±inf, not an error."""
+    try:
+        return pl.Series(values, dtype=pl.Float64)
+    except OverflowError:
+        return pl.Series([json_number(v) for v in values], dtype=pl.Float64)
 
 
 def _optional_float(value: Any) -> float | None:
-    number = _number(value)
+    number = json_number(value)
     return number if number is not None and math.isfinite(number) else None
 
 
@@ -90,14 +105,14 @@ def rows_from_log(
     Returns [] when no step is known, since a row without a step cannot be placed on a curve.
     """
     raw_step = step if step is not None else log.get("step", log.get("global_step"))
-    step_value = _number(raw_step)
+    step_value = json_number(raw_step)
     if step_value is None or not math.isfinite(step_value):
         return []
     epoch_value = epoch if epoch is not None else _optional_float(log.get("epoch"))
     rows: list[_Row] = []
     for key, raw in log.items():
         names = canonical(key)
-        value = _number(raw)
+        value = json_number(raw)
         if names is None or value is None:
             continue  # strings (e.g. a checkpoint path) and positions are not metrics
         rows.append(
@@ -199,9 +214,9 @@ def frame_from_logs(
     wide = pl.DataFrame(
         {
             "_entry": range(n),
-            "_step": pl.Series(columns[step_key], dtype=pl.Float64),
-            "_epoch": pl.Series(epoch if epoch is not None else [None] * n, dtype=pl.Float64),
-            **{key: pl.Series(columns[key], dtype=pl.Float64) for key in metrics},
+            "_step": float_series(columns[step_key]),
+            "_epoch": float_series(epoch if epoch is not None else [None] * n),
+            **{key: float_series(columns[key]) for key in metrics},
         }
     )
     if not metrics:

@@ -25,7 +25,7 @@ import polars as pl
 
 from gsmreport.core.errors import UsageError
 from gsmreport.ingest.files import SourceError, read_text
-from gsmreport.ingest.schema import SCHEMA, canonical, empty_frame, finalize
+from gsmreport.ingest.schema import SCHEMA, canonical, empty_frame, finalize, float_series
 from gsmreport.ingest.source import SourceData
 
 SOURCE: Final = "csv"
@@ -110,7 +110,7 @@ def _read_jsonl_stdlib(text: str) -> pl.DataFrame:
 def _column(values: list[Any]) -> pl.Series:
     """Numbers as Float64; anything else as text, so the numeric check below sees it."""
     if all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values):
-        return pl.Series(values, dtype=pl.Float64)
+        return float_series(values)
     return pl.Series([None if v is None else str(v) for v in values], dtype=pl.String)
 
 

@@ -40,7 +40,7 @@ import yaml
 
 from gsmreport.ingest import files
 from gsmreport.ingest.files import SourceError
-from gsmreport.ingest.schema import frame_from_rows, rows_from_log
+from gsmreport.ingest.schema import frame_from_rows, json_number, rows_from_log
 from gsmreport.ingest.source import SourceData
 
 SOURCE = "wandb"
@@ -422,9 +422,7 @@ def _fill_gaps(log: WandbLog, run_dir: Path) -> None:
 def _number(value: Any) -> float | None:
     if isinstance(value, str):
         return _NON_FINITE.get(value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
+    return json_number(value)
 
 
 def _first_number(item: Mapping[str, Any], keys: Iterable[str]) -> float | None:

@@ -21,6 +21,7 @@ import yaml
 from gsmreport.core.config import EvalConfig
 from gsmreport.core.errors import ConfigError
 from gsmreport.core.fsutil import atomic_write_json, atomic_write_text
+from gsmreport.core.liveness import process_facts
 from gsmreport.core.runs import RunStore, now_iso
 from gsmreport.datasets import sampling
 from gsmreport.datasets.gsm8k import load_split, sample
@@ -183,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     record = store.read(run_dir.name)
     if record.kind == "eval":
         # An evaluation-only run: its status is the evaluation's status.
-        store.set_status(record.id, "running", hardware=hardware(), versions=versions())
+        store.set_status(
+            record.id, "running", hardware=hardware(), versions=versions(), **process_facts()
+        )
         return run_guarded(run_dir, lambda: _evaluate(eval_dir, cfg))
     install_signal_handlers()
     try:

@@ -24,6 +24,7 @@ from typing import Any
 from gsmreport.core.checkpoints import newest_checkpoint
 from gsmreport.core.config import TrainConfig
 from gsmreport.core.errors import ConfigError, GsmReportError
+from gsmreport.core.liveness import process_facts
 from gsmreport.core.runs import Hardware, RunStore
 from gsmreport.jobs.common import (
     hardware,
@@ -383,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "running",
         hardware=machine.hw,
         versions=versions(),
-        pid=os.getpid(),
+        **process_facts(),
         optimizer=machine.optimizer,
         warnings=list(dict.fromkeys([*record.warnings, *machine.warnings])),
     )

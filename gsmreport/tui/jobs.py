@@ -150,6 +150,7 @@ class JobManager:
                 overrides=overrides,
                 on_line=job.add_line,
                 cancel=job.cancel_event,
+                detached=True,  # "leave running" on quit keeps the job going
             )
             final = record.status if record.status in ("completed", "interrupted") else "failed"
             job.finish(final, record.error)
@@ -183,6 +184,7 @@ class JobManager:
                 data=data,
                 on_line=job.add_line,
                 cancel=job.cancel_event,
+                detached=True,
                 **settings,
             )
             job.finish("completed")

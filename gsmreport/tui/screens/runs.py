@@ -83,6 +83,9 @@ class RunsScreen(HostedScreen):
         self.query_text = ""
         self.shown: list[str] = []  # row order on screen
         self.watcher: RunWatcher | None = None
+        # Folders that look like runs but are not readable as one (a copied run, an invalid
+        # id, a broken run.yaml): left out of the table, named on the info line.
+        self.skipped: set[str] = set()
 
     @property
     def table(self) -> RunsTable:
@@ -110,6 +113,7 @@ class RunsScreen(HostedScreen):
         self.summaries = {s.id: s for s in ready}
         self.summaries |= {rid: s for rid, s in loaded.items() if s is not None}
         self.summaries |= {rid: placeholder(rid) for rid in later}
+        self.skipped = {rid for rid, s in loaded.items() if s is None}
         self.relayout()
         if later:  # after the first paint: the reading thread would slow it down
             self.call_after_refresh(self._read_pending, later)
@@ -166,12 +170,19 @@ class RunsScreen(HostedScreen):
         return RunsRead(tuple(s for s in loaded if s is not None), (*changes.removed, *gone))
 
     def on_runs_read(self, message: RunsRead) -> None:
+        runs = self.dirs.runs
         for rid in message.removed:
             self.summaries.pop(rid, None)
             if rid in self.marked:
                 self.marked.remove(rid)
+            # Removed from the table either because the folder went or because it is unreadable.
+            if (runs / rid / "run.yaml").is_file():
+                self.skipped.add(rid)
+            else:
+                self.skipped.discard(rid)
         table = self.table
         for summary in message.summaries:
+            self.skipped.discard(summary.id)
             self.summaries[summary.id] = summary
             if summary.id in table.rows:
                 table.update(summary)
@@ -255,6 +266,11 @@ class RunsScreen(HostedScreen):
             parts.append(f"sorted by {label} {'▼' if self.sort_reverse else '▲'}")
         if self.query_text:
             parts.append(f"filter: {self.query_text}")
+        if self.skipped:
+            names = ", ".join(sorted(self.skipped)[:3]) + (", …" if len(self.skipped) > 3 else "")
+            parts.append(
+                f"{len(self.skipped)} folder(s) skipped: {names} (`gsmreport runs` says why)"
+            )
         info = self.query_one("#runs-info", Static)
         text = " · ".join(parts)
         if str(info.content) != text:
