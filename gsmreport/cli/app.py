@@ -391,14 +391,15 @@ def _import_lm_eval(ctx: typer.Context, paths: list[Path], run: str | None) -> N
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Log files or folders (trainer_state.json / checkpoint folder, .wandb file or "
             "wandb/ folder, TensorBoard event files, LLaMA-Factory trainer_log.jsonl, lm-eval "
-            "results/samples, CSV/JSONL), or the id of a run to re-read its own logs.",
+            "results/samples, MLflow mlruns/ folder, CSV/JSONL), or the id of a run to re-read "
+            "its own logs.",
             show_default=False,
         ),
-    ],
+    ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="Run id for the imported run (one source only).")
     ] = None,
@@ -415,6 +416,18 @@ def ingest(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Worker processes for many sources.")
     ] = max(1, min(os.cpu_count() or 1, 8)),
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri",
+            help="Import every MLflow run at this tracking URI (sqlite:///mlflow.db, a server); "
+            "needs the mlflow extra.",
+        ),
+    ] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option("--experiment", help="Only the MLflow runs of this experiment (by name)."),
+    ] = None,
 ) -> None:
     """Import training and evaluation logs from other tools as runs (same source → same run)."""
     from gsmreport import pipeline
@@ -423,6 +436,9 @@ def ingest(
     from gsmreport.ingest.tabular import parse_mapping
 
     dirs = _dirs(ctx)
+    paths = paths or []
+    if not paths and tracking_uri is None:
+        raise typer.BadParameter("give log paths, or --tracking-uri", param_hint="PATHS")
     store = RunStore(dirs.runs)
     own = [p for p in paths if not Path(p).exists() and RUN_ID_RE.fullmatch(p) and store.exists(p)]
     for run_id in own:  # a run id, not a path: rebuild that run's metrics.parquet
@@ -448,7 +464,7 @@ def ingest(
         for warning in outcome.warnings:
             typer.echo(f"  warning: {warning}", err=True)
 
-    if sources:
+    if sources or tracking_uri is not None:
         pipeline.import_logs(
             dirs,
             sources,
@@ -457,6 +473,8 @@ def ingest(
             mapping=parse_mapping(mapping) if mapping else None,
             jobs=jobs,
             on_outcome=show,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
         )
     summary = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
     typer.echo(summary or "nothing found")

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from gsmreport.core.errors import GsmReportError, UsageError
 from gsmreport.core.fsutil import dump_yaml
 from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
-from gsmreport.ingest.detect import Found, default_name, discover
+from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.run import PARQUET
 from gsmreport.ingest.source import ImportedEval, SourceData
@@ -76,6 +76,10 @@ class _Index:
 def read_source(found: Found, mapping: dict[str, str] | None = None) -> SourceData:
     """Dispatch to the reader for `found.kind` (imported lazily: tensorboard, wandb are slow)."""
     path = found.path
+    if found.mlflow is not None:
+        from gsmreport.ingest import mlflow_run
+
+        return mlflow_run.read(found.mlflow)
     if found.kind == "trainer_state":
         from gsmreport.ingest import trainer_state
 
@@ -310,8 +314,12 @@ def import_paths(
     mapping: dict[str, str] | None = None,
     jobs: int = 1,
     on_outcome: Callable[[Outcome], None] | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
 ) -> list[Outcome]:
-    """Discover, plan and import every source under `paths`; never raises for one bad source."""
+    """Discover, plan and import every source under `paths`, and every MLflow run at
+    `tracking_uri` (of `experiment`, which also filters mlruns/ folders among `paths`);
+    never raises for one bad source."""
     found: list[tuple[Path, Found]] = []
     outcomes: list[Outcome] = []
 
@@ -321,11 +329,20 @@ def import_paths(
             on_outcome(outcome)
 
     for given in paths:
-        for item in discover(given, recursive=recursive, mapped=mapping is not None):
+        mapped = mapping is not None
+        for item in discover(given, recursive=recursive, mapped=mapped, experiment=experiment):
             if isinstance(item, SourceError):
                 report(Outcome(given, error=str(item)))
             else:
                 found.append((given, item))
+    if tracking_uri is not None:
+        from gsmreport.ingest.mlflow_run import store_path
+
+        where = store_path(tracking_uri)
+        try:
+            found.extend((where, f) for f in mlflow_sources(tracking_uri, where, experiment))
+        except SourceError as err:
+            report(Outcome(where, error=str(err)))
     planned = plan(RunStore(runs_root), found, name=name, mapping=mapping)
     if jobs > 1 and len(planned) >= _PARALLEL_FROM:
         for outcome in _in_workers(planned, jobs):

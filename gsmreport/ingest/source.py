@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-SourceKind = Literal["trainer_state", "wandb", "tensorboard", "llamafactory", "lm_eval", "csv"]
+SourceKind = Literal[
+    "trainer_state", "wandb", "tensorboard", "llamafactory", "lm_eval", "csv", "mlflow"
+]
 
 
 @dataclass(frozen=True)
