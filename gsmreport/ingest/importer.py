@@ -32,6 +32,7 @@ from gsmreport.ingest.run import PARQUET
 from gsmreport.ingest.source import ImportedEval, SourceData
 
 _POLARS_THREADS = "POLARS_MAX_THREADS"
+CONSOLE_LOG = Path("logs") / "console.log"
 # Below this many sources, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 8
 
@@ -250,6 +251,8 @@ def _write_run(job: Job, data: SourceData) -> bool:
     try:
         _write(tmp / "run.yaml", dump_yaml(record.model_dump(mode="json")).encode())
         _write(tmp / PARQUET, _parquet_bytes(data.frame, job.run_id))
+        if data.console is not None:
+            _write(tmp / CONSOLE_LOG, data.console.encode("utf-8", "replace"))
         for item in data.evals:
             _write_eval(tmp / "evals", item)
         _swap_in(tmp, final)

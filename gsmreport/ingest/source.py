@@ -46,3 +46,4 @@ class SourceData:
     runtime_s: float | None = None
     name: str | None = None  # the source's own run name, if it has one
     evals: list[ImportedEval] = field(default_factory=list)
+    console: str | None = None  # the run's console output, kept as logs/console.log

@@ -15,6 +15,7 @@ import polars as pl
 
 from gsmreport.analysis.breakdown import INSTRUCTION_KEYWORDS, TOPIC_KEYWORDS
 from gsmreport.analysis.cost import throughput
+from gsmreport.analysis.system import system_usage
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, TrainingSummary
 from gsmreport.analysis.trends import NOISE_METHOD
 from gsmreport.core.runs import RunRecord, now_iso
@@ -146,6 +147,7 @@ def build_context(
         "training": training,
         "curve": curve,
         "throughput": throughput(frame) if frame.height else None,
+        "system": system_usage(frame) if frame.height else None,  # issue 17: W&B GPU metrics
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,
         "evals": [section.summary for section in evals],
         "eval_sections": list(evals),

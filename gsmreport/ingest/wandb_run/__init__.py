@@ -22,6 +22,7 @@ from gsmreport.ingest.source import SourceData
 from gsmreport.ingest.wandb_run.legacy import fill_gaps, flatten_config, log_from_legacy
 from gsmreport.ingest.wandb_run.locate import LEGACY_FILES, find_runs, locate
 from gsmreport.ingest.wandb_run.records import WandbLog, inspect_log, parse_records
+from gsmreport.ingest.wandb_run.system import console_text
 from gsmreport.ingest.wandb_run.terms import (
     Status,
     binary_status,
@@ -52,11 +53,16 @@ def read(path: Path) -> SourceData:
         status, note = binary_status(wandb_file, log)
         warnings.extend([note] if note else [])
         shown = wandb_file if path.is_file() or run_dir is None else run_dir
-        return source_data(shown, log, status, warnings)
-    assert run_dir is not None  # _locate gives a folder whenever it gives no file
-    log = log_from_legacy(run_dir)
-    warnings.append(f"{run_dir}: no readable .wandb log: exit status unknown, taken as completed")
-    return source_data(run_dir, log, "completed", warnings)
+        data = source_data(shown, log, status, warnings)
+    else:
+        assert run_dir is not None  # locate gives a folder whenever it gives no file
+        log = log_from_legacy(run_dir)
+        warnings.append(
+            f"{run_dir}: no readable .wandb log: exit status unknown, taken as completed"
+        )
+        data = source_data(run_dir, log, "completed", warnings)
+    data.console = console_text(log, run_dir)
+    return data
 
 
 def _read_binary(wandb_file: Path, run_dir: Path | None, warnings: list[str]) -> WandbLog | None:

@@ -38,6 +38,8 @@ _WANTED = frozenset(
     {"run", "config", "history", "summary", "environment", "exit", "stats", "output_raw"}
 )
 _TYPE_MARK = '"type":"'
+# Kept but not counted as the run's own records: a log holding only these has no run in it.
+_SIDE_RECORDS = frozenset({"stats", "output_raw"})
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -57,6 +59,9 @@ class WandbLog:
     bad_lines: int = 0
     seconds: float = 0.0  # how long W&B's reader took
     notes: list[str] = field(default_factory=list)  # warnings from reading
+    start_time: str | None = None  # the run record's ISO time, the zero of system wall times
+    stats: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)  # (ISO, item)
+    console: list[str] = field(default_factory=list)  # output_raw lines, as written
 
 
 # ---------------------------------------------------------------------------- the .wandb log
@@ -156,7 +161,7 @@ def parse_records(lines: Iterable[str]) -> WandbLog:
         body = record.get(kind) if isinstance(record, dict) and isinstance(kind, str) else None
         if kind in _WANTED and isinstance(body, dict):
             _apply(log, str(kind), body)
-            log.records += 1
+            log.records += kind not in _SIDE_RECORDS
     return log
 
 
@@ -183,12 +188,19 @@ def _apply(log: WandbLog, kind: str, body: dict[str, Any]) -> None:
     elif kind == "run":
         name = body.get("display_name")
         log.name = name if isinstance(name, str) and name else log.name
+        start = body.get("start_time")
+        log.start_time = start if isinstance(start, str) else log.start_time
         if isinstance(body.get("config"), dict):
             _update(log.config, body["config"])  # the config given to wandb.init
     elif kind == "environment":
         log.environment.update(body)  # one record per writer process; they complement
     elif kind == "exit":
         _apply_exit(log, body)
+    elif kind == "stats" and isinstance(body.get("item"), dict):
+        stamp = body.get("timestamp")
+        log.stats.append((stamp if isinstance(stamp, str) else None, body["item"]))
+    elif kind == "output_raw" and isinstance(body.get("line"), str):
+        log.console.append(body["line"])
 
 
 def _apply_exit(log: WandbLog, body: dict[str, Any]) -> None:

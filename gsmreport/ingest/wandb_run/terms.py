@@ -12,6 +12,7 @@ from gsmreport.ingest.source import SourceData
 from gsmreport.ingest.wandb_run.legacy import WANDB_CONFIG_KEYS
 from gsmreport.ingest.wandb_run.records import WandbLog
 from gsmreport.ingest.wandb_run.records import number as _number
+from gsmreport.ingest.wandb_run.system import system_rows
 
 SOURCE = "wandb"
 Status = Literal["completed", "interrupted", "failed"]
@@ -232,7 +233,7 @@ def binary_status(path: Path, log: WandbLog) -> tuple[Status, str | None]:
 
 def source_data(path: Path, log: WandbLog, status: Status, warnings: list[str]) -> SourceData:
     warnings = [*warnings, *log.notes]
-    frame = frame_from_rows(_rows(log, path, warnings))
+    frame = frame_from_rows([*_rows(log, path, warnings), *system_rows(log, SOURCE)])
     # The .wandb log and the API give plain values (config.yaml was flattened on reading);
     # W&B's own bookkeeping is dropped here for all three.
     config = {k: v for k, v in log.config.items() if k not in WANDB_CONFIG_KEYS}
