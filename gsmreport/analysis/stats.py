@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+
+# scipy.stats is imported inside each function: importing it costs ~2.5 s, which every
+# `gsmreport` start and every ingest worker would pay for figures most of them never ask for.
 
 
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -20,6 +22,8 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
     Preferred over the normal approximation because it stays inside [0, 1] and behaves at
     0/n and n/n, which is exactly where small evaluations of small models land.
     """
+    from scipy import stats
+
     if n <= 0:
         raise ValueError("wilson_interval needs n >= 1")
     if not 0 <= successes <= n:
@@ -30,6 +34,8 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float,
 
 def binomial_two_sided_p(k: int, n: int) -> float:
     """Two-sided exact binomial p of k successes in n trials under p = ½ (1 when n = 0)."""
+    from scipy import stats
+
     if n == 0:
         return 1.0
     return float(stats.binomtest(k, n, 0.5).pvalue)
@@ -37,6 +43,8 @@ def binomial_two_sided_p(k: int, n: int) -> float:
 
 def regularized_beta(x: float, a: float, b: float) -> float:
     """I_x(a, b), the regularized incomplete beta function, for a, b > 0 and 0 ≤ x ≤ 1."""
+    from scipy import special
+
     if a <= 0 or b <= 0:
         raise ValueError("regularized_beta needs a > 0 and b > 0")
     if not 0.0 <= x <= 1.0:
@@ -46,6 +54,8 @@ def regularized_beta(x: float, a: float, b: float) -> float:
 
 def t_cdf(t: float, df: float) -> float:
     """P(T ≤ t) for Student's t with `df` degrees of freedom."""
+    from scipy import stats
+
     if df <= 0:
         raise ValueError(f"degrees of freedom must be > 0, got {df}")
     return float(stats.t.cdf(t, df))
@@ -53,6 +63,8 @@ def t_cdf(t: float, df: float) -> float:
 
 def t_quantile(p: float, df: float) -> float:
     """The t with P(T ≤ t) = p (Student's t, `df` degrees of freedom)."""
+    from scipy import stats
+
     # scipy answers ±inf or nan out of range; a report asking for those has a bug to surface.
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must be within (0, 1), got {p}")
@@ -78,6 +90,8 @@ class LinearFit:
 
 def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> LinearFit:
     """OLS fit; needs at least 3 points (one residual degree of freedom) and varying x."""
+    from scipy import stats
+
     n = len(xs)
     if n != len(ys):
         raise ValueError("xs and ys differ in length")
@@ -91,6 +105,8 @@ def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> LinearFit:
 
 def average_ranks(values: Sequence[float]) -> list[float]:
     """1-based ranks; tied values share the mean of the ranks they span (Spearman's rule)."""
+    from scipy import stats
+
     return [float(r) for r in stats.rankdata(np.asarray(values, dtype=float), method="average")]
 
 
@@ -103,6 +119,8 @@ def spearman(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float] | 
 
     None with fewer than 3 points or when either input is constant (ρ is undefined).
     """
+    from scipy import stats
+
     if len(xs) != len(ys):
         raise ValueError("xs and ys differ in length")
     if len(xs) < 3 or _constant(xs) or _constant(ys):
