@@ -105,7 +105,10 @@ def test_every_logged_point_imports_and_the_run_renders(
     assert "tiny-llama" in (dirs.reports / "mlflow-lora-r16" / "report.md").read_text()
 
 
-def test_tracking_uri_and_experiment_select_runs(tmp_path: Path, dirs: Dirs) -> None:
+def test_tracking_uri_and_experiment_select_runs(
+    tmp_path: Path, dirs: Dirs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a database store puts artifacts in ./mlruns
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     _log_run(uri, tmp_path, "wanted", "kept")
     _log_run(uri, tmp_path, "other", "left-out")
@@ -118,6 +121,11 @@ def test_tracking_uri_and_experiment_select_runs(tmp_path: Path, dirs: Dirs) -> 
     (line,) = missing.stderr.strip().splitlines()
     assert line.startswith("error: ") and "no MLflow experiment named 'nope'" in line
     assert "other" in line and "wanted" in line
+
+    typo = tmp_path / "mlfow.db"
+    wrong = gsm("ingest", "--tracking-uri", f"sqlite:///{typo}", cwd=tmp_path)
+    assert wrong.returncode == 1 and "no such MLflow database file" in wrong.stderr
+    assert not typo.exists()  # MLflow would have created an empty database there
 
 
 def test_without_mlflow_one_line_names_the_extra(

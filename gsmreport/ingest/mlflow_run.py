@@ -79,8 +79,25 @@ def _client(uri: str) -> Any:
     return MlflowClient(tracking_uri=uri)
 
 
+def _all_runs(client: Any, experiment_ids: list[str]) -> list[Any]:
+    """Every page of the search: one call returns at most 1,000 runs, a sweep can hold more."""
+    runs: list[Any] = []
+    token: str | None = None
+    while True:
+        page = client.search_runs(
+            experiment_ids, order_by=["attributes.start_time ASC"], page_token=token
+        )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
 def list_runs(uri: str, experiment: str | None = None) -> list[MlflowRef]:
     """The runs at `uri`, oldest first; only those of `experiment` (a name) when given."""
+    if uri.startswith("sqlite:") and not store_path(uri).is_file():
+        # MLflow would create an empty database there and find no runs in it.
+        raise SourceError(f"{uri}: no such MLflow database file ({store_path(uri)})")
     client = _client(uri)
     from mlflow.exceptions import MlflowException  # only once _client has found mlflow
 
@@ -96,7 +113,7 @@ def list_runs(uri: str, experiment: str | None = None) -> list[MlflowRef]:
             ids = [found.experiment_id]
         else:
             ids = [e.experiment_id for e in client.search_experiments()]
-        runs = client.search_runs(ids, order_by=["attributes.start_time ASC"]) if ids else []
+        runs = _all_runs(client, ids) if ids else []
     except MlflowException as exc:
         raise SourceError(f"{uri}: MLflow cannot read it ({_first_line(exc)})") from exc
     return [MlflowRef(uri, r.info.run_id, r.info.run_name or r.info.run_id[:8]) for r in runs]
