@@ -221,8 +221,8 @@ def test_column_wise_build_equals_row_by_row(name: str) -> None:
 
 
 def test_column_wise_build_equals_row_by_row_on_edge_entries() -> None:
-    """A NaN step, NaN/inf values and epochs, a fractional step, two keys for one metric in one entry,
-    a step logged twice: the numpy build keeps exactly what the row path keeps."""
+    """A NaN step, NaN/inf values and epochs, a fractional step, two keys for one metric in
+    one entry, a step logged twice: the numpy build keeps exactly what the row path keeps."""
     from polars.testing import assert_frame_equal
 
     from gsmreport.ingest.schema import frame_from_logs, frame_from_rows, rows_from_log
