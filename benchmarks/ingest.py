@@ -8,8 +8,11 @@ num_tokens, entropy per step; eval entries every 100 steps; the final summary en
   floor      polars.read_ndjson of the same entries pre-flattened into one NDJSON file
   naive      json.load per file + a pandas loop building the long table
 
-Targets (issue 4): measured / floor <= 2x; naive / measured >= 5x; peak memory <= 1 GiB.
+Targets (issues 4 and 17): measured / floor <= 2x; naive / measured >= 5x; peak memory
+<= 1 GiB. `--sweep` then runs the many-small-runs case as well (10,000 runs x 200 entries,
+a hyper-parameter sweep), printing the same lines for it.
 Usage: python benchmarks/ingest.py [--runs 1000] [--entries 2000] [--jobs 2] [--keep DIR]
+                                   [--sweep] [--sweep-runs 10000] [--sweep-entries 200]
 """
 
 from __future__ import annotations
@@ -167,26 +170,20 @@ def measured(logs: Path, runs_dir: Path, jobs: int) -> tuple[float, float, int]:
     return t1 - t0, t2 - t1, peak_kib
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--entries", type=int, default=2000)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--keep", type=Path, help="generate here and keep the files")
-    args = parser.parse_args()
-    root = args.keep or Path(tempfile.mkdtemp(prefix="gsmreport-bench-"))
+def run_case(runs: int, entries: int, jobs: int, keep: Path | None) -> None:
+    root = keep or Path(tempfile.mkdtemp(prefix="gsmreport-bench-"))
     try:
-        t_gen, flat = _timed(lambda: generate(root, args.runs, args.entries))
+        t_gen, flat = _timed(lambda: generate(root, runs, entries))
         size_mb = sum(p.stat().st_size for p in (root / "logs").rglob("*.json")) / 1e6
         print(
-            f"generated {args.runs} trainer_state.json x {args.entries} entries "
+            f"generated {runs} trainer_state.json x {entries} entries "
             f"({size_mb:.0f} MB) in {t_gen:.0f} s"
         )
-        t_ingest, t_list, peak = measured(root / "logs", root / "runs", args.jobs)
+        t_ingest, t_list, peak = measured(root / "logs", root / "runs", jobs)
         t_ours = t_ingest + t_list
         t_floor = floor(flat)
         t_naive = naive(root / "logs")
-        print(f"measured  gsmreport ingest + summaries (jobs={args.jobs})  {t_ours:8.2f} s")
+        print(f"measured  gsmreport ingest + summaries (jobs={jobs})  {t_ours:8.2f} s")
         print(
             f"  of which gsmreport ingest {t_ingest:6.2f} s, summaries of all runs {t_list:6.2f} s"
         )
@@ -196,8 +193,27 @@ def main() -> None:
         print(f"ratio     naive / measured   {t_naive / t_ours:6.2f}x   (target >= 5x)")
         print(f"peak RSS  largest process    {peak / 1024:8.0f} MiB   (target <= 1024 MiB)")
     finally:
-        if args.keep is None:
+        if keep is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--entries", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", type=Path, help="generate here and keep the files")
+    parser.add_argument("--sweep", action="store_true", help="also the many-small-runs case")
+    parser.add_argument("--sweep-runs", type=int, default=10_000)
+    parser.add_argument("--sweep-entries", type=int, default=200)
+    parser.add_argument("--only-sweep", action="store_true", help="the sweep case alone")
+    args = parser.parse_args()
+    if not args.only_sweep:
+        run_case(args.runs, args.entries, args.jobs, args.keep)
+    if args.sweep or args.only_sweep:
+        print()
+        keep = args.keep / "sweep" if args.keep else None
+        run_case(args.sweep_runs, args.sweep_entries, args.jobs, keep)
 
 
 if __name__ == "__main__":

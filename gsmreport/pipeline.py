@@ -371,9 +371,12 @@ def import_logs(
     mapping: dict[str, str] | None = None,
     jobs: int = 1,
     on_outcome: Callable[[Outcome], None] | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
 ) -> list[Outcome]:
-    """Import other tools' logs (W&B, trainer_state, TensorBoard, LLaMA-Factory, lm-eval, CSV)
-    as runs; one Outcome per source found, failures included, in the order they finished."""
+    """Import other tools' logs (W&B, trainer_state, TensorBoard, LLaMA-Factory, lm-eval, CSV,
+    MLflow) as runs; one Outcome per source found, failures included, in the order they
+    finished."""
     from gsmreport.ingest.importer import import_paths
 
     return import_paths(
@@ -384,6 +387,8 @@ def import_logs(
         mapping=mapping,
         jobs=jobs,
         on_outcome=on_outcome,
+        tracking_uri=tracking_uri,
+        experiment=experiment,
     )
 
 

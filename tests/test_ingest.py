@@ -218,3 +218,25 @@ def test_column_wise_build_equals_row_by_row(name: str) -> None:
     assert_frame_equal(built[0], frame_from_rows(rows))
     at_step = built[0].filter(pl.col("step") == history[3]["step"], pl.col("metric") == "loss")
     assert at_step.sort("split")["value"].to_list() == [1.0, 9.0]  # eval, train
+
+
+def test_column_wise_build_equals_row_by_row_on_edge_entries() -> None:
+    """A NaN step, NaN/inf values and epochs, a fractional step, two keys for one metric in
+    one entry, a step logged twice: the numpy build keeps exactly what the row path keeps."""
+    from polars.testing import assert_frame_equal
+
+    from gsmreport.ingest.schema import frame_from_logs, frame_from_rows, rows_from_log
+
+    history: list[dict[str, object]] = [
+        {"step": 1, "epoch": 0.1, "loss": 2.0, "lr": 1e-4, "learning_rate": 2e-4},
+        {"step": 1, "eval_loss": math.nan, "epoch": math.inf},
+        {"step": 2.7, "loss": math.inf, "grad_norm": None},
+        {"step": math.nan, "loss": 6.0},
+        {"step": 2, "loss": 1.5, "epoch": None},
+        {"step": 1, "loss": 1.9},  # a resumed run logs step 1 again: this one wins
+    ]
+    built = frame_from_logs(history, source="trainer_state")
+    assert built is not None
+    rows = [r for e in history for r in rows_from_log(e, run_id="", source="trainer_state")]
+    assert_frame_equal(built[0], frame_from_rows(rows))
+    assert built[1] == {0, 1, 2, 4, 5}

@@ -12,12 +12,12 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import polars as pl
 
-from gsmreport.analysis.stats import average_ranks, pearson, t_cdf
+from gsmreport.analysis import stats
+from gsmreport.analysis.stats import average_ranks, binomial_two_sided_p
 
 ALPHA = 0.05
 EXACT_PERMUTATION_MAX_N = 8  # 8! = 40,320 orderings: exact p below this, t approximation above
@@ -40,16 +40,13 @@ def correct_by_doc(samples: pl.DataFrame, column: str | None = None) -> dict[int
 def mcnemar_exact(b: int, c: int) -> float:
     """Two-sided exact McNemar p: binomial(b + c, ½) on the discordant pairs.
 
-    b = A right / B wrong, c = A wrong / B right. Computed in exact fractions, then doubled
-    and capped at 1 (the usual two-sided exact test); p = 1 when there are no discordant pairs.
+    b = A right / B wrong, c = A wrong / B right. Under ½ the binomial is symmetric, so the
+    two-sided exact test is the doubled smaller tail capped at 1; p = 1 when there are no
+    discordant pairs.
     """
     if b < 0 or c < 0:
         raise ValueError("discordant counts must be >= 0")
-    n = b + c
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
-    return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
+    return binomial_two_sided_p(min(b, c), b + c)
 
 
 def _aligned(a: Outcomes, b: Outcomes) -> tuple[list[int], np.ndarray, np.ndarray]:
@@ -160,15 +157,12 @@ def compare_paired(
 
 
 def spearman(xs: Sequence[float], ys: Sequence[float]) -> float | None:
-    """Spearman's ρ: Pearson correlation of average ranks (ties share their mean rank).
+    """Spearman's ρ (scipy.stats.spearmanr: ties share their mean rank).
 
     None with fewer than 3 points or when either input is constant.
     """
-    if len(xs) != len(ys):
-        raise ValueError("xs and ys differ in length")
-    if len(xs) < 3:
-        return None
-    return pearson(average_ranks(xs), average_ranks(ys))
+    rho_p = stats.spearman(xs, ys)
+    return None if rho_p is None else rho_p[0]
 
 
 def spearman_p(xs: Sequence[float], ys: Sequence[float]) -> float | None:
@@ -177,9 +171,10 @@ def spearman_p(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     The t approximation (t = ρ·√((n−2)/(1−ρ²)), df = n − 2) is badly wrong for a handful of
     runs (ρ = −1 with 4 runs would get p = 0; the exact p is 2/24), hence the exact count.
     """
-    rho = spearman(xs, ys)
-    if rho is None:
+    rho_p = stats.spearman(xs, ys)
+    if rho_p is None:
         return None
+    rho, t_approx_p = rho_p
     n = len(xs)
     if n <= EXACT_PERMUTATION_MAX_N:
         # Every ordering of the y ranks against the x ranks, all at once (8! × 8 numbers).
@@ -189,10 +184,7 @@ def spearman_p(xs: Sequence[float], ys: Sequence[float]) -> float | None:
         dy = perms - perms.mean(axis=1, keepdims=True)
         rhos = (dy @ dx) / np.sqrt((dx @ dx) * (dy * dy).sum(axis=1))
         return float(np.mean(np.abs(rhos) >= abs(rho) - 1e-12))
-    if abs(rho) >= 1.0:
-        return 0.0
-    t = rho * math.sqrt((n - 2) / (1 - rho * rho))
-    return 2 * (1 - t_cdf(abs(t), n - 2))
+    return t_approx_p
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ def analysis_dict(analysis: RunAnalysis) -> dict[str, Any]:
         },
         "learning_curve": jsonable(analysis.curve),
         "throughput": jsonable(analysis.throughput),
+        "system": jsonable(analysis.system),
         "runtime": jsonable(analysis.runtime),
         "cost": None
         if cost is None

@@ -36,6 +36,7 @@ from gsmreport.analysis.eval_sections import (
 )
 from gsmreport.analysis.evaluation import EvalSummary, FilterScore, summarize_eval
 from gsmreport.analysis.summary import RunSummary
+from gsmreport.analysis.system import SystemUsage, system_usage
 from gsmreport.analysis.training import (
     CurveSummary,
     Point,
@@ -137,6 +138,11 @@ class RunAnalysis:
     @cached_property
     def train_token_accuracy(self) -> TokenAccuracy | None:
         return token_accuracy(self.frame, "train") if self.frame.height else None
+
+    @cached_property
+    def system(self) -> SystemUsage | None:
+        """Peak GPU memory and mean utilisation, from the log's system metrics."""
+        return system_usage(self.frame) if self.frame.height else None
 
     @cached_property
     def runtime(self) -> Runtime | None:

@@ -88,10 +88,9 @@ def series(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
 
 def ema(values: list[float], alpha: float = EMA_ALPHA) -> list[float]:
     """Plain EMA started at the first value (no bias correction): s = a·x + (1 − a)·s."""
-    out: list[float] = []
-    for x in values:
-        out.append(x if not out else alpha * x + (1 - alpha) * out[-1])
-    return out
+    # adjust=False is that recursion; polars' default (adjust=True) would reweight the start.
+    smoothed = pl.Series(values, dtype=pl.Float64).ewm_mean(alpha=alpha, adjust=False)
+    return smoothed.to_list()
 
 
 def _drop_pct(first: float, final: float) -> float | None:

@@ -13,14 +13,15 @@ from gsmreport.cli.base import Jobs, app, default_jobs, dirs_of
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Log files or folders (trainer_state.json / checkpoint folder, .wandb file or "
             "wandb/ folder, TensorBoard event files, LLaMA-Factory trainer_log.jsonl, lm-eval "
-            "results/samples, CSV/JSONL), or the id of a run to re-read its own logs.",
+            "results/samples, MLflow mlruns/ folder, CSV/JSONL), or the id of a run to re-read "
+            "its own logs.",
             show_default=False,
         ),
-    ],
+    ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="Run id for the imported run (one source only).")
     ] = None,
@@ -35,6 +36,18 @@ def ingest(
         ),
     ] = None,
     jobs: Jobs = None,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--tracking-uri",
+            help="Import every MLflow run at this tracking URI (sqlite:///mlflow.db, a server); "
+            "needs the mlflow extra.",
+        ),
+    ] = None,
+    experiment: Annotated[
+        str | None,
+        typer.Option("--experiment", help="Only the MLflow runs of this experiment (by name)."),
+    ] = None,
 ) -> None:
     """Import training and evaluation logs from other tools as runs (same source → same run)."""
     from gsmreport import pipeline
@@ -42,6 +55,9 @@ def ingest(
     from gsmreport.ingest.tabular import parse_mapping
 
     dirs = dirs_of(ctx)
+    paths = paths or []
+    if not paths and tracking_uri is None:
+        raise typer.BadParameter("give log paths, or --tracking-uri", param_hint="PATHS")
     plan = pipeline.plan_ingest(dirs, paths)
     for run_id in plan.run_ids:  # a run id, not a path: rebuild that run's metrics.parquet
         typer.echo(f"re-read {run_id}: {pipeline.ingest(dirs, run_id)}")
@@ -66,7 +82,7 @@ def ingest(
         for warning in outcome.warnings:
             typer.echo(f"  warning: {warning}", err=True)
 
-    if sources:
+    if sources or tracking_uri is not None:
         pipeline.import_logs(
             dirs,
             sources,
@@ -75,6 +91,8 @@ def ingest(
             mapping=parse_mapping(mapping) if mapping else None,
             jobs=default_jobs(jobs),
             on_outcome=show,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
         )
     summary = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
     typer.echo(summary or "nothing found")

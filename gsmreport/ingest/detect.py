@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gsmreport.ingest.files import LFS_HEADER, SourceError
+from gsmreport.ingest.mlflow_run import MlflowRef, file_store_uri, is_file_store
 from gsmreport.ingest.source import SourceKind
 
 # Enough of a file to tell an lm-eval results file from a trainer_state.json by its keys;
@@ -25,7 +26,7 @@ _WANDB_RUN_RE = re.compile(r"^(offline-)?run-\d{8}_\d{6}-[A-Za-z0-9]+$")
 KNOWN = (
     "expected a trainer_state.json or checkpoint folder, a .wandb file or W&B run folder, "
     "TensorBoard events.out.tfevents.* files, a LLaMA-Factory trainer_log.jsonl, lm-eval "
-    "results/samples files, or a CSV/JSONL with --map"
+    "results/samples files, an MLflow mlruns/ folder, or a CSV/JSONL with --map"
 )
 
 
@@ -36,10 +37,13 @@ class Found:
     # TensorBoard only: the event files of one run when a log dir holds several runs
     # (HF reuses one `logging_dir` across launches, so each launch adds a file beside the last).
     files: tuple[Path, ...] = ()
+    mlflow: MlflowRef | None = None  # MLflow only: which run of the store or tracking URI
 
     @property
     def key(self) -> str:
         """What makes a source the same source next time: its path (and first event file)."""
+        if self.mlflow is not None:
+            return f"{self.mlflow.uri}#{self.mlflow.run_id}"
         base = str(self.path.resolve())
         return f"{base}#{self.files[0].name}" if self.files else base
 
@@ -122,8 +126,21 @@ def _wandb_runs(folder: Path) -> list[Path]:
     return [c for c in children if _WANDB_RUN_RE.match(c.name) and not c.is_symlink()]
 
 
-def detect_folder(folder: Path) -> list[Found]:
+def mlflow_sources(uri: str, path: Path, experiment: str | None = None) -> list[Found]:
+    """One source per MLflow run at `uri` (of `experiment` when given); SourceError for none."""
+    from gsmreport.ingest.mlflow_run import list_runs
+
+    runs = list_runs(uri, experiment)
+    if not runs:
+        within = f" in experiment {experiment!r}" if experiment else ""
+        raise SourceError(f"{uri}: no MLflow runs{within}")
+    return [Found("mlflow", path, mlflow=ref) for ref in runs]
+
+
+def detect_folder(folder: Path, *, experiment: str | None = None) -> list[Found]:
     """The sources a folder *is*, without searching below it; [] when it is none of them."""
+    if is_file_store(folder):
+        return mlflow_sources(file_store_uri(folder), folder, experiment)
     if _is_wandb_run(folder):
         return [Found("wandb", folder)]
     runs = _wandb_runs(folder)
@@ -189,7 +206,7 @@ def _loose_files(folder: Path, *, mapped: bool) -> list[Found | SourceError]:
 
 
 def discover(
-    path: Path, *, recursive: bool = False, mapped: bool = False
+    path: Path, *, recursive: bool = False, mapped: bool = False, experiment: str | None = None
 ) -> list[Found | SourceError]:
     """Every source under one user-given path; per-item SourceErrors instead of raising,
     so one bad file never hides the good ones beside it."""
@@ -201,7 +218,7 @@ def discover(
         except SourceError as err:
             return [err]
     try:
-        own = detect_folder(path)
+        own = detect_folder(path, experiment=experiment)
         if own:
             return list(own)
         found = _loose_files(path, mapped=mapped)
@@ -213,7 +230,7 @@ def discover(
         return [_unreadable(path, exc)]
     if recursive:
         for sub in sorted(p for p in _safe_dirs(path)):
-            found.extend(discover(sub, recursive=True, mapped=mapped))
+            found.extend(discover(sub, recursive=True, mapped=mapped, experiment=experiment))
     if not found:
         hint = "" if recursive else " (use --recursive to search its subfolders)"
         return [SourceError(f"{path}: no log gsmreport can read in this folder{hint}")]
@@ -240,6 +257,8 @@ def _safe_dirs(folder: Path) -> list[Path]:
 def default_name(found: Found) -> str:
     """A run name from the path alone (so ids can be given out before any file is parsed)."""
     path = found.path
+    if found.mlflow is not None:
+        return f"mlflow-{found.mlflow.name}"
     if found.kind == "wandb":
         folder = path.parent if path.is_file() else path
         match = re.search(r"-([A-Za-z0-9]+)$", folder.name)
@@ -259,4 +278,12 @@ def default_name(found: Found) -> str:
     return f"{stem}"
 
 
-__all__ = ["KNOWN", "Found", "default_name", "detect_file", "detect_folder", "discover"]
+__all__ = [
+    "KNOWN",
+    "Found",
+    "default_name",
+    "detect_file",
+    "detect_folder",
+    "discover",
+    "mlflow_sources",
+]

@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,19 @@ from pydantic import ValidationError
 from gsmreport.core.errors import GsmReportError, UsageError
 from gsmreport.core.fsutil import dump_yaml
 from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
-from gsmreport.ingest.detect import Found, default_name, discover
+from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.run import PARQUET
 from gsmreport.ingest.source import ImportedEval, SourceData
 
 _POLARS_THREADS = "POLARS_MAX_THREADS"
+CONSOLE_LOG = Path("logs") / "console.log"
+# What a worker needs for the common sources, imported once by the fork server.
+_WORKER_MODULES = (
+    "gsmreport.ingest.importer",
+    "gsmreport.ingest.trainer_state",
+    "gsmreport.analysis.summary_cache",
+)
 # Below this many sources, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 8
 
@@ -76,6 +84,10 @@ class _Index:
 def read_source(found: Found, mapping: dict[str, str] | None = None) -> SourceData:
     """Dispatch to the reader for `found.kind` (imported lazily: tensorboard, wandb are slow)."""
     path = found.path
+    if found.mlflow is not None:
+        from gsmreport.ingest import mlflow_run
+
+        return mlflow_run.read(found.mlflow)
     if found.kind == "trainer_state":
         from gsmreport.ingest import trainer_state
 
@@ -246,6 +258,8 @@ def _write_run(job: Job, data: SourceData) -> bool:
     try:
         _write(tmp / "run.yaml", dump_yaml(record.model_dump(mode="json")).encode())
         _write(tmp / PARQUET, _parquet_bytes(data.frame, job.run_id))
+        if data.console is not None:
+            _write(tmp / CONSOLE_LOG, data.console.encode("utf-8", "replace"))
         for item in data.evals:
             _write_eval(tmp / "evals", item)
         _swap_in(tmp, final)
@@ -288,14 +302,28 @@ def run_job(job: Job) -> Outcome:
     )
 
 
+def _worker_context() -> BaseContext:
+    """Not fork: polars holds a thread pool, and forking a threaded process can hang.
+
+    A fork server imports the reader modules once, in a fresh single-threaded process (polars
+    starts its pool only at first use), and forks each worker from there: ~1.4 s less than
+    spawning two workers that each import Python, numpy and polars again. Spawn where there
+    is no fork server (Windows).
+    """
+    if "forkserver" not in get_all_start_methods():
+        return get_context("spawn")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(list(_WORKER_MODULES))
+    return context
+
+
 def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
     """Run jobs on `jobs` processes, one polars thread each: each run's table is small, so
     per-frame threading only adds contention, while one process per core scales."""
     saved = os.environ.get(_POLARS_THREADS)
-    os.environ[_POLARS_THREADS] = "1"  # inherited by the workers as they are spawned
+    os.environ[_POLARS_THREADS] = "1"  # inherited by the workers as they are started
     try:
-        # spawn, not fork: polars holds a thread pool, and forking a threaded process can hang.
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=_worker_context()) as pool:
             yield from pool.map(run_job, planned, chunksize=max(1, len(planned) // (jobs * 8)))
     finally:
         if saved is None:
@@ -313,8 +341,12 @@ def import_paths(
     mapping: dict[str, str] | None = None,
     jobs: int = 1,
     on_outcome: Callable[[Outcome], None] | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
 ) -> list[Outcome]:
-    """Discover, plan and import every source under `paths`; never raises for one bad source."""
+    """Discover, plan and import every source under `paths`, and every MLflow run at
+    `tracking_uri` (of `experiment`, which also filters mlruns/ folders among `paths`);
+    never raises for one bad source."""
     found: list[tuple[Path, Found]] = []
     outcomes: list[Outcome] = []
 
@@ -324,11 +356,20 @@ def import_paths(
             on_outcome(outcome)
 
     for given in paths:
-        for item in discover(given, recursive=recursive, mapped=mapping is not None):
+        mapped = mapping is not None
+        for item in discover(given, recursive=recursive, mapped=mapped, experiment=experiment):
             if isinstance(item, SourceError):
                 report(Outcome(given, error=str(item)))
             else:
                 found.append((given, item))
+    if tracking_uri is not None:
+        from gsmreport.ingest.mlflow_run import store_path
+
+        where = store_path(tracking_uri)
+        try:
+            found.extend((where, f) for f in mlflow_sources(tracking_uri, where, experiment))
+        except SourceError as err:
+            report(Outcome(where, error=str(err)))
     planned = plan(RunStore(runs_root), found, name=name, mapping=mapping)
     if jobs > 1 and len(planned) >= _PARALLEL_FROM:
         for outcome in _in_workers(planned, jobs):

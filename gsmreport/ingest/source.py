@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 import polars as pl
 
-SourceKind = Literal["trainer_state", "wandb", "tensorboard", "llamafactory", "lm_eval", "csv"]
+SourceKind = Literal[
+    "trainer_state", "wandb", "tensorboard", "llamafactory", "lm_eval", "csv", "mlflow"
+]
 
 
 @dataclass(frozen=True)
@@ -44,3 +46,4 @@ class SourceData:
     runtime_s: float | None = None
     name: str | None = None  # the source's own run name, if it has one
     evals: list[ImportedEval] = field(default_factory=list)
+    console: str | None = None  # the run's console output, kept as logs/console.log

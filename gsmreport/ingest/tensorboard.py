@@ -1,10 +1,12 @@
 """Read TensorBoard event files (HF's TensorBoardCallback, or any SummaryWriter) into the table.
 
-Every scalar is kept. TensorBoard's EventAccumulator keeps only 10,000 per tag by default
-(reservoir sampling), and its event_file_loader stops silently at a truncated or corrupt
-record, so neither can say "this file is cut off after N events". The TFRecord framing is
-simple (length, masked CRC-32C of the length, payload, masked CRC-32C of the payload): we walk
-it here and decode each payload with tensorboard's own `Event` proto.
+Every scalar is kept: records come from tensorboard's own event file loader, which reads every
+record (checking both CRCs) with no sampling; sampling, 10,000 scalars per tag by default,
+happens only in its EventAccumulator, which is not used. The loader stops *silently* at a
+cut-off or corrupt record (it logs at debug level and ends the iteration), so a truncated file
+is detected by arithmetic: each record it yields took 8 + 4 + len(payload) + 4 bytes of the
+file; when those add up to less than the file's size, the loader stopped early and the warning
+names the byte where it did. Payloads are decoded with tensorboard's `Event` proto.
 
 Scalars come as `simple_value` (torch's SummaryWriter, tensorboardX) or as v2 tensor
 summaries of the `scalars` plugin (tf.summary, `new_style=True`); both are read. HF writes its
@@ -37,9 +39,8 @@ SOURCE: Final = "tensorboard"
 _EPOCH_TAGS = frozenset({"train/epoch", "epoch"})
 # HF's text summary tag prefix -> our config key.
 _TEXT_KEYS = {"args": "training_args", "model_config": "model_config"}
-_HEADER = 12  # uint64 length + uint32 masked CRC of it
-_FOOTER = 4  # uint32 masked CRC of the payload
-_CRC_MASK_DELTA = 0xA282EAD8
+# A TFRecord frame around each payload: uint64 length, masked CRC of it, masked CRC of the data.
+_FRAME_BYTES = 8 + 4 + 4
 _MAX_LISTED = 4  # file names named in one warning line
 
 # TensorProto dtypes we decode without numpy (tensorflow/core/framework/types.proto).
@@ -70,58 +71,6 @@ class EventFile:
         args = _json_object(self.texts.get("args/text_summary"))
         value = args.get("output_dir") if args else None
         return value if isinstance(value, str) else None
-
-
-# --- the TFRecord framing ------------------------------------------------------------------
-
-
-@functools.cache
-def _crc_table() -> tuple[int, ...]:
-    """CRC-32C (Castagnoli, reflected 0x82F63B78): the checksum TFRecord uses; not in zlib."""
-    table = []
-    for n in range(256):
-        crc = n
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-def _masked_crc(data: bytes) -> int:
-    table = _crc_table()
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    crc ^= 0xFFFFFFFF
-    return (((crc >> 15) | (crc << 17)) + _CRC_MASK_DELTA) & 0xFFFFFFFF
-
-
-@dataclass
-class _Record:
-    payload: bytes
-    crc: int  # checked only for records we keep: hashing every image in pure Python is slow
-
-
-def _records(data: bytes, problems: list[str]) -> Iterator[_Record]:
-    """Records in order; on a cut-off or corrupt frame, appends the reason and stops."""
-    pos, size = 0, len(data)
-    while pos < size:
-        if size - pos < _HEADER:
-            problems.append(f"record header cut off at byte {pos} of {size}")
-            return
-        header = data[pos : pos + 8]
-        (length,) = struct.unpack("<Q", header)
-        (header_crc,) = struct.unpack_from("<I", data, pos + 8)
-        if _masked_crc(header) != header_crc:
-            problems.append(f"record at byte {pos} fails its length checksum")
-            return
-        end = pos + _HEADER + length
-        if end + _FOOTER > size:
-            problems.append(f"record at byte {pos} cut off (file ends at byte {size})")
-            return
-        (crc,) = struct.unpack_from("<I", data, end)
-        yield _Record(data[pos + _HEADER : end], crc)
-        pos = end + _FOOTER
 
 
 # --- summary values ------------------------------------------------------------------------
@@ -156,7 +105,7 @@ def _plugin(value: Any, plugins: dict[str, str]) -> str:
     return plugins.get(value.tag, "")
 
 
-def _add_event(event: Any, record: _Record, into: EventFile, plugins: dict[str, str]) -> None:
+def _add_event(event: Any, into: EventFile, plugins: dict[str, str]) -> None:
     kept: list[tuple[str, float | str]] = []
     for value in event.summary.value:
         kind = value.WhichOneof("value")
@@ -171,8 +120,6 @@ def _add_event(event: Any, record: _Record, into: EventFile, plugins: dict[str, 
             elif plugin == "text":
                 text = "\n".join(s.decode("utf-8", "replace") for s in value.tensor.string_val)
                 kept.append((value.tag, text))
-    if kept and _masked_crc(record.payload) != record.crc:
-        raise _Corrupt("event payload fails its checksum")
     for tag, item in kept:
         if isinstance(item, str):
             into.texts[tag] = item
@@ -180,11 +127,17 @@ def _add_event(event: Any, record: _Record, into: EventFile, plugins: dict[str, 
             into.scalars.append((event.wall_time, int(event.step), tag, item))
 
 
-class _Corrupt(Exception):
-    """A record that framed correctly but whose content is damaged."""
-
-
 # --- one file ------------------------------------------------------------------------------
+
+
+def _raw_records(path: Path) -> Iterator[bytes]:
+    """The serialized Event records, in order, from tensorboard's loader (no sampling)."""
+    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+
+    try:
+        yield from RawEventFileLoader(str(path)).Load()
+    except OSError as exc:  # read_bytes has already opened it: this is a disk error mid-read
+        raise SourceError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
 def load_event_file(path: Path) -> EventFile:
@@ -196,29 +149,29 @@ def load_event_file(path: Path) -> EventFile:
     from google.protobuf.message import DecodeError
     from tensorboard.compat.proto import event_pb2
 
-    data = read_bytes(path)
-    out, count = EventFile(path), 0
+    size = len(read_bytes(path))  # the one-line errors for a missing, empty or LFS file
+    out, count, consumed = EventFile(path), 0, 0
     plugins: dict[str, str] = {}
-    problems: list[str] = []
-    for record in _records(data, problems):
+    problem: str | None = None
+    for payload in _raw_records(path):
         try:
-            event = event_pb2.Event.FromString(record.payload)
-            _add_event(event, record, out, plugins)
+            event = event_pb2.Event.FromString(payload)
         except DecodeError:
-            problems.append(f"event {count + 1} is damaged (not a decodable Event)")
+            problem = f"event {count + 1} is damaged (not a decodable Event)"
             break
-        except _Corrupt as exc:
-            problems.append(f"event {count + 1} is damaged ({exc})")
-            break
+        _add_event(event, out, plugins)
         if out.first_wall_time is None:
             out.first_wall_time = event.wall_time
         count += 1
-    if problems and count == 0:
+        consumed += len(payload) + _FRAME_BYTES
+    if problem is None and consumed < size:
+        problem = f"the record at byte {consumed} of {size} is cut off or fails its checksum"
+    if problem and count == 0:
         raise SourceError(
-            f"{path}: not a TensorBoard event file ({problems[0]}); is it the right file?"
+            f"{path}: not a TensorBoard event file ({problem}); is it the right file?"
         )
-    if problems:
-        out.problem = f"{problems[0]}; kept the {count} events before it"
+    if problem:
+        out.problem = f"{problem}; kept the {count} events before it"
     return out
 
 

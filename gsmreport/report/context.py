@@ -124,6 +124,7 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
         "training": training,
         "curve": curve,
         "throughput": analysis.throughput,
+        "system": analysis.system,  # GPU memory and utilisation, where the log has them
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,
         "evals": [section.summary for section in evals],
         "eval_sections": list(evals),
