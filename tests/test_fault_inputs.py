@@ -4,6 +4,7 @@ and never costs the good inputs beside it."""
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import shutil
 import subprocess
@@ -120,6 +121,17 @@ def test_garbage_lines_in_samples_are_counted_and_named(tmp_path: Path) -> None:
     assert len(rows) == len(lines) - 2
     assert rows.skipped_lines == (3, 4)
     assert rows.warning("s.jsonl") == "s.jsonl: 2 line(s) not a JSON object, skipped (line 3, 4)"
+    # ... and every surface says so and counts the same rows: the report's data warnings,
+    # `show --json`, and the headline `runs` prints (one analysis, one n).
+    proc = gsm("render", "b", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    said = "evals/e1/samples.jsonl: 2 line(s) not a JSON object, skipped (line 3, 4)"
+    assert said in (tmp_path / "reports" / "b" / "report.md").read_text()
+    shown = json.loads(gsm("show", "b", "--json", cwd=tmp_path).stdout)
+    assert said in shown["evaluations"][0]["warnings"]
+    listed = json.loads(gsm("runs", "--format", "json", cwd=tmp_path).stdout)
+    (row,) = [r for r in listed if r["id"] == "b"]
+    assert row["n_eval"] == shown["headline"]["n_eval"] == len(rows)
 
 
 def test_corrupt_parquet_without_a_source_is_kept_and_named(tmp_path: Path, dirs: Dirs) -> None:

@@ -79,6 +79,7 @@ class EvalSection:
     outlier_examples: tuple[OutlierExample, ...]
     tag_kind: str = TOPIC_TAGS  # how the outliers are grouped: TOPIC_TAGS | INSTRUCTION_TAGS
     folder: str = ""  # evals/<folder>/ it was read from (its eval id may differ)
+    warnings: tuple[str, ...] = ()  # e.g. samples.jsonl lines that were not JSON, by number
     written_ns: int = 0  # newest mtime of its results.json / samples.jsonl (the "latest" rule)
 
     @property
@@ -145,6 +146,7 @@ def eval_section(eval_dir: Path, run_source: str | None = None) -> EvalSection:
     """One evaluation; `run_source` is the run's data family, used when the evaluation's own
     eval.yaml does not name one (an imported lm-eval folder, say)."""
     rows = read_sample_dicts(eval_dir / "samples.jsonl")
+    skipped = rows.warning(f"evals/{eval_dir.name}/samples.jsonl")
     summary = summarize_eval(eval_dir, rows)
     views = [sample_view(row) for row in rows]
     losses = [
@@ -173,6 +175,7 @@ def eval_section(eval_dir: Path, run_source: str | None = None) -> EvalSection:
         tag_kind=kind,
         folder=eval_dir.name,
         written_ns=_written_ns(eval_dir),
+        warnings=(skipped,) if skipped else (),
     )
 
 

@@ -51,6 +51,7 @@ def _evaluation(section: EvalSection) -> dict[str, Any]:
         "accuracy_by_topic": jsonable(section.by_topic),
         "outliers": jsonable(section.outliers),
         "settings": jsonable(summary.meta),
+        "warnings": list(section.warnings),
     }
 
 

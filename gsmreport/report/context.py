@@ -134,7 +134,9 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
         "outlier_skipped": [s.summary.eval_id for s in evals if s.n_losses and s not in used],
         "charts": _charts(charts),
         "findings": findings,
-        "warnings": list(record.warnings),
+        # Import warnings, then every evaluation's own (lines skipped in its samples.jsonl):
+        # nothing the analysis left out goes unsaid.
+        "warnings": [*record.warnings, *(w for s in evals for w in s.warnings)],
         "noise_method": NOISE_METHOD,
         "topic_keywords": "\n".join(f"{k}: {v}" for k, v in TOPIC_KEYWORDS.items()),
         "instruction_keywords": "\n".join(f"{k}: {v}" for k, v in INSTRUCTION_KEYWORDS.items()),
