@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from gsmreport.ingest.files import SourceError, load_json, read_text, require_mapping
+from gsmreport.ingest.labels import is_4bit, peft_method, with_quantization
 from gsmreport.ingest.source import SourceData
 
 ADAPTER = "adapter_config.json"
@@ -119,14 +120,7 @@ def _read_adapter(path: Path, out: Beside) -> None:
     base = adapter.get("base_model_name_or_path")
     if isinstance(base, str) and base:
         out.model = base
-    peft_type = adapter.get("peft_type")
-    out.method = "lora" if peft_type in (None, "LORA") else str(peft_type).lower()
-
-
-def _is_4bit(quantization: Any) -> bool:
-    if not isinstance(quantization, dict):
-        return False
-    return bool(quantization.get("load_in_4bit") or quantization.get("_load_in_4bit"))
+    out.method = peft_method(adapter.get("peft_type"))
 
 
 def _read_model_config(path: Path, out: Beside) -> None:
@@ -137,7 +131,7 @@ def _read_model_config(path: Path, out: Beside) -> None:
     name = model_config.get("_name_or_path")
     if out.model is None and isinstance(name, str) and name:
         out.model = name
-    if _is_4bit(model_config.get("quantization_config")):
+    if is_4bit(model_config.get("quantization_config")):
         out.method = "qlora"
     elif out.method is None and any(any(path.parent.glob(g)) for g in _WEIGHT_GLOBS):
         out.method = "full"
@@ -167,8 +161,7 @@ def _read_llamafactory_args(path: Path, out: Beside) -> None:
     kind = args.get("finetuning_type")
     if out.method is None and isinstance(kind, str):
         out.method = kind
-    if out.method == "lora" and args.get("quantization_bit") == 4:
-        out.method = "qlora"
+    out.method = with_quantization(out.method, args.get("quantization_bit") == 4)
     if "lora" not in out.config and kind == "lora":
         renamed = {"r": "lora_rank", "lora_alpha": "lora_alpha", "lora_dropout": "lora_dropout"}
         lora = {ours: args[theirs] for ours, theirs in renamed.items() if theirs in args}

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from gsmreport.ingest.files import SourceError, read_bytes
+from gsmreport.ingest.labels import is_4bit
 from gsmreport.ingest.schema import frame_from_rows, rows_from_log
 from gsmreport.ingest.source import SourceData
 
@@ -358,9 +359,7 @@ def _method(config: dict[str, Any]) -> str | None:
     """A bitsandbytes 4-bit model can only be trained through adapters: that is QLoRA."""
     model_config = config.get("model_config")
     quant = model_config.get("quantization_config") if isinstance(model_config, dict) else None
-    if isinstance(quant, dict) and (quant.get("load_in_4bit") or quant.get("_load_in_4bit")):
-        return "qlora"
-    return None
+    return "qlora" if is_4bit(quant) else None
 
 
 def _run_name(config: dict[str, Any]) -> str | None:

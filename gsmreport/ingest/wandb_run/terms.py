@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from gsmreport.ingest.labels import is_4bit, peft_method, with_quantization
 from gsmreport.ingest.schema import frame_from_rows, rows_from_log
 from gsmreport.ingest.source import SourceData
 from gsmreport.ingest.wandb_run.legacy import WANDB_CONFIG_KEYS
@@ -131,14 +132,14 @@ def method(config: Mapping[str, Any]) -> str | None:
     found = _peft_method(config)
     if found is None and (finetuning == "lora" or _has_lora_keys(config)):
         found = "lora"
-    return "qlora" if found == "lora" and _is_4bit(config) else found
+    return with_quantization(found, _is_4bit(config))
 
 
 def _peft_method(config: Mapping[str, Any]) -> str | None:
     types = {str(a.get("peft_type") or "LORA").upper() for a in _adapters(config)}
     if not types:
         return None
-    return "lora" if "LORA" in types else sorted(types)[0].lower()
+    return peft_method("LORA" if "LORA" in types else sorted(types)[0])
 
 
 def _has_lora_keys(config: Mapping[str, Any]) -> bool:
@@ -148,11 +149,8 @@ def _has_lora_keys(config: Mapping[str, Any]) -> bool:
 
 
 def _is_4bit(config: Mapping[str, Any]) -> bool:
-    quantization = config.get("quantization_config")
-    quantized = isinstance(quantization, dict) and bool(
-        quantization.get("load_in_4bit") or quantization.get("_load_in_4bit")
-    )
-    return quantized or config.get("load_in_4bit") is True or config.get("quantization_bit") == 4
+    flat = config.get("load_in_4bit") is True or config.get("quantization_bit") == 4
+    return is_4bit(config.get("quantization_config")) or flat
 
 
 def hardware(environment: Mapping[str, Any]) -> dict[str, Any] | None:
