@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -69,16 +70,17 @@ def _iso_seconds(start: str | None, end: str | None) -> float | None:
         return None
 
 
-def run_runtime(record: RunRecord, logged: Point | None) -> Runtime | None:
+def run_runtime(record: RunRecord, logged: Callable[[], Point | None]) -> Runtime | None:
     """The run's runtime by the one rule (module docstring), with where it came from;
-    `logged`: the trainer's last finite train_runtime row, if any."""
+    `logged` finds the trainer's last finite train_runtime row, asked only when needed."""
     if record.runtime_s is not None and math.isfinite(record.runtime_s):
         return Runtime(record.runtime_s, "run.yaml runtime_s")
     span = _iso_seconds(record.started_at, record.finished_at)
     if span is not None and span >= 0:
         return Runtime(span, "run.yaml started_at → finished_at")
-    if logged is not None:
-        return Runtime(logged.value, f"trainer's logged train_runtime (step {logged.step})")
+    point = logged()
+    if point is not None:
+        return Runtime(point.value, f"trainer's logged train_runtime (step {point.step})")
     return None
 
 
@@ -146,10 +148,7 @@ class RunAnalysis:
 
     @cached_property
     def runtime(self) -> Runtime | None:
-        record = self.record
-        if record.runtime_s is not None or (record.started_at and record.finished_at):
-            return run_runtime(record, None)
-        return run_runtime(record, last_point(self.frame, "train", "runtime_s"))
+        return run_runtime(self.record, lambda: last_point(self.frame, "train", "runtime_s"))
 
     @cached_property
     def cost(self) -> Cost | None:
