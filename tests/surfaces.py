@@ -43,12 +43,17 @@ FIGURES = (
 )
 
 
-def _cli_json(dirs: Dirs, *args: str) -> Any:
+def _cli(dirs: Dirs, *args: str) -> str:
+    """A gsmreport command in this process, on these folders; its stdout (exit 0 asserted)."""
     result = CliRunner().invoke(
         cli_app, ["--runs-dir", str(dirs.runs), "--reports-dir", str(dirs.reports), *args]
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return result.stdout
+
+
+def _cli_json(dirs: Dirs, *args: str) -> Any:
+    return json.loads(_cli(dirs, *args))
 
 
 def _figures(headline: dict[str, Any]) -> dict[str, Any]:
@@ -142,11 +147,7 @@ def assert_surfaces_agree(dirs: Dirs, run_ids: Sequence[str]) -> None:
 
 def rendered(dirs: Dirs) -> None:
     """Render every run's Markdown report (writes analysis.json beside each)."""
-    result = CliRunner().invoke(
-        cli_app,
-        ["--runs-dir", str(dirs.runs), "--reports-dir", str(dirs.reports), "render", "--all"],
-    )
-    assert result.exit_code == 0, result.output
+    _cli(dirs, "render", "--all")
 
 
 def run_folders(dirs: Dirs) -> list[str]:

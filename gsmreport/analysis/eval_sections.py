@@ -31,6 +31,7 @@ from gsmreport.analysis.breakdown import (
 from gsmreport.analysis.evaluation import (
     EvalSummary,
     FilterScore,
+    eval_folders,
     read_sample_dicts,
     summarize_eval,
 )
@@ -46,18 +47,6 @@ QUESTION_CHARS = 160
 def primary_score(scores: Sequence[FilterScore]) -> FilterScore | None:
     """The score an evaluation is headlined by: strict-match when scored, else the first."""
     return next((s for s in scores if s.filter == PRIMARY_FILTER), scores[0] if scores else None)
-
-
-def eval_folders(run_dir: Path) -> list[Path]:
-    """The run's evaluation folders (with results.json or samples.jsonl), by folder name."""
-    evals = run_dir / "evals"
-    if not evals.is_dir():
-        return []
-    return [
-        d
-        for d in sorted(evals.iterdir())
-        if (d / "results.json").is_file() or (d / "samples.jsonl").is_file()
-    ]
 
 
 @dataclass(frozen=True)

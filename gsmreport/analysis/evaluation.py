@@ -243,13 +243,18 @@ def summarize_eval(eval_dir: Path, rows: list[dict[str, Any]] | None = None) -> 
     )
 
 
-def summarize_evals(run_dir: Path) -> list[EvalSummary]:
-    """Every evaluation of a run, in eval-id order."""
+def eval_folders(run_dir: Path) -> list[Path]:
+    """The run's evaluation folders (with results.json or samples.jsonl), by folder name."""
     evals = run_dir / "evals"
     if not evals.is_dir():
         return []
     return [
-        summarize_eval(d)
+        d
         for d in sorted(evals.iterdir())
         if (d / "results.json").is_file() or (d / "samples.jsonl").is_file()
     ]
+
+
+def summarize_evals(run_dir: Path) -> list[EvalSummary]:
+    """Every evaluation of a run, in folder order."""
+    return [summarize_eval(d) for d in eval_folders(run_dir)]

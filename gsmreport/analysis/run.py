@@ -30,12 +30,11 @@ from gsmreport.analysis.cost import Cost, PointCost, per_point_costs, run_cost
 from gsmreport.analysis.eval_sections import (
     EvalSection,
     data_source,
-    eval_folders,
     eval_sections,
     primary_score,
     written_order,
 )
-from gsmreport.analysis.evaluation import EvalSummary, FilterScore, summarize_eval
+from gsmreport.analysis.evaluation import EvalSummary, FilterScore, eval_folders, summarize_eval
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
 from gsmreport.analysis.training import (
@@ -131,14 +130,19 @@ class RunAnalysis:
     def throughput(self) -> ThroughputFigures | None:
         return throughput(self.frame) if self.frame.height else None
 
-    # The headline's training figures, by the very functions summarize_training uses, so that
-    # listing runs does not pay for the whole training summary.
+    # The headline's training figures: from the training summary when it was computed (a
+    # report), else by the very functions it uses, so that listing runs does not pay for it.
     @cached_property
     def train_loss(self) -> CurveSummary | None:
+        if "training" in self.__dict__:
+            return self.training.train_loss if self.training else None
         return summarize_curve(self.frame, "train", "loss") if self.frame.height else None
 
     @cached_property
     def train_token_accuracy(self) -> TokenAccuracy | None:
+        if "training" in self.__dict__:
+            found = self.training.token_accuracy if self.training else ()
+            return next((a for a in found if a.split == "train"), None)
         return token_accuracy(self.frame, "train") if self.frame.height else None
 
     @cached_property

@@ -11,10 +11,10 @@ import csv
 import dataclasses
 import io
 import json
-import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
+from gsmreport.analysis.export import jsonable
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.core.fmt import DASH, duration, num, pct, pct_value, usd
 
@@ -70,15 +70,9 @@ def runs_table(rows: Sequence[RunSummary]) -> str:
     return "\n".join(lines)
 
 
-def _raw(value: Any) -> Any:
-    """JSON has no NaN or infinity: they travel as strings, as in analysis.json."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value
-
-
 def runs_json(rows: Sequence[RunSummary]) -> str:
-    data = [{k: _raw(v) for k, v in dataclasses.asdict(s).items()} for s in rows]
+    # JSON has no NaN or infinity: they travel as strings, as in analysis.json.
+    data = [jsonable(s) for s in rows]
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
 
 
