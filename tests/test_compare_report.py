@@ -368,3 +368,23 @@ def test_cli_name_out_and_baseline(tmp_path: Path, dirs: Dirs) -> None:
     md = (tmp_path / "site" / "compare-ab" / "compare.md").read_text()
     assert "Base run: lora-a (chosen with --baseline)" in md
     assert not dirs.reports.exists()
+
+
+def test_each_evaluation_says_what_it_can_resolve(compared: tuple[str, Path]) -> None:
+    from gsmreport.analysis.power import resolvable_paired, resolvable_two_samples
+
+    md, _ = compared
+    reach = md.split("## What each evaluation can resolve", 1)[1].split("\n## ", 1)[0]
+    for rid, right in PATTERNS.items():
+        points = resolvable_two_samples(len(right) / 10, 10)
+        line = next(x for x in reach.splitlines() if x.startswith(f"- **{rid}**"))
+        if points is None:
+            assert "no difference is resolvable" in line
+        else:
+            assert f"about {points * 100:.1f} points" in line
+        assert "Contamination: not checked" in line  # the fixture runs record no data path
+    # Each paired verdict says what its shared problems resolve, from its discordant pairs.
+    b, c = _discordant("base", "lora-a")
+    paired = resolvable_paired((b + c) / 10, 10)
+    assert paired is not None
+    assert f"these 10 problems resolve about {paired * 100:.1f} points" in md

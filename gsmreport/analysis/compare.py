@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from gsmreport.analysis import stats
+from gsmreport.analysis.power import resolvable_paired
 from gsmreport.analysis.stats import average_ranks, binomial_two_sided_p
 
 ALPHA = 0.05
@@ -106,6 +107,9 @@ class PairedComparison:
     n_resamples: int
     seed: int
     verdict: str
+    # The smallest difference McNemar's test on these n problems would detect at 80 % power
+    # given how often the two disagree (analysis/power.py); None when they never disagree.
+    resolvable: float | None = None
 
 
 def _verdict(label_a: str, label_b: str, n: int, diff: float, p: float, ci: str) -> str:
@@ -132,7 +136,14 @@ def compare_paired(
     c_count = int(np.sum((xa == 0) & (xb == 1)))
     p = mcnemar_exact(b_count, c_count)
     diff, low, high = paired_bootstrap(a, b, n_resamples, seed)
+    resolvable = resolvable_paired((b_count + c_count) / n, n)
     ci = f"difference {diff * 100:+.1f} points, 95 % CI {low * 100:+.1f} to {high * 100:+.1f}"
+    reach = (
+        f"; at 80 % power these {n} problems resolve about {resolvable * 100:.1f} points, "
+        f"given that the two disagree on {b_count + c_count}"
+        if resolvable is not None
+        else "; the two never disagree, so no difference is resolvable from these problems"
+    )
     return PairedComparison(
         label_a=label_a,
         label_b=label_b,
@@ -149,7 +160,8 @@ def compare_paired(
         p_value=p,
         n_resamples=n_resamples,
         seed=seed,
-        verdict=_verdict(label_a, label_b, n, diff, p, ci),
+        verdict=_verdict(label_a, label_b, n, diff, p, ci) + reach,
+        resolvable=resolvable,
     )
 
 

@@ -34,7 +34,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _evaluation(section: EvalSection) -> dict[str, Any]:
+def _evaluation(section: EvalSection, analysis: RunAnalysis) -> dict[str, Any]:
     summary = section.summary
     return {
         "eval_id": summary.eval_id,
@@ -52,6 +52,10 @@ def _evaluation(section: EvalSection) -> dict[str, Any]:
         "outliers": jsonable(section.outliers),
         "settings": jsonable(summary.meta),
         "warnings": list(section.warnings),
+        "resolvable_difference": analysis.resolvable.get(section.folder),
+        "resolvable_rule": "two-sided two-proportion test, alpha 0.05, power 0.8, "
+        "against another evaluation of as many problems",
+        "contamination": jsonable(analysis.contamination.get(section.folder)),
     }
 
 
@@ -107,5 +111,5 @@ def analysis_dict(analysis: RunAnalysis) -> dict[str, Any]:
         "latest_evaluation": analysis.latest.summary.eval_id if analysis.latest else None,
         "latest_rule": "the evaluation whose results.json or samples.jsonl was written last; "
         "on equal times the greater eval id",
-        "evaluations": [_evaluation(s) for s in analysis.evaluations],
+        "evaluations": [_evaluation(s, analysis) for s in analysis.evaluations],
     }

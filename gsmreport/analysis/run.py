@@ -26,15 +26,30 @@ from typing import Any
 
 import polars as pl
 
+from gsmreport.analysis.contamination import (
+    Contamination,
+    TrainingIndex,
+    check,
+    not_checked,
+    training_index,
+)
 from gsmreport.analysis.cost import Cost, PointCost, per_point_costs, run_cost
 from gsmreport.analysis.eval_sections import (
+    PRIMARY_FILTER,
     EvalSection,
     data_source,
     eval_sections,
     primary_score,
     written_order,
 )
-from gsmreport.analysis.evaluation import EvalSummary, FilterScore, eval_folders, summarize_eval
+from gsmreport.analysis.evaluation import (
+    EvalSummary,
+    FilterScore,
+    eval_folders,
+    read_sample_dicts,
+    summarize_eval,
+)
+from gsmreport.analysis.power import resolvable_two_samples
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
 from gsmreport.analysis.training import (
@@ -179,6 +194,36 @@ class RunAnalysis:
         if "evaluations" in self.__dict__:
             return self.latest.summary if self.latest else None
         return summarize_eval(self.latest_folder) if self.latest_folder else None
+
+    @cached_property
+    def _training_index(self) -> TrainingIndex | Contamination:
+        return training_index(self.record.kind, self.record.config)
+
+    @cached_property
+    def contamination(self) -> dict[str, Contamination]:
+        """Per evaluation folder: its problems checked against the run's own training texts
+        (analysis/contamination.py); the training data is read and indexed once per run."""
+        index, out = self._training_index, {}
+        for section in self.evaluations:
+            if isinstance(index, Contamination):
+                out[section.folder] = index
+                continue
+            rows = read_sample_dicts(self.run_dir / "evals" / section.folder / "samples.jsonl")
+            score = section.primary.filter if section.primary else PRIMARY_FILTER
+            if not rows:
+                out[section.folder] = not_checked("the evaluation kept no per-problem samples")
+                continue
+            out[section.folder] = check(index, rows, score, self.record.data or "")
+        return out
+
+    @cached_property
+    def resolvable(self) -> dict[str, float | None]:
+        """Per evaluation folder: the smallest accuracy difference against another evaluation
+        of as many problems that its sample size detects at 80 % power, α = 0.05."""
+        return {
+            s.folder: resolvable_two_samples(s.primary.em, s.primary.n) if s.primary else None
+            for s in self.evaluations
+        }
 
     @cached_property
     def point_costs(self) -> tuple[PointCost, ...]:

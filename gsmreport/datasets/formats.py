@@ -22,6 +22,7 @@ from gsmreport.core.config import DataConfig
 from gsmreport.core.errors import ConfigError, NotFoundError
 from gsmreport.datasets import gsm8k
 from gsmreport.datasets.files import read_rows, split_file
+from gsmreport.datasets.sampling import sample, train_val_split
 
 Message = dict[str, str]
 
@@ -152,6 +153,13 @@ def load_examples(cfg: DataConfig, prompt_template: str, split: str = "train") -
         turns, text, completion = convert(_Row(row, where, i + 1, fields), prompt_template)
         out.append(Example(str(i), turns, text, completion))
     return out
+
+
+def training_split(cfg: DataConfig, prompt_template: str) -> tuple[list[Example], list[Example]]:
+    """(train, validation) examples exactly as the training job draws them: the seeded sample of
+    `max_samples`, then the seeded split. The contamination check reads the same rows."""
+    examples = sample(load_examples(cfg, prompt_template), cfg.max_samples, cfg.seed)
+    return train_val_split(examples, cfg.val_fraction, cfg.seed)
 
 
 def to_record(example: Example, chat: bool) -> dict[str, Any]:

@@ -282,8 +282,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     from transformers.utils import logging as hf_logging
     from trl import SFTTrainer  # type: ignore[attr-defined]
 
-    from gsmreport.datasets.formats import load_examples, to_record
-    from gsmreport.datasets.sampling import sample, train_val_split
+    from gsmreport.datasets.formats import to_record, training_split
     from gsmreport.jobs.callbacks import CheckpointLineCallback, MetricsJsonlCallback
 
     main, t = is_main_process(), cfg.training
@@ -294,9 +293,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     tokenizer = AutoTokenizer.from_pretrained(cfg.model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    examples = load_examples(cfg.data, cfg.prompt_template)
-    examples = sample(examples, cfg.data.max_samples, cfg.data.seed)
-    train_ex, val_ex = train_val_split(examples, cfg.data.val_fraction, cfg.data.seed)
+    train_ex, val_ex = training_split(cfg.data, cfg.prompt_template)
     chat = bool(getattr(tokenizer, "chat_template", None))
     train_ds = Dataset.from_list([to_record(e, chat) for e in train_ex])
     val_ds = Dataset.from_list([to_record(e, chat) for e in val_ex]) if val_ex else None

@@ -30,6 +30,7 @@ from gsmreport.report.compare_findings import (
     side_by_side,
 )
 from gsmreport.report.compare_tables import config_table, results_table
+from gsmreport.report.eval_notes import contamination_text, resolvable_text
 from gsmreport.report.render import generated_at, write_documents
 
 # --- charts and context ---------------------------------------------------------------------
@@ -86,6 +87,20 @@ def _cost_note(run: RunData) -> str | None:
     return None
 
 
+def _reach(run: RunData) -> dict[str, str]:
+    """What a run's latest evaluation can resolve, and whether its problems were trained on."""
+    latest = run.analysis.latest
+    if latest is None:
+        return {"run_id": run.id, "resolvable": "no evaluation", "contamination": ""}
+    n = latest.primary.n if latest.primary else 0
+    found = run.analysis.contamination.get(latest.folder)
+    return {
+        "run_id": run.id,
+        "resolvable": resolvable_text(run.analysis.resolvable.get(latest.folder), n),
+        "contamination": contamination_text(found) if found else "",
+    }
+
+
 def build_context(
     runs: Sequence[RunData], charts: Mapping[str, Chart], baseline: str | None = None
 ) -> dict[str, Any]:
@@ -105,6 +120,7 @@ def build_context(
         "paired": paired_tests(base, runs),
         "paired_measured": sum(bool(r.outcomes) for r in runs) >= 2,
         "findings": findings(runs),
+        "reach": [_reach(r) for r in runs],
         "side_by_side": problems,
         "side_by_side_note": side_note,
         "ema_alpha": EMA_ALPHA,

@@ -20,6 +20,7 @@ from gsmreport.core.fmt import sig, usd
 from gsmreport.core.redact import REDACTED, is_secret_key
 from gsmreport.core.runs import now_iso
 from gsmreport.report.charts import CHART_ORDER, Chart
+from gsmreport.report.eval_notes import contamination_text, resolvable_text
 from gsmreport.report.findings import cost_findings, eval_findings, training_findings
 from gsmreport.report.sections import key_settings
 
@@ -95,6 +96,22 @@ def _charts(charts: Mapping[str, Chart]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _eval_notes(analysis: RunAnalysis) -> dict[str, dict[str, Any]]:
+    """Per evaluation folder: the resolvable-difference and contamination sentences, and the
+    overlapping problems to quote."""
+    out: dict[str, dict[str, Any]] = {}
+    for section in analysis.evaluations:
+        found = analysis.contamination.get(section.folder)
+        out[section.folder] = {
+            "resolvable": resolvable_text(
+                analysis.resolvable.get(section.folder), section.primary.n if section.primary else 0
+            ),
+            "contamination": contamination_text(found) if found else "",
+            "overlaps": list(found.examples) if found else [],
+        }
+    return out
+
+
 def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[str, Any]:
     """Everything report.md.j2 / report.html.j2 read, from the run's one analysis; `evals`
     are EvalSummary objects (as the model card expects), `eval_sections` the same evaluations
@@ -128,6 +145,7 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,
         "evals": [section.summary for section in evals],
         "eval_sections": list(evals),
+        "eval_notes": _eval_notes(analysis),
         "latest_eval": analysis.latest.summary.eval_id if analysis.latest else None,
         "outlier_sections": used,
         # Evaluations with losses left out because a validation-split one exists.
