@@ -35,6 +35,7 @@ from gsmreport.analysis.eval_sections import (
     written_order,
 )
 from gsmreport.analysis.evaluation import EvalSummary, FilterScore, eval_folders, summarize_eval
+from gsmreport.analysis.health import Health, check_health
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
 from gsmreport.analysis.training import (
@@ -52,6 +53,7 @@ from gsmreport.analysis.training import (
 from gsmreport.analysis.trends import LearningCurve, learning_curve
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunRecord
+from gsmreport.ingest.console import read_console
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,15 @@ class RunAnalysis:
         return summarize_training(self.frame) if self.frame.height else None
 
     @cached_property
+    def health(self) -> Health:
+        """Checks before any story: did it train, did it finish (analysis.health)."""
+        return check_health(self.frame, self.record, read_console(self.record))
+
+    @cached_property
     def curve(self) -> LearningCurve | None:
-        return learning_curve(self.frame) if self.frame.height else None
+        if not self.frame.height:
+            return None
+        return learning_curve(self.frame, withheld=self.health.verdict_withheld)
 
     @cached_property
     def throughput(self) -> ThroughputFigures | None:

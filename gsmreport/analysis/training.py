@@ -6,12 +6,13 @@ say how many there were instead of silently losing them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import polars as pl
 
-EMA_ALPHA = 0.1
+from gsmreport.analysis.smoothing import SMOOTHING_METHOD, smooth
+
+EMA_ALPHA = 0.1  # the plain per-point EMA of the comparison chart and the TUI (`ema`)
 TOKEN_ACCURACY_LABEL = "mean token accuracy (TRL, over loss-masked tokens)"
 
 
@@ -31,10 +32,12 @@ class CurveSummary:
     final: Point
     min: Point
     drop_pct: float | None
-    ema_first: Point
-    ema_final: Point
-    ema_min: Point
+    # The smoothed curve (analysis.smoothing): None when the curve is too short to smooth.
+    ema_first: Point | None
+    ema_final: Point | None
+    ema_min: Point | None
     ema_drop_pct: float | None
+    smooth_half_life: float | None = None  # in optimizer steps
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class ThroughputFigures:
 
 @dataclass(frozen=True)
 class TrainingSummary:
-    ema_alpha: float
+    smoothing: str  # how the smoothed rows were computed (analysis.smoothing), in words
     train_loss: CurveSummary | None
     eval_loss: CurveSummary | None
     gap: Gap | None
@@ -88,6 +91,8 @@ def series(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
 
 def ema(values: list[float], alpha: float = EMA_ALPHA) -> list[float]:
     """Plain EMA started at the first value (no bias correction): s = a·x + (1 − a)·s."""
+    if not 0 < alpha <= 1:  # also refuses NaN
+        raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
     # adjust=False is that recursion; polars' default (adjust=True) would reweight the start.
     smoothed = pl.Series(values, dtype=pl.Float64).ewm_mean(alpha=alpha, adjust=False)
     return smoothed.to_list()
@@ -102,9 +107,7 @@ def _extremes(steps: list[int], values: list[float]) -> tuple[Point, Point, Poin
     return Point(values[0], steps[0]), Point(values[-1], steps[-1]), Point(values[low], steps[low])
 
 
-def summarize_curve(
-    frame: pl.DataFrame, split: str, metric: str, alpha: float = EMA_ALPHA
-) -> CurveSummary | None:
+def summarize_curve(frame: pl.DataFrame, split: str, metric: str) -> CurveSummary | None:
     data = series(frame, split, metric)
     finite = data.filter(pl.col("value").is_finite())
     if finite.height == 0:
@@ -112,7 +115,10 @@ def summarize_curve(
     steps = finite.get_column("step").to_list()
     values = finite.get_column("value").to_list()
     first, final, low = _extremes(steps, values)
-    e_first, e_final, e_low = _extremes(steps, ema(values, alpha))
+    smoothed = smooth(steps, values)
+    e_first = e_final = e_low = None
+    if smoothed is not None:
+        e_first, e_final, e_low = _extremes(steps, list(smoothed.values))
     return CurveSummary(
         split=split,
         metric=metric,
@@ -125,7 +131,8 @@ def summarize_curve(
         ema_first=e_first,
         ema_final=e_final,
         ema_min=e_low,
-        ema_drop_pct=_drop_pct(e_first.value, e_final.value),
+        ema_drop_pct=_drop_pct(e_first.value, e_final.value) if e_first and e_final else None,
+        smooth_half_life=smoothed.half_life_steps if smoothed else None,
     )
 
 
@@ -157,11 +164,9 @@ def non_finite_counts(frame: pl.DataFrame) -> dict[str, int]:
     return {f"{s}/{m}": int(n) for s, m, n in counts.iter_rows()}
 
 
-def summarize_training(frame: pl.DataFrame, alpha: float = EMA_ALPHA) -> TrainingSummary:
-    if not 0 < alpha <= 1 or math.isnan(alpha):
-        raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
-    train = summarize_curve(frame, "train", "loss", alpha)
-    evaluation = summarize_curve(frame, "eval", "loss", alpha)
+def summarize_training(frame: pl.DataFrame) -> TrainingSummary:
+    train = summarize_curve(frame, "train", "loss")
+    evaluation = summarize_curve(frame, "eval", "loss")
     gap = (
         Gap(train.final, evaluation.final, evaluation.final.value - train.final.value)
         if train and evaluation
@@ -169,7 +174,7 @@ def summarize_training(frame: pl.DataFrame, alpha: float = EMA_ALPHA) -> Trainin
     )
     accuracies = tuple(a for a in (token_accuracy(frame, s) for s in ("train", "eval")) if a)
     return TrainingSummary(
-        ema_alpha=alpha,
+        smoothing=SMOOTHING_METHOD,
         train_loss=train,
         eval_loss=evaluation,
         gap=gap,

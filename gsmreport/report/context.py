@@ -64,7 +64,7 @@ def overview(analysis: RunAnalysis) -> dict[str, Any]:
         "method": record.method,
         "seed": record.seed,
         "kind": record.kind,
-        "status": record.status,
+        "status": analysis.health.status_label(record.status),  # e.g. an eval-only launch
         "hardware": f"{hardware.count} × {hardware.device_name} ({hardware.device})"
         if hardware
         else None,
@@ -108,7 +108,7 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
     evals = analysis.evaluations
     settings = hyperparameters(_relevant_config(record.config))
     info = overview(analysis)
-    findings = training_findings(training, curve) if training else []
+    findings = training_findings(training, curve, analysis.health) if training else []
     for section in evals:
         findings += eval_findings(section)
     findings += cost_findings(info["cost"], info["cost_per_point"])
@@ -123,6 +123,7 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
         "sources": sorted(set(frame.get_column("source").to_list())),
         "training": training,
         "curve": curve,
+        "health": analysis.health,  # checks before any narrative (analysis/health.py)
         "throughput": analysis.throughput,
         "system": analysis.system,  # GPU memory and utilisation, where the log has them
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,
