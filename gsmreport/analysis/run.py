@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from gsmreport.analysis.cost import Cost, PointCost, per_point_costs, run_cost
+from gsmreport.analysis.dates import RunDate, run_date
 from gsmreport.analysis.eval_sections import (
     EvalSection,
     data_source,
@@ -162,6 +163,11 @@ class RunAnalysis:
     @cached_property
     def runtime(self) -> Runtime | None:
         return run_runtime(self.record, lambda: last_point(self.frame, "train", "runtime_s"))
+
+    @cached_property
+    def run_date(self) -> RunDate | None:
+        """When the run ran (analysis.dates), shown beside an estimated cost."""
+        return run_date(self.record)
 
     @cached_property
     def cost(self) -> Cost | None:

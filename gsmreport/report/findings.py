@@ -16,6 +16,7 @@ from gsmreport.core.fmt import duration, num, pct, pct_value, sig, signed, usd
 
 if TYPE_CHECKING:  # only for annotations: sections.py imports this module's helpers
     from gsmreport.analysis.cost import PointCost
+    from gsmreport.analysis.dates import RunDate
     from gsmreport.analysis.eval_sections import EvalSection
     from gsmreport.analysis.health import Health
     from gsmreport.analysis.trends import LearningCurve
@@ -190,7 +191,9 @@ def eval_findings(section: EvalSection) -> list[str]:
     return out
 
 
-def cost_findings(run: Cost | None, per_point: Sequence[PointCost]) -> list[str]:
+def cost_findings(
+    run: Cost | None, per_point: Sequence[PointCost], run_date: RunDate | None = None
+) -> list[str]:
     if run is None:
         return []
     hours = (
@@ -199,10 +202,20 @@ def cost_findings(run: Cost | None, per_point: Sequence[PointCost]) -> list[str]
     )
     if run.usd is None or run.price_per_device_hour is None:
         return [f"{hours}; {run.source}, so no cost is given."]
-    out = [
-        f"{hours}; at {usd(run.price_per_device_hour)}/device-hour ({run.source}) that is "
-        f"{usd(run.usd)}."
-    ]
+    if run.estimate:  # a dated list price, not this run's bill
+        when = f"a run from {run_date.date}" if run_date else "a run whose date is not recorded"
+        out = [
+            f"{hours}; at the default table's list price of {usd(run.price_per_device_hour)}"
+            f"/device-hour as of {run.as_of} ({run.source}) that is an estimated "
+            f"{usd(run.usd)} for {when}."
+        ]
+    else:
+        out = [
+            f"{hours}; at {usd(run.price_per_device_hour)}/device-hour ({run.source}) that is "
+            f"{usd(run.usd)}."
+        ]
+    if run.usd == 0:
+        out.append("No cost per point of exact match is stated: at $0 every point costs $0.")
     for p in per_point:
         out.append(
             f"Cost per point of exact match ({p.filter}, eval {p.eval_id}, {pct(p.em)}): "
