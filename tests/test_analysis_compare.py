@@ -140,7 +140,8 @@ def test_no_interval_from_too_few_shared_problems() -> None:
     assert not one.interval_stated
     assert "95 % CI" not in one.verdict
     assert f"no interval from 1 shared problem (fewer than {MIN_INTERVAL_PROBLEMS})" in one.verdict
-    enough = compare_paired(*paired(40, 1, 9, 50), n_resamples=200)
+    a, b = paired(40, 1, 9, 50)
+    enough = compare_paired(a, b, n_resamples=200)
     assert enough.interval_stated and "95 % CI" in enough.verdict
 
 
