@@ -67,6 +67,8 @@ class ThroughputFigures:
     num_tokens: Point | None  # the last cumulative count TRL logged
     steps_per_second: Point | None = None
     train_loss_avg: Point | None = None  # the Trainer's run-average training loss
+    num_tokens_rows: int = 0  # how many times TRL logged its cumulative num_tokens
+    tokens_per_step: float | None = None  # Δnum_tokens / Δstep between its first and last rows
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,16 @@ def throughput(frame: pl.DataFrame) -> ThroughputFigures:
     if logged is None and runtime is not None and tokens is not None and runtime.value > 0:
         tps = Point(tokens.value / runtime.value, runtime.step)
         tps_source = "num_tokens / runtime_s"
+    counted = _token_rows(frame)
+    per_step = None
+    if counted.height >= 2:
+        (s0, n0, w0), (s1, n1, w1) = counted.row(0), counted.row(-1)
+        per_step = (n1 - n0) / (s1 - s0) if s1 > s0 else None
+        # No runtime (a run stopped before its summary): the tokens counted between the first
+        # and last num_tokens rows over the wall-clock time between them, where logged.
+        if tps is None and w0 is not None and w1 is not None and w1 > w0:
+            tps = Point((n1 - n0) / (w1 - w0), int(s1))
+            tps_source = "Δnum_tokens / Δwall_time"
     return ThroughputFigures(
         samples_per_second=last_point(frame, "train", "samples_per_second"),
         tokens_per_second=tps,
@@ -207,4 +219,19 @@ def throughput(frame: pl.DataFrame) -> ThroughputFigures:
         num_tokens=tokens,
         steps_per_second=last_point(frame, "train", "steps_per_second"),
         train_loss_avg=last_point(frame, "train", "train_loss_avg"),
+        num_tokens_rows=counted.height,
+        tokens_per_step=per_step,
+    )
+
+
+def _token_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """(step, num_tokens, wall_time) of every finite num_tokens row, by step."""
+    return (
+        frame.filter(
+            (pl.col("split") == "train")
+            & (pl.col("metric") == "num_tokens")
+            & pl.col("value").is_finite()
+        )
+        .sort("step")
+        .select("step", "value", "wall_time")
     )
