@@ -221,7 +221,7 @@ def test_charts_are_real_pngs(compared: tuple[str, Path]) -> None:
         data = png.read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 5_000, name
         assert f"(charts/{name}.png)" in compared[0]
-    assert "α = 0.1" in compared[0]
+    assert "smoothed by the run reports' rule (time-aware" in compared[0]
 
 
 def test_settings_are_found_in_nested_and_flat_configs() -> None:

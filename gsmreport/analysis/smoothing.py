@@ -37,7 +37,7 @@ class Smoothed:
     half_life_steps: float
 
 
-def half_life(steps: Sequence[int]) -> float | None:
+def half_life(steps: Sequence[float]) -> float | None:
     """The half-life in steps for a curve logged at `steps` (sorted); None for a zero range."""
     if not steps:
         return None
@@ -45,7 +45,7 @@ def half_life(steps: Sequence[int]) -> float | None:
     return span * HALF_LIFE_SHARE if span > 0 else None
 
 
-def smooth(steps: Sequence[int], values: Sequence[float]) -> Smoothed | None:
+def smooth(steps: Sequence[float], values: Sequence[float]) -> Smoothed | None:
     """The smoothed curve at each logged step, or None below MIN_SMOOTH_POINTS points.
 
     `steps` sorted ascending, `values` finite (callers drop NaN/inf first and count them).
