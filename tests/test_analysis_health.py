@@ -262,6 +262,18 @@ def test_each_check_fires_on_its_case(
         assert health.narrative_withheld is None and health.verdict_withheld
 
 
+def test_stop_reason_from_the_run_state() -> None:
+    frame = _frame(("train", "loss", FALLING))
+    record = _record(max_steps=40).model_copy(
+        update={"status": "interrupted", "error": "interrupted by signal 15"}
+    )
+    (check,) = check_health(frame, record).checks
+    assert check.name == "stopped_early" and check.steps == (20,)
+    assert "stopped at step 20 of 40 planned" in check.message
+    assert "last logged training step" in check.message
+    assert check.message.endswith("stopped by interrupted by signal 15 (run.yaml error)")
+
+
 def test_a_completed_run_logged_every_n_steps_is_not_stopped() -> None:
     """LLaMA-Factory's total_steps 6566 with the last row at 6560: logging, not a stop."""
     frame = _frame(("train", "loss", [(s * 10, 1.0 / s) for s in range(1, 657)]))

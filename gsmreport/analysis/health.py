@@ -73,7 +73,7 @@ class Progress:
     planned: int
     planned_source: str
     reason: str | None  # why it stopped, where a log says (e.g. "KeyboardInterrupt")
-    reason_source: str | None
+    reason_source: str | None  # the console log's name, or "run.yaml error"
 
     @property
     def share(self) -> float:
@@ -386,7 +386,10 @@ def _int(value: Any) -> int | None:
 
 
 def progress(
-    frame: pl.DataFrame, config: Mapping[str, Any], console: ConsoleEnd | None
+    frame: pl.DataFrame,
+    config: Mapping[str, Any],
+    console: ConsoleEnd | None,
+    error: str | None = None,
 ) -> Progress | None:
     """Steps reached and planned, each with where it was read; None unless both are known.
 
@@ -412,15 +415,12 @@ def progress(
         if steps.len() == 0:
             return None
         reached, reached_source = int(steps.max()), "last logged training step"  # type: ignore[arg-type]
-    reason = console.exception if console is not None else None
-    return Progress(
-        reached,
-        reached_source,
-        planned,
-        planned_source,
-        reason,
-        console.path.name if console is not None and reason else None,
-    )
+    # Why: the console's last exception, else the run state's own error (run.yaml `error`,
+    # e.g. "interrupted by signal 15" for a run this tool launched).
+    reason, reason_source = (console.exception, console.path.name) if console else (None, None)
+    if reason is None and error:
+        reason, reason_source = error, "run.yaml error"
+    return Progress(reached, reached_source, planned, planned_source, reason, reason_source)
 
 
 def _stopped(
@@ -466,7 +466,7 @@ def check_health(
     found: list[Check] = []
     ran: list[str] = []
     eval_only = _eval_only(frame, found, ran)
-    prog = progress(frame, record.config, console)
+    prog = progress(frame, record.config, console, record.error)
     if not eval_only:
         _stopped(frame, record.status, prog, found, ran)
     _grad_norm(frame, found, ran)
