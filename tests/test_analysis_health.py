@@ -271,7 +271,7 @@ def test_stop_reason_from_the_run_state() -> None:
     assert check.name == "stopped_early" and check.steps == (20,)
     assert "stopped at step 20 of 40 planned" in check.message
     assert "last logged training step" in check.message
-    assert check.message.endswith("stopped by interrupted by signal 15 (run.yaml error)")
+    assert check.message.endswith("why: interrupted by signal 15 (run.yaml error)")
 
 
 def test_a_completed_run_logged_every_n_steps_is_not_stopped() -> None:

@@ -437,11 +437,7 @@ def _stopped(
     logged_only = found.reached_source == "last logged training step" and status == "completed"
     if found.reached >= found.planned or summary.height or logged_only:
         return
-    why = (
-        f"stopped by {found.reason} ({found.reason_source})"
-        if found.reason
-        else ("why is not recorded")
-    )
+    why = f"why: {found.reason} ({found.reason_source})" if found.reason else "why not recorded"
     sources = (
         f"both from the {found.planned_source}"
         if found.reached_source == found.planned_source
