@@ -18,7 +18,6 @@ Severities, and what the report withholds for each:
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -128,14 +127,14 @@ CHECK_ORDER = (
 )
 
 
-def _values(frame: pl.DataFrame, split: str, metric: str) -> tuple[list[int], list[float]]:
+def _values(
+    frame: pl.DataFrame, split: str, metric: str, *, finite: bool = False
+) -> tuple[list[int], list[float]]:
+    """(steps, values) of one series by step; `finite`: NaN and ±inf left out."""
     data = series(frame, split, metric)
+    if finite:
+        data = data.filter(pl.col("value").is_finite())
     return data.get_column("step").to_list(), data.get_column("value").to_list()
-
-
-def _finite(steps: list[int], values: list[float]) -> tuple[list[int], list[float]]:
-    kept = [(s, v) for s, v in zip(steps, values, strict=True) if math.isfinite(v)]
-    return [s for s, _ in kept], [v for _, v in kept]
 
 
 def _span(steps: Sequence[int]) -> str:
@@ -147,7 +146,7 @@ def _grad_norm(frame: pl.DataFrame, out: list[Check], ran: list[str]) -> None:
     if len(steps) < 2:
         return
     ran += ["grad_norm_zero", "grad_norm_non_finite"]
-    _, fin = _finite(steps, values)
+    fin = [v for v in values if math.isfinite(v)]
     if not fin:
         out.append(
             Check(
@@ -176,7 +175,7 @@ def _grad_norm(frame: pl.DataFrame, out: list[Check], ran: list[str]) -> None:
 def _learning_rate(
     frame: pl.DataFrame, schedule: str | None, out: list[Check], ran: list[str]
 ) -> None:
-    steps, values = _finite(*_values(frame, "train", "learning_rate"))
+    steps, values = _values(frame, "train", "learning_rate", finite=True)
     if len(steps) < 2:
         return
     ran.append("learning_rate_zero")
@@ -210,8 +209,7 @@ def _learning_rate(
 
 
 def _loss(frame: pl.DataFrame, out: list[Check], ran: list[str]) -> None:
-    raw_steps, raw = _values(frame, "train", "loss")
-    steps, values = _finite(raw_steps, raw)
+    steps, values = _values(frame, "train", "loss", finite=True)
     if len(steps) >= 3:
         ran.append("loss_constant")
         if len(set(values)) == 1:
@@ -242,11 +240,16 @@ def _loss(frame: pl.DataFrame, out: list[Check], ran: list[str]) -> None:
             )
     if len(steps) > SPIKE_MIN_BEFORE:
         ran.append("loss_spike")
-        spikes = []
-        for i in range(SPIKE_MIN_BEFORE, len(values)):
-            before = statistics.median(values[max(0, i - SPIKE_WINDOW) : i])
-            if before > 0 and values[i] >= SPIKE_RATIO * before:
-                spikes.append(steps[i])
+        # The median of the up to SPIKE_WINDOW readings before each one (at least
+        # SPIKE_MIN_BEFORE): a rolling median shifted by one, in one vectorised pass.
+        data = pl.DataFrame({"step": steps, "value": values})
+        before = pl.col("value").rolling_median(SPIKE_WINDOW, min_samples=SPIKE_MIN_BEFORE)
+        spikes = (
+            data.with_columns(before=before.shift(1))
+            .filter((pl.col("before") > 0) & (pl.col("value") >= SPIKE_RATIO * pl.col("before")))
+            .get_column("step")
+            .to_list()
+        )
         if spikes:
             out.append(
                 Check(
@@ -317,7 +320,7 @@ def _eval_constant(frame: pl.DataFrame, out: list[Check], ran: list[str]) -> Non
     steps_seen: list[int] = []
     checked: list[str] = []
     for metric in _eval_metrics(frame):
-        steps, values = _finite(*_values(frame, "eval", metric))
+        steps, values = _values(frame, "eval", metric, finite=True)
         if len(set(steps)) < 2:
             continue
         if "eval_constant" not in ran:
