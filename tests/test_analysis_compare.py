@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from gsmreport.analysis.compare import (
+    MIN_INTERVAL_PROBLEMS,
     compare_paired,
     correct_by_doc,
     loss_vs_accuracy,
@@ -129,6 +130,19 @@ def test_only_shared_problems_are_compared() -> None:
     assert (result.n, result.only_a, result.only_b) == (5, 5, 10)
     with pytest.raises(ValueError, match="share no problems"):
         compare_paired({1: True}, {2: True})
+
+
+def test_no_interval_from_too_few_shared_problems() -> None:
+    """One shared problem, right for A and wrong for B: the bootstrap can only say
+    "−100.0 to −100.0", which is no interval; the difference is stated without one."""
+    one = compare_paired({7: True}, {7: False}, n_resamples=200)
+    assert (one.n, one.diff, one.low, one.high) == (1, -1.0, -1.0, -1.0)
+    assert not one.interval_stated
+    assert "95 % CI" not in one.verdict
+    assert f"no interval from 1 shared problem (fewer than {MIN_INTERVAL_PROBLEMS})" in one.verdict
+    a, b = paired(40, 1, 9, 50)
+    enough = compare_paired(a, b, n_resamples=200)
+    assert enough.interval_stated and "95 % CI" in enough.verdict
 
 
 def test_correct_by_doc_from_frames() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from gsmreport.analysis.cost import (
@@ -16,6 +18,8 @@ from gsmreport.analysis.cost import (
 from gsmreport.analysis.training import throughput
 from gsmreport.ingest import ingest_run, rows_from_log
 from gsmreport.ingest.schema import frame_from_rows
+from gsmreport.ingest.trainer_state import read
+from tests.conftest import shared_data
 from tests.run_fixtures import write_metrics_jsonl
 
 
@@ -128,3 +132,36 @@ def test_logged_tokens_per_second_wins() -> None:
     assert figures.tokens_per_second_source == "logged"
     empty = throughput(frame_from_rows([]))
     assert empty.tokens_per_second is None and empty.tokens_per_second_source is None
+
+
+def test_num_tokens_is_used_without_a_runtime() -> None:
+    """A run stopped before its summary (Dheena's: num_tokens logged 186 times, no
+    train_runtime): the token count and tokens per step are stated, tokens/s only from
+    wall-clock times where they were logged."""
+    rows = []
+    for step, tokens in ((10, 4000.0), (20, 8100.0), (30, 12000.0)):
+        rows += rows_from_log({"num_tokens": tokens, "step": step}, run_id="r", source="s")
+    figures = throughput(frame_from_rows(rows))
+    assert figures.num_tokens is not None and figures.num_tokens.value == 12000.0
+    assert figures.num_tokens_rows == 3
+    assert figures.tokens_per_step == pytest.approx((12000.0 - 4000.0) / 20)
+    assert figures.tokens_per_second is None  # no runtime, no wall-clock times
+    timed = frame_from_rows(rows).with_columns(wall_time=pl.col("step").cast(pl.Float64) * 2)
+    with_time = throughput(timed)
+    assert with_time.tokens_per_second is not None
+    assert with_time.tokens_per_second.value == pytest.approx(8000.0 / 40.0)
+    assert with_time.tokens_per_second_source == "Δnum_tokens / Δwall_time"
+
+
+def test_real_trl_log_reports_its_token_count(tmp_path: Path) -> None:
+    path = shared_data(
+        "real-logs", "trainer_state", "Dheena731+tinyLlama-finetune__trainer_state.json"
+    )
+    history = json.loads(path.read_text())["log_history"]
+    counted = [(e["step"], e["num_tokens"]) for e in history if "num_tokens" in e]
+    assert len(counted) == 186 and not any("train_runtime" in e for e in history)
+    figures = throughput(read(path).frame)
+    assert figures.num_tokens_rows == len(counted)
+    assert figures.num_tokens is not None and figures.num_tokens.value == counted[-1][1]
+    per_step = (counted[-1][1] - counted[0][1]) / (counted[-1][0] - counted[0][0])
+    assert figures.tokens_per_step == pytest.approx(per_step)

@@ -7,8 +7,8 @@ import math
 import polars as pl
 import pytest
 
+from gsmreport.analysis.smoothing import smooth
 from gsmreport.analysis.stats import linear_fit, regularized_beta, t_cdf, t_quantile
-from gsmreport.analysis.training import ema
 from gsmreport.analysis.trends import eval_noise, overfitting, still_improving
 from gsmreport.ingest import rows_from_log
 from gsmreport.ingest.schema import frame_from_rows
@@ -110,10 +110,12 @@ def test_slope_is_fitted_on_raw_points_and_ema_is_context() -> None:
     window = [(s, v) for s, v in train if s >= 10 - 0.5 * 9]
     raw = linear_fit([float(s) for s, _ in window], [v for _, v in window])
     assert trend.slope_per_100 == pytest.approx(raw.slope * 100)
-    smoothed = ema(values)
-    assert trend.ema_end.value == pytest.approx(smoothed[-1]) and trend.ema_end.step == 10
+    smoothed = smooth(list(range(1, 11)), values)
+    assert smoothed is not None and trend.ema_end is not None and trend.ema_start is not None
+    assert trend.ema_end.value == pytest.approx(smoothed.values[-1]) and trend.ema_end.step == 10
     assert trend.ema_start.step == window[0][0]
-    assert "raw" in trend.method and "EMA" in trend.method
+    assert trend.smooth_half_life == smoothed.half_life_steps
+    assert "raw" in trend.method and "smoothed" in trend.method
 
 
 def test_too_few_points_or_non_finite() -> None:

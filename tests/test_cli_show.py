@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from gsmreport.core.settings import Dirs
+from tests.conftest import shared_data
 from tests.run_fixtures import make_train_run
 from tests.test_cli import _one_error_line, gsm
 
@@ -49,3 +50,23 @@ def test_mistakes_are_one_line(tmp_path: Path, dirs: Dirs) -> None:
     missing = gsm("show", "nope", cwd=tmp_path)
     assert missing.returncode == 2
     assert "nope" in _one_error_line(missing)
+
+
+def test_show_leads_with_health(tmp_path: Path, dirs: Dirs) -> None:
+    """The eval-only JadeAnt launch: `show` calls it that and says why before any figure."""
+    folder = shared_data(
+        "real-logs", "tensorboard", "JadeAnt+LLM-for-Sentiment-Analysis-on-Product-Reviews"
+    )
+    source = next((folder / "logs_llama").glob("*1733900565*"))
+    assert gsm("ingest", str(source), "--name", "launch", cwd=tmp_path).returncode == 0
+    proc = gsm("show", "launch", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "run launch  (imported, eval-only launch (no training step))"
+    assert lines[3] == "health: 1 check(s) fired"
+    assert lines[4].startswith("  fail: eval-only launch: one evaluation at step 0")
+    data = json.loads(gsm("show", "launch", "--json", cwd=tmp_path).stdout)
+    assert data["health"]["eval_only"] is True and data["health"]["narrative_withheld"]
+    healthy = make_train_run(tmp_path, "r1")[1]
+    assert healthy.id == "r1"
+    assert "health: all " in gsm("show", "r1", cwd=tmp_path).stdout

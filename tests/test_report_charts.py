@@ -78,7 +78,8 @@ def test_missing_series_say_not_measured(tmp_path: Path) -> None:
     paths = render_run_report(run_dir, record, tmp_path / "out", html=True)
     assert {p.name for p in paths.charts} == {"loss.png", "loss.svg"}
     md = paths.md.read_text()
-    assert "Figure 1. Training loss per logged step" in md and "Eval loss: not measured." in md
+    assert "Figure 1. Training loss as logged at each step" in md
+    assert "Eval loss: not measured." in md
     assert "Learning-rate figure: not measured (no learning rate logged)" in md
     assert "Figure 2" not in md
     html = paths.html.read_text() if paths.html else ""
@@ -125,3 +126,37 @@ def test_rendering_two_runs_reuses_the_compiled_templates(tmp_path: Path) -> Non
     render_run_report(*second, tmp_path / "out-b", html=True)
     assert make_env("html") is env
     assert json.dumps(sorted(str(k) for k in (env.cache or {}))) == compiled
+
+
+def _loss_frame(n: int, gap: int = 7) -> pl.DataFrame:
+    rows = []
+    for i in range(n):
+        rows += rows_from_log(
+            {"loss": 3.0 / (i + 1), "step": gap * (i + 1)}, run_id="r", source="s"
+        )
+    return frame_from_rows(rows)
+
+
+def test_chart_and_table_share_the_smoothing_rule() -> None:
+    """Below the minimum the chart draws no smoothed line and the table has no smoothed row;
+    at it, the chart's line is the table's smoothed curve point for point."""
+    from gsmreport.analysis.smoothing import MIN_SMOOTH_POINTS, smooth
+    from gsmreport.analysis.training import summarize_curve
+
+    short = _loss_frame(MIN_SMOOTH_POINTS - 1)
+    spec = loss_spec(short)
+    assert spec is not None
+    assert {r["series"] for r in spec["data"]["values"]} == {"train loss"}
+    curve = summarize_curve(short, "train", "loss")
+    assert curve is not None and curve.ema_final is None
+
+    frame = _loss_frame(MIN_SMOOTH_POINTS + 2)
+    spec = loss_spec(frame)
+    assert spec is not None
+    drawn = [r["value"] for r in spec["data"]["values"] if r["series"] == "train loss, smoothed"]
+    steps = [7 * (i + 1) for i in range(MIN_SMOOTH_POINTS + 2)]
+    expected = smooth(steps, [3.0 / (i + 1) for i in range(MIN_SMOOTH_POINTS + 2)])
+    assert expected is not None and drawn == pytest.approx(list(expected.values))
+    curve = summarize_curve(frame, "train", "loss")
+    assert curve is not None and curve.ema_final is not None
+    assert curve.ema_final.value == pytest.approx(drawn[-1])

@@ -23,6 +23,9 @@ from gsmreport.analysis.stats import average_ranks, binomial_two_sided_p
 ALPHA = 0.05
 EXACT_PERMUTATION_MAX_N = 8  # 8! = 40,320 orderings: exact p below this, t approximation above
 MEANINGFUL_MIN_RUNS = 4
+# Below this many shared problems a bootstrap interval only repeats the few outcomes there are
+# (one shared problem gives "−100.0 to −100.0"): the difference is stated without one.
+MIN_INTERVAL_PROBLEMS = 10
 _CHUNK_CELLS = 2_000_000  # resample indices held in memory at once (16 MB of int64)
 
 Outcomes = Mapping[int, bool]
@@ -110,6 +113,7 @@ class PairedComparison:
     # The smallest difference McNemar's test on these n problems would detect at 80 % power
     # given how often the two disagree (analysis/power.py); None when they never disagree.
     resolvable: float | None = None
+    interval_stated: bool = True  # False below MIN_INTERVAL_PROBLEMS shared problems
 
 
 def _verdict(label_a: str, label_b: str, n: int, diff: float, p: float, ci: str) -> str:
@@ -144,6 +148,11 @@ def compare_paired(
         if resolvable is not None
         else "; the two never disagree, so no difference is resolvable from these problems"
     )
+    if n < MIN_INTERVAL_PROBLEMS:
+        ci = (
+            f"difference {diff * 100:+.1f} points; no interval from {n} shared problem"
+            f"{'s' if n != 1 else ''} (fewer than {MIN_INTERVAL_PROBLEMS})"
+        )
     return PairedComparison(
         label_a=label_a,
         label_b=label_b,
@@ -162,6 +171,7 @@ def compare_paired(
         seed=seed,
         verdict=_verdict(label_a, label_b, n, diff, p, ci) + reach,
         resolvable=resolvable,
+        interval_stated=n >= MIN_INTERVAL_PROBLEMS,
     )
 
 

@@ -128,6 +128,13 @@ class Cost:
     usd: float | None  # None: no price known
     origin: str  # "run" | "default table" | "none"
     source: str  # where the price came from, with its date for the default table
+    as_of: str | None = None  # the default table's date: its cost is an estimate at that date
+
+    @property
+    def estimate(self) -> bool:
+        """A list price from the default table, not what this run was billed (the table's
+        0 USD for a CPU is a convention, not a price, so it is no estimate)."""
+        return self.origin == "default table" and bool(self.price_per_device_hour)
 
     @property
     def sentence(self) -> str:
@@ -161,6 +168,7 @@ def cost(
         raise ValueError(f"price per device-hour must be >= 0, got {price_per_device_hour}")
     device_hours = runtime_s / 3600.0 * device_count
     price: float | None
+    as_of = None
     if price_per_device_hour is not None:
         price, origin = price_per_device_hour, "run"
         source = f"price from the run: {price_source}" if price_source else "price from the run"
@@ -168,6 +176,7 @@ def cost(
         price, origin = entry.usd_per_device_hour, "default table"
         where = f", {entry.url}" if entry.url else ""
         source = f"default price for {entry.name}: {entry.source}{where}; checked {entry.as_of}"
+        as_of = entry.as_of
     else:
         price, origin = None, "none"
         source = f"no price known for {device_name!r}" if device_name else "no price known"
@@ -179,6 +188,7 @@ def cost(
         usd=None if price is None else device_hours * price,
         origin=origin,
         source=source,
+        as_of=as_of,
     )
 
 
@@ -221,6 +231,8 @@ class PointCost:
 def per_point_costs(run: Cost | None, evals: Sequence[EvalSection]) -> tuple[PointCost, ...]:
     """USD per percentage point of exact match, per evaluation (its primary filter)."""
     out: list[PointCost] = []
+    if run is not None and run.usd == 0:  # "$0.00 per point" (a CPU run) is no figure
+        return ()
     for section in evals:
         score = section.primary
         per = cost_per_point(run.usd if run else None, score.em if score else None)

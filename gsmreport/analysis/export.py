@@ -59,6 +59,16 @@ def _evaluation(section: EvalSection, analysis: RunAnalysis) -> dict[str, Any]:
     }
 
 
+def _health(analysis: RunAnalysis) -> dict[str, Any]:
+    health = analysis.health
+    return {
+        **jsonable(health),
+        "status_label": health.status_label(analysis.record.status),
+        "narrative_withheld": health.narrative_withheld,
+        "verdict_withheld": health.verdict_withheld,
+    }
+
+
 def analysis_dict(analysis: RunAnalysis) -> dict[str, Any]:
     record = analysis.record
     training = analysis.training
@@ -89,9 +99,10 @@ def analysis_dict(analysis: RunAnalysis) -> dict[str, Any]:
             "gap": jsonable(training.gap),
             "token_accuracy": jsonable(training.token_accuracy),
             "token_accuracy_label": TOKEN_ACCURACY_LABEL,
-            "ema_alpha": training.ema_alpha,
+            "smoothing": training.smoothing,
             "non_finite": training.non_finite,
         },
+        "health": _health(analysis),
         "learning_curve": jsonable(analysis.curve),
         "throughput": jsonable(analysis.throughput),
         "system": jsonable(analysis.system),
@@ -106,6 +117,9 @@ def analysis_dict(analysis: RunAnalysis) -> dict[str, Any]:
             "usd": cost.usd,
             "price_origin": cost.origin,
             "source": cost.source,
+            "estimate": cost.estimate,
+            "price_as_of": cost.as_of,
+            "run_date": jsonable(analysis.run_date),
         },
         "cost_per_point": jsonable(analysis.point_costs),
         "latest_evaluation": analysis.latest.summary.eval_id if analysis.latest else None,

@@ -34,6 +34,7 @@ from gsmreport.analysis.contamination import (
     training_index,
 )
 from gsmreport.analysis.cost import Cost, PointCost, per_point_costs, run_cost
+from gsmreport.analysis.dates import RunDate, run_date
 from gsmreport.analysis.eval_sections import (
     PRIMARY_FILTER,
     EvalSection,
@@ -50,6 +51,7 @@ from gsmreport.analysis.evaluation import (
     summarize_eval,
 )
 from gsmreport.analysis.power import resolvable_two_samples
+from gsmreport.analysis.health import Health, check_health
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
 from gsmreport.analysis.training import (
@@ -67,6 +69,7 @@ from gsmreport.analysis.training import (
 from gsmreport.analysis.trends import LearningCurve, learning_curve
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunRecord
+from gsmreport.ingest.console import read_console
 
 
 @dataclass(frozen=True)
@@ -138,8 +141,15 @@ class RunAnalysis:
         return summarize_training(self.frame) if self.frame.height else None
 
     @cached_property
+    def health(self) -> Health:
+        """Checks before any story: did it train, did it finish (analysis.health)."""
+        return check_health(self.frame, self.record, read_console(self.record))
+
+    @cached_property
     def curve(self) -> LearningCurve | None:
-        return learning_curve(self.frame) if self.frame.height else None
+        if not self.frame.height:
+            return None
+        return learning_curve(self.frame, withheld=self.health.verdict_withheld)
 
     @cached_property
     def throughput(self) -> ThroughputFigures | None:
@@ -168,6 +178,11 @@ class RunAnalysis:
     @cached_property
     def runtime(self) -> Runtime | None:
         return run_runtime(self.record, lambda: last_point(self.frame, "train", "runtime_s"))
+
+    @cached_property
+    def run_date(self) -> RunDate | None:
+        """When the run ran (analysis.dates), shown beside an estimated cost."""
+        return run_date(self.record)
 
     @cached_property
     def cost(self) -> Cost | None:

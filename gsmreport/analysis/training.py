@@ -6,12 +6,13 @@ say how many there were instead of silently losing them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import polars as pl
 
-EMA_ALPHA = 0.1
+from gsmreport.analysis.smoothing import SMOOTHING_METHOD, smooth
+
+EMA_ALPHA = 0.1  # the plain per-point EMA of the comparison chart and the TUI (`ema`)
 TOKEN_ACCURACY_LABEL = "mean token accuracy (TRL, over loss-masked tokens)"
 
 
@@ -31,10 +32,12 @@ class CurveSummary:
     final: Point
     min: Point
     drop_pct: float | None
-    ema_first: Point
-    ema_final: Point
-    ema_min: Point
+    # The smoothed curve (analysis.smoothing): None when the curve is too short to smooth.
+    ema_first: Point | None
+    ema_final: Point | None
+    ema_min: Point | None
     ema_drop_pct: float | None
+    smooth_half_life: float | None = None  # in optimizer steps
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,13 @@ class ThroughputFigures:
     num_tokens: Point | None  # the last cumulative count TRL logged
     steps_per_second: Point | None = None
     train_loss_avg: Point | None = None  # the Trainer's run-average training loss
+    num_tokens_rows: int = 0  # how many times TRL logged its cumulative num_tokens
+    tokens_per_step: float | None = None  # Δnum_tokens / Δstep between its first and last rows
 
 
 @dataclass(frozen=True)
 class TrainingSummary:
-    ema_alpha: float
+    smoothing: str  # how the smoothed rows were computed (analysis.smoothing), in words
     train_loss: CurveSummary | None
     eval_loss: CurveSummary | None
     gap: Gap | None
@@ -88,6 +93,8 @@ def series(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
 
 def ema(values: list[float], alpha: float = EMA_ALPHA) -> list[float]:
     """Plain EMA started at the first value (no bias correction): s = a·x + (1 − a)·s."""
+    if not 0 < alpha <= 1:  # also refuses NaN
+        raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
     # adjust=False is that recursion; polars' default (adjust=True) would reweight the start.
     smoothed = pl.Series(values, dtype=pl.Float64).ewm_mean(alpha=alpha, adjust=False)
     return smoothed.to_list()
@@ -102,9 +109,7 @@ def _extremes(steps: list[int], values: list[float]) -> tuple[Point, Point, Poin
     return Point(values[0], steps[0]), Point(values[-1], steps[-1]), Point(values[low], steps[low])
 
 
-def summarize_curve(
-    frame: pl.DataFrame, split: str, metric: str, alpha: float = EMA_ALPHA
-) -> CurveSummary | None:
+def summarize_curve(frame: pl.DataFrame, split: str, metric: str) -> CurveSummary | None:
     data = series(frame, split, metric)
     finite = data.filter(pl.col("value").is_finite())
     if finite.height == 0:
@@ -112,7 +117,10 @@ def summarize_curve(
     steps = finite.get_column("step").to_list()
     values = finite.get_column("value").to_list()
     first, final, low = _extremes(steps, values)
-    e_first, e_final, e_low = _extremes(steps, ema(values, alpha))
+    smoothed = smooth(steps, values)
+    e_first = e_final = e_low = None
+    if smoothed is not None:
+        e_first, e_final, e_low = _extremes(steps, list(smoothed.values))
     return CurveSummary(
         split=split,
         metric=metric,
@@ -125,7 +133,8 @@ def summarize_curve(
         ema_first=e_first,
         ema_final=e_final,
         ema_min=e_low,
-        ema_drop_pct=_drop_pct(e_first.value, e_final.value),
+        ema_drop_pct=_drop_pct(e_first.value, e_final.value) if e_first and e_final else None,
+        smooth_half_life=smoothed.half_life_steps if smoothed else None,
     )
 
 
@@ -157,11 +166,9 @@ def non_finite_counts(frame: pl.DataFrame) -> dict[str, int]:
     return {f"{s}/{m}": int(n) for s, m, n in counts.iter_rows()}
 
 
-def summarize_training(frame: pl.DataFrame, alpha: float = EMA_ALPHA) -> TrainingSummary:
-    if not 0 < alpha <= 1 or math.isnan(alpha):
-        raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
-    train = summarize_curve(frame, "train", "loss", alpha)
-    evaluation = summarize_curve(frame, "eval", "loss", alpha)
+def summarize_training(frame: pl.DataFrame) -> TrainingSummary:
+    train = summarize_curve(frame, "train", "loss")
+    evaluation = summarize_curve(frame, "eval", "loss")
     gap = (
         Gap(train.final, evaluation.final, evaluation.final.value - train.final.value)
         if train and evaluation
@@ -169,7 +176,7 @@ def summarize_training(frame: pl.DataFrame, alpha: float = EMA_ALPHA) -> Trainin
     )
     accuracies = tuple(a for a in (token_accuracy(frame, s) for s in ("train", "eval")) if a)
     return TrainingSummary(
-        ema_alpha=alpha,
+        smoothing=SMOOTHING_METHOD,
         train_loss=train,
         eval_loss=evaluation,
         gap=gap,
@@ -194,6 +201,16 @@ def throughput(frame: pl.DataFrame) -> ThroughputFigures:
     if logged is None and runtime is not None and tokens is not None and runtime.value > 0:
         tps = Point(tokens.value / runtime.value, runtime.step)
         tps_source = "num_tokens / runtime_s"
+    counted = _token_rows(frame)
+    per_step = None
+    if counted.height >= 2:
+        (s0, n0, w0), (s1, n1, w1) = counted.row(0), counted.row(-1)
+        per_step = (n1 - n0) / (s1 - s0) if s1 > s0 else None
+        # No runtime (a run stopped before its summary): the tokens counted between the first
+        # and last num_tokens rows over the wall-clock time between them, where logged.
+        if tps is None and w0 is not None and w1 is not None and w1 > w0:
+            tps = Point((n1 - n0) / (w1 - w0), int(s1))
+            tps_source = "Δnum_tokens / Δwall_time"
     return ThroughputFigures(
         samples_per_second=last_point(frame, "train", "samples_per_second"),
         tokens_per_second=tps,
@@ -202,4 +219,19 @@ def throughput(frame: pl.DataFrame) -> ThroughputFigures:
         num_tokens=tokens,
         steps_per_second=last_point(frame, "train", "steps_per_second"),
         train_loss_avg=last_point(frame, "train", "train_loss_avg"),
+        num_tokens_rows=counted.height,
+        tokens_per_step=per_step,
+    )
+
+
+def _token_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """(step, num_tokens, wall_time) of every finite num_tokens row, by step."""
+    return (
+        frame.filter(
+            (pl.col("split") == "train")
+            & (pl.col("metric") == "num_tokens")
+            & pl.col("value").is_finite()
+        )
+        .sort("step")
+        .select("step", "value", "wall_time")
     )

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from gsmreport.analysis.smoothing import smooth
 from gsmreport.analysis.stats import linear_fit
-from gsmreport.analysis.training import EMA_ALPHA, Point, ema, series
+from gsmreport.analysis.training import Point, series
 
 MIN_TREND_POINTS = 5
 MIN_EVAL_POINTS = 3
@@ -23,9 +24,9 @@ PER_STEPS = 100  # slopes are reported per 100 optimizer steps, a scale people c
 
 TREND_METHOD = (
     "OLS slope of the raw (unsmoothed) logged values against step over the window, with a "
-    "95 % Student-t interval (df = n − 2). Raw points, not the EMA: smoothing makes "
+    "95 % Student-t interval (df = n − 2). Raw points, not a smoothed curve: smoothing makes "
     "neighbouring points correlated, and an OLS interval on correlated points is far too "
-    "narrow. The EMA values are given for context only."
+    "narrow. The smoothed values (analysis.smoothing) are given for context only."
 )
 # Why second differences: successive differences of a curve that bends (the U of an eval
 # loss) are dominated by its trend, so their spread overstates the noise and hides real
@@ -52,9 +53,11 @@ class Trend:
     low_per_100: float
     high_per_100: float
     verdict: str  # "improving" | "worsening" | "flat / inconclusive"
-    ema_alpha: float
-    ema_start: Point  # smoothed value at the window's first point (context only)
-    ema_end: Point
+    # The smoothed curve (analysis.smoothing) at the window's ends, for context only; None
+    # when the curve is too short to smooth. Half-life in optimizer steps.
+    smooth_half_life: float | None
+    ema_start: Point | None
+    ema_end: Point | None
     method: str
 
     @property
@@ -129,7 +132,7 @@ def still_improving(
         return None
     low, high = fit.slope_interval(0.95)
     verdict = "improving" if high < 0 else "worsening" if low > 0 else "flat / inconclusive"
-    smoothed = ema(values, EMA_ALPHA)
+    smoothed = smooth(steps, values)
     first, last = window[0], window[-1]
     return Trend(
         split=split,
@@ -142,9 +145,9 @@ def still_improving(
         low_per_100=low * PER_STEPS,
         high_per_100=high * PER_STEPS,
         verdict=verdict,
-        ema_alpha=EMA_ALPHA,
-        ema_start=Point(smoothed[first], steps[first]),
-        ema_end=Point(smoothed[last], steps[last]),
+        smooth_half_life=smoothed.half_life_steps if smoothed else None,
+        ema_start=Point(smoothed.values[first], steps[first]) if smoothed else None,
+        ema_end=Point(smoothed.values[last], steps[last]) if smoothed else None,
         method=TREND_METHOD,
     )
 
@@ -209,19 +212,28 @@ class LearningCurve:
     min_points: int
     trend: Trend | None  # train loss over the last `tail` of the steps
     overfit: Overfit | None
+    # Why no verdict may be drawn from these figures (analysis.health: a run that did not
+    # train, or stopped before its plan); None when the verdicts stand.
+    withheld: str | None = None
 
     @property
     def more_epochs(self) -> bool:
         """Only when the slope's whole interval is below zero and the eval loss has not
-        turned up: a falling train loss alone would also describe an overfitting run."""
+        turned up: a falling train loss alone would also describe an overfitting run. Never
+        for a run whose health check withheld the verdicts."""
+        if self.withheld is not None:
+            return False
         improving = self.trend is not None and self.trend.verdict == "improving"
         return improving and not (self.overfit is not None and self.overfit.detected)
 
 
-def learning_curve(frame: pl.DataFrame, tail: float = TREND_TAIL) -> LearningCurve:
+def learning_curve(
+    frame: pl.DataFrame, tail: float = TREND_TAIL, *, withheld: str | None = None
+) -> LearningCurve:
     return LearningCurve(
         tail=tail,
         min_points=MIN_TREND_POINTS,
         trend=still_improving(frame, "loss", "train", tail),
         overfit=overfitting(frame),
+        withheld=withheld,
     )

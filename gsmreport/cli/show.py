@@ -32,15 +32,35 @@ def _curve(name: str, curve: Any) -> list[str]:
     ]
 
 
+def _health(health: Mapping[str, Any] | None) -> list[str]:
+    """The health checks first: a run that never trained is said so before its figures."""
+    if not health:
+        return []
+    checks = health.get("checks") or []
+    if not checks:
+        ran = health.get("ran") or []
+        return [f"health: all {len(ran)} checks passed" if ran else f"health: {DASH}"]
+    lines = [f"health: {len(checks)} check(s) fired"]
+    lines += [f"  {c['severity']}: {c['message']}" for c in checks]
+    return lines
+
+
+def _status(data: Mapping[str, Any]) -> str:
+    """run.yaml's status, or what the logs show instead (an eval-only launch)."""
+    label = (data.get("health") or {}).get("status_label")
+    return str(label or data["run"]["status"])
+
+
 def show_text(data: Mapping[str, Any]) -> str:
     run = data["run"]
     head = data["headline"]
     lines = [
-        f"run {run['id']}  ({run['kind']}, {run['status']})",
+        f"run {run['id']}  ({run['kind']}, {_status(data)})",
         f"model: {run['model'] or DASH}   method: {run['method'] or DASH}   "
         f"data: {run['data'] or DASH}",
         f"metric rows: {data['metric_rows']}",
     ]
+    lines += _health(data.get("health"))
     training = data.get("training") or {}
     lines += _curve("train loss", training.get("train_loss"))
     lines += _curve("eval loss", training.get("eval_loss"))

@@ -132,7 +132,8 @@ def _read_model_config(path: Path, out: Beside) -> None:
     if out.model is None and isinstance(name, str) and name:
         out.model = name
     if is_4bit(model_config.get("quantization_config")):
-        out.method = "qlora"
+        # LoRA on it is QLoRA; a 4-bit base with no adapter config names no method.
+        out.method = with_quantization(out.method, True)
     elif out.method is None and any(any(path.parent.glob(g)) for g in _WEIGHT_GLOBS):
         out.method = "full"
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from gsmreport.ingest.files import SourceError, read_bytes
-from gsmreport.ingest.labels import is_4bit
+from gsmreport.ingest.labels import is_4bit, peft_method, with_quantization
 from gsmreport.ingest.schema import frame_from_rows, rows_from_log
 from gsmreport.ingest.source import SourceData
 
@@ -356,10 +356,14 @@ def _model(config: dict[str, Any]) -> str | None:
 
 
 def _method(config: dict[str, Any]) -> str | None:
-    """A bitsandbytes 4-bit model can only be trained through adapters: that is QLoRA."""
+    """LoRA on a 4-bit base is QLoRA (ingest.labels); HF writes no adapter config to
+    TensorBoard, so a 4-bit quantisation config alone leaves the method unknown."""
     model_config = config.get("model_config")
     quant = model_config.get("quantization_config") if isinstance(model_config, dict) else None
-    return "qlora" if is_4bit(quant) else None
+    peft = model_config.get("peft_config") if isinstance(model_config, dict) else None
+    adapter = next(iter(peft.values()), None) if isinstance(peft, dict) and peft else None
+    method = peft_method(adapter.get("peft_type")) if isinstance(adapter, dict) else None
+    return with_quantization(method, is_4bit(quant))
 
 
 def _run_name(config: dict[str, Any]) -> str | None:

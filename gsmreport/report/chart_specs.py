@@ -15,15 +15,17 @@ import altair as alt
 import polars as pl
 
 from gsmreport.analysis.breakdown import MAX_STEP_BUCKET, UNKNOWN_STEPS, Bucket
-from gsmreport.analysis.training import EMA_ALPHA, TOKEN_ACCURACY_LABEL, ema, series
+from gsmreport.analysis.smoothing import smooth
+from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, series
 from gsmreport.core.decimate import MAX_POINTS, minmax_decimate
 
 WIDTH, HEIGHT = 560, 260
 STEP_ORDER = (*(str(i) for i in range(MAX_STEP_BUCKET)), f"{MAX_STEP_BUCKET}+", UNKNOWN_STEPS)
 X_TICKS = 8  # "1,800" and "2,000" collided at the default density in the PDF
 _COLORS = {
-    "train loss": "#a6c8e6",
-    "ema": "#1f4e99",
+    # The raw curve is the main line; the smoothed one is a guide drawn behind it.
+    "train loss": "#1f4e99",
+    "smoothed": "#f2a541",
     "eval loss": "#e45756",
     "train": "#1f4e99",
     "eval": "#e45756",
@@ -96,8 +98,12 @@ def _layered_skeleton(
     0.15 s of a chart's 0.5 s); every run of a batch has the same shapes. Callers must not
     mutate the result: with_rows and render_chart copy the top level before changing it.
     """
-    # Raw train curve pale, smoothed curve strong, eval distinct: the eye should follow the EMA.
-    palette = [_COLORS.get(n.split(",")[0] if "EMA" not in n else "ema", "#4c78a8") for n in names]
+    # Raw train curve strong, smoothed curve a lighter guide, eval distinct: the logged values
+    # are the evidence, a smoothed line only helps the eye through noise.
+    palette = [
+        _COLORS.get(n.split(",")[0] if "smoothed" not in n else "smoothed", "#4c78a8")
+        for n in names
+    ]
     scale = alt.Scale(domain=list(names), range=palette)
     legend = alt.Legend(orient="top") if len(names) > 1 else None
     color = alt.Color("series:N", title=None, scale=scale, legend=legend)
@@ -124,15 +130,16 @@ def _layered_skeleton(
     return spec
 
 
-def loss_spec(frame: pl.DataFrame, alpha: float = EMA_ALPHA) -> dict[str, Any] | None:
+def loss_spec(frame: pl.DataFrame) -> dict[str, Any] | None:
     train, evaluation = finite(frame, "train", "loss"), finite(frame, "eval", "loss")
     if train.height == 0 and evaluation.height == 0:
         return None
     rows = points(train, "train loss")
-    if train.height:
-        # The EMA runs over every logged point; only the drawing is thinned.
-        smoothed = ema(train.get_column("value").to_list(), alpha)
-        rows += points(train, f"train loss, EMA α={alpha:g}", smoothed)
+    # The same rule as the tables (analysis.smoothing): no smoothed line below its minimum
+    # number of points. It runs over every logged point; only the drawing is thinned.
+    smoothed = smooth(train.get_column("step").to_list(), train.get_column("value").to_list())
+    if smoothed is not None:
+        rows += points(train, "train loss, smoothed", list(smoothed.values))
     rows += points(evaluation, "eval loss")
     return layered(rows, {"eval loss"}, "loss")
 

@@ -17,7 +17,8 @@ import polars as pl
 import vl_convert as vlc
 
 from gsmreport.analysis.breakdown import Bucket
-from gsmreport.analysis.training import EMA_ALPHA, TOKEN_ACCURACY_LABEL
+from gsmreport.analysis.smoothing import MIN_SMOOTH_POINTS, smooth
+from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
 from gsmreport.core.decimate import MAX_POINTS
 from gsmreport.report.chart_specs import (
     finite,
@@ -66,14 +67,26 @@ def _missing(frame: pl.DataFrame, split: str, metric: str, what: str) -> str:
     return "" if finite(frame, split, metric).height else f" {what}: not measured."
 
 
-def training_charts(frame: pl.DataFrame, alpha: float = EMA_ALPHA) -> dict[str, Chart]:
+def _smoothing_note(frame: pl.DataFrame) -> str:
+    train = finite(frame, "train", "loss")
+    smoothed = smooth(train.get_column("step").to_list(), train.get_column("value").to_list())
+    if smoothed is None:
+        return f" No smoothed line: fewer than {MIN_SMOOTH_POINTS} training-loss points."
+    return (
+        f" The lighter line is a time-aware smoothing of it (half-life"
+        f" {smoothed.half_life_steps:,.0f} steps, no start-up bias)."
+    )
+
+
+def training_charts(frame: pl.DataFrame) -> dict[str, Chart]:
     """`loss`, `learning_rate` and `token_accuracy`, each only when its data exists."""
     charts: dict[str, Chart] = {}
-    loss = loss_spec(frame, alpha)
+    loss = loss_spec(frame)
     if loss is not None:
         caption = (
-            f"Training loss per logged step (pale), its EMA with α = {alpha:g} (dark), and the"
-            " eval loss (dashed, with points)."
+            "Training loss as logged at each step (solid) and the eval loss (dashed, with"
+            " points)."
+            + (_smoothing_note(frame) if finite(frame, "train", "loss").height else "")
             + _missing(frame, "train", "loss", "Training loss")
             + _missing(frame, "eval", "loss", "Eval loss")
             + _thinned(frame, [("train", "loss"), ("eval", "loss")])

@@ -13,7 +13,7 @@ from typing import Any
 
 import altair as alt
 
-from gsmreport.analysis.training import ema
+from gsmreport.analysis.smoothing import smooth
 from gsmreport.core.decimate import minmax_decimate
 from gsmreport.report.chart_specs import HEIGHT, WIDTH, X_TICKS, with_rows
 from gsmreport.report.charts import Chart, render_chart
@@ -62,15 +62,21 @@ def _thin(xs: list[float], ys: list[float], limit: int = MAX_POINTS) -> list[tup
     return [(xs[i], ys[i]) for i in minmax_decimate(xs, ys, limit)]
 
 
+def _smoothed(curve: LossCurve) -> list[float]:
+    """The one smoothing rule of the run reports (analysis.smoothing); raw below its minimum."""
+    smoothed = smooth(curve.x, curve.loss)
+    return list(smoothed.values) if smoothed is not None else curve.loss
+
+
 def loss_overlay_spec(
-    curves: Sequence[LossCurve], run_ids: Sequence[str], x_title: str, alpha: float
+    curves: Sequence[LossCurve], run_ids: Sequence[str], x_title: str
 ) -> dict[str, Any] | None:
-    """EMA-smoothed training loss of every run on one axis (raw curves would be a thicket)."""
+    """Smoothed training loss of every run on one axis (raw curves would be a thicket)."""
     rows = [
         {"x": x, "loss": y, "run": curve.run_id}
         for curve in curves
         if curve.loss
-        for x, y in _thin(curve.x, ema(curve.loss, alpha))
+        for x, y in _thin(curve.x, _smoothed(curve))
     ]
     if not rows:
         return None
@@ -81,9 +87,7 @@ def loss_overlay_spec(
         .mark_line(strokeWidth=1.8)
         .encode(
             x=alt.X("x:Q", title=x_title, axis=alt.Axis(tickCount=X_TICKS, labelOverlap=True)),
-            y=alt.Y(
-                "loss:Q", title=f"training loss, EMA α = {alpha:g}", scale=alt.Scale(zero=False)
-            ),
+            y=alt.Y("loss:Q", title="training loss, smoothed", scale=alt.Scale(zero=False)),
             # Below the plot: run ids are long, and a one-row legend truncates them.
             color=alt.Color(
                 "run:N",
@@ -140,20 +144,19 @@ def comparison_charts(
     run_ids: Sequence[str],
     curves: Sequence[LossCurve],
     x_title: str,
-    alpha: float,
     final_loss: Sequence[Bar],
     throughput: Sequence[Bar],
     accuracy: Sequence[Bar],
 ) -> dict[str, Chart]:
     """Only the charts whose data exists: `loss`, `final_loss`, `throughput`, `accuracy`."""
     titles = {
-        "loss": f"Training loss of each run, EMA-smoothed (α = {alpha:g})",
+        "loss": "Training loss of each run, smoothed over steps (raw below 10 points)",
         "final_loss": "Final training loss (last logged value)",
         "throughput": "Training throughput, samples/s (trainer summary)",
         "accuracy": "Exact match (strict-match) with its 95 % Wilson interval",
     }
     built = {
-        "loss": loss_overlay_spec(curves, run_ids, x_title, alpha),
+        "loss": loss_overlay_spec(curves, run_ids, x_title),
         "final_loss": bar_spec(final_loss, run_ids, "final training loss"),
         "throughput": bar_spec(throughput, run_ids, "samples per second"),
         "accuracy": bar_spec(accuracy, run_ids, "exact match, strict-match (%)"),

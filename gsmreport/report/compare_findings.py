@@ -15,6 +15,7 @@ from gsmreport.analysis.compare import (
     ALPHA,
     PairedComparison,
     compare_paired,
+    format_p,
     loss_vs_accuracy,
 )
 from gsmreport.analysis.evaluation import RESPONSE_CHARS, FilterScore
@@ -125,6 +126,20 @@ def _lowest_loss_not_best(runs: Sequence[RunData]) -> list[str]:
     best, _, best_score = max(both, key=lambda x: x[2].em)
     if best_score.em <= low_score.em:
         return []
+    # A "disconnect" on a difference the paired test cannot tell from chance (one problem,
+    # p = 1) is no finding: say why it is not made instead.
+    test = paired(lowest, best)
+    c = test.comparison
+    if c is None or c.p_value >= ALPHA:
+        why = (
+            test.note
+            if c is None
+            else f"{abs(c.c - c.b)} problem(s) apart on {c.n} shared, McNemar {format_p(c.p_value)}"
+        )
+        return [
+            f"No loss/accuracy disconnect is claimed: the lowest-loss run {lowest.id} and the "
+            f"most accurate run {best.id} do not differ significantly ({why})."
+        ]
     return [
         f"The lowest final training loss ({lowest.id}, {num(low_loss)}) did not come with the "
         f"highest exact match: {best.id} scored {pct(best_score.em)}, "
@@ -190,6 +205,13 @@ def _costs(runs: Sequence[RunData]) -> list[str]:
                 f"{usd(high[1])} (costs and their price sources in the configuration notes)."
             )
     per_point = [(r.id, cpp) for r in runs if (cpp := r.usd_per_point) is not None]
+    free = [rid for rid, cpp in per_point if cpp == 0]
+    if free:  # "$0.00 per point" (a CPU run at 0 USD/hour) would win every time
+        out.append(
+            f"Cost per exact-match point is not compared for {', '.join(free)}: "
+            "a $0 run costs $0 per point."
+        )
+        per_point = [(rid, cpp) for rid, cpp in per_point if cpp > 0]
     if len(per_point) >= 2:
         best = min(per_point, key=lambda x: x[1])
         out.append(

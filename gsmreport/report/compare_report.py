@@ -17,7 +17,8 @@ import polars as pl
 
 from gsmreport import __version__
 from gsmreport.analysis.compare_runs import RunData, load_run
-from gsmreport.analysis.training import EMA_ALPHA, TOKEN_ACCURACY_LABEL
+from gsmreport.analysis.smoothing import SMOOTHING_METHOD
+from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
 from gsmreport.core.fmt import num, pct
 from gsmreport.core.fsutil import atomic_write_bytes
 from gsmreport.core.runs import RunStore
@@ -58,7 +59,7 @@ def _loss_curves(runs: Sequence[RunData]) -> tuple[list[LossCurve], str]:
     return curves, "epoch" if by_epoch else "optimizer step"
 
 
-def build_charts(runs: Sequence[RunData], alpha: float = EMA_ALPHA) -> dict[str, Chart]:
+def build_charts(runs: Sequence[RunData]) -> dict[str, Chart]:
     curves, x_title = _loss_curves(runs)
     final = [
         Bar(r.id, r.train_loss.final.value, label=num(r.train_loss.final.value))
@@ -76,7 +77,7 @@ def build_charts(runs: Sequence[RunData], alpha: float = EMA_ALPHA) -> dict[str,
         if (s := r.strict)
     ]
     ids = [r.id for r in runs]
-    return comparison_charts(ids, curves, x_title, alpha, final, speed, accuracy)
+    return comparison_charts(ids, curves, x_title, final, speed, accuracy)
 
 
 def _cost_note(run: RunData) -> str | None:
@@ -123,7 +124,7 @@ def build_context(
         "reach": [_reach(r) for r in runs],
         "side_by_side": problems,
         "side_by_side_note": side_note,
-        "ema_alpha": EMA_ALPHA,
+        "smoothing": SMOOTHING_METHOD,
         "charts": {
             name: {"title": chart.title, "png": f"charts/{name}.png", "svg": chart.svg}
             for name, chart in charts.items()

@@ -18,6 +18,7 @@ from gsmreport.analysis.evaluation import FilterScore
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, CurveSummary
 from gsmreport.core.fmt import NOT_MEASURED, duration, num, pct, pct_value, usd
 from gsmreport.core.runs import RunRecord
+from gsmreport.ingest.labels import precision, sequence_length
 
 if TYPE_CHECKING:
     from gsmreport.analysis.compare_runs import RunData
@@ -92,28 +93,18 @@ def _show(value: Any) -> str:
 
 
 def _precision(flat: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(text, key): an explicit precision setting, else HF's bf16 / fp16 switches, else the
-    dtype the weights were loaded in; fp32 only when both switches are recorded as off."""
-    explicit = find_setting(flat, ("precision", "mixed_precision"))
-    if explicit:
-        return _show(explicit[1]), explicit[0]
-    switches = {flag: find_setting(flat, (flag,)) for flag in ("bf16", "fp16")}
-    for flag, hit in switches.items():
-        if hit and hit[1] is True:
-            return flag, hit[0]
-    dtype = find_setting(flat, ("torch_dtype",))
-    if dtype:
-        return _show(dtype[1]), dtype[0]
-    bf16, fp16 = switches["bf16"], switches["fp16"]
-    if bf16 and fp16 and bf16[1] is False and fp16[1] is False:
-        return "fp32 (bf16 and fp16 off)", f"{bf16[0]}, {fp16[0]}"
-    return None
+    """(text, key) by the one rule of ingest.labels: training arguments only, never the
+    model config's torch_dtype."""
+    return precision(flat)
 
 
 def _setting(flat: Mapping[str, Any], label: str) -> tuple[str, str] | None:
     """(cell text, key path) of one setting, or None when the config does not record it."""
     if label == "precision":
         return _precision(flat)
+    if label == "max length":  # training arguments only (ingest.labels)
+        found = sequence_length(flat)
+        return (_show(found[1]), found[0]) if found else None
     hit = find_setting(flat, SETTINGS[label])
     if hit is None:
         return None

@@ -59,13 +59,17 @@ def overview(analysis: RunAnalysis) -> dict[str, Any]:
             f"{cost.device_hours:.4f} device-hours × {usd(cost.price_per_device_hour)}"
             f"/device-hour; {cost.source}"
         )
+        if cost.estimate:  # a list price, dated, not this run's bill (analysis.cost)
+            cost_source = f"estimate at the default table's price of {cost.as_of}: {cost_source}"
+            if analysis.run_date is not None:
+                cost_source += f"; the run is from {analysis.run_date.date}"
     return {
         "model": record.model,
         "data": record.data,
         "method": record.method,
         "seed": record.seed,
         "kind": record.kind,
-        "status": record.status,
+        "status": analysis.health.status_label(record.status),  # e.g. an eval-only launch
         "hardware": f"{hardware.count} × {hardware.device_name} ({hardware.device})"
         if hardware
         else None,
@@ -76,6 +80,7 @@ def overview(analysis: RunAnalysis) -> dict[str, Any]:
         "cost_usd": None if cost is None else cost.usd,
         "cost_source": cost_source,
         "cost_per_point": list(analysis.point_costs),
+        "run_date": analysis.run_date,  # beside an estimated cost (analysis.dates)
     }
 
 
@@ -125,10 +130,10 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
     evals = analysis.evaluations
     settings = hyperparameters(_relevant_config(record.config))
     info = overview(analysis)
-    findings = training_findings(training, curve) if training else []
+    findings = training_findings(training, curve, analysis.health) if training else []
     for section in evals:
         findings += eval_findings(section)
-    findings += cost_findings(info["cost"], info["cost_per_point"])
+    findings += cost_findings(info["cost"], info["cost_per_point"], analysis.run_date)
     used = outlier_sections(evals)
     return {
         "run": record,
@@ -140,6 +145,7 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
         "sources": sorted(set(frame.get_column("source").to_list())),
         "training": training,
         "curve": curve,
+        "health": analysis.health,  # checks before any narrative (analysis/health.py)
         "throughput": analysis.throughput,
         "system": analysis.system,  # GPU memory and utilisation, where the log has them
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,

@@ -16,12 +16,26 @@ from gsmreport.core.fmt import duration, num, pct, pct_value, sig, signed, usd
 
 if TYPE_CHECKING:  # only for annotations: sections.py imports this module's helpers
     from gsmreport.analysis.cost import PointCost
+    from gsmreport.analysis.dates import RunDate
     from gsmreport.analysis.eval_sections import EvalSection
+    from gsmreport.analysis.health import Health
     from gsmreport.analysis.trends import LearningCurve
 
 
-def _curve(name: str, curve: CurveSummary, alpha: float) -> list[str]:
+def _curve(name: str, curve: CurveSummary) -> list[str]:
     out: list[str] = []
+    # A "change" between one reading and itself, or between equal readings, is no finding:
+    # "fell 0.0 % (step 0 → step 0)" only looks like one.
+    if curve.first.step == curve.final.step:
+        return [
+            f"{name} was read once ({num(curve.final.value)} at step {curve.final.step}): "
+            "there is no change to state."
+        ]
+    if curve.first.value == curve.final.value:
+        return [
+            f"{name} is the same at its first and last reading ({num(curve.final.value)} at "
+            f"steps {curve.first.step} and {curve.final.step}): no change is stated."
+        ]
     if curve.drop_pct is not None:
         verb = "fell" if curve.drop_pct >= 0 else "rose"
         out.append(
@@ -29,12 +43,14 @@ def _curve(name: str, curve: CurveSummary, alpha: float) -> list[str]:
             f"({num(curve.first.value)} at step {curve.first.step} → "
             f"{num(curve.final.value)} at step {curve.final.step})."
         )
-    # With few points an EMA mostly shows its own lag, so only smooth curves with ten or more.
-    if curve.n_points >= 10 and curve.ema_drop_pct is not None:
+    # With few points a smoothed curve mostly shows its own lag: analysis.smoothing gives
+    # none below its minimum, and then nothing is said about it.
+    if curve.ema_first and curve.ema_final and curve.ema_drop_pct is not None:
         out.append(
-            f"On the EMA-smoothed curve (α = {alpha:g}) {name.lower()} changed by "
-            f"{signed(-curve.ema_drop_pct)} % ({num(curve.ema_first.value)} → "
-            f"{num(curve.ema_final.value)} at step {curve.ema_final.step})."
+            f"On the smoothed curve (half-life {num(curve.smooth_half_life or 0, 0)} steps) "
+            f"{name.lower()} changed by {signed(-curve.ema_drop_pct)} % "
+            f"({num(curve.ema_first.value)} → {num(curve.ema_final.value)} at step "
+            f"{curve.ema_final.step})."
         )
     if curve.min.step != curve.final.step and curve.min.value < curve.final.value:
         out.append(
@@ -44,8 +60,10 @@ def _curve(name: str, curve: CurveSummary, alpha: float) -> list[str]:
     return out
 
 
-def _trend(curve: LearningCurve) -> list[str]:
+def _trend(curve: LearningCurve, narrative_withheld: bool) -> list[str]:
     trend = curve.trend
+    if narrative_withheld:
+        return ["No verdict on further training or overfitting: the run failed a health check."]
     if trend is None:
         return []
     figures = (
@@ -54,6 +72,11 @@ def _trend(curve: LearningCurve) -> list[str]:
         f"{trend.tail * 100:g} % of the steps (steps {trend.window_start}–{trend.window_end}, "
         f"{trend.n_points} points)"
     )
+    if curve.withheld is not None:
+        return [
+            f"No verdict on further training: {curve.withheld}. Training-loss {figures}, "
+            "stated as measured, not as advice."
+        ]
     if curve.more_epochs:
         return [f"Still improving: training-loss {figures}; more epochs would likely help."]
     if trend.verdict == "improving":
@@ -70,6 +93,11 @@ def _overfit(curve: LearningCurve) -> list[str]:
     o = curve.overfit
     if o is None or o.threshold is None:
         return []
+    if o.threshold == 0:  # identical second differences: any rise at all would "count"
+        return [
+            f"Overfitting not judged: the eval-loss noise estimate is 0 over {o.n_eval_points} "
+            "eval points, so no threshold separates a rise from noise."
+        ]
     rise = (
         f"eval loss {num(o.min_value)} at its minimum (step {o.min_step}) → "
         f"{num(o.final_value)} at step {o.final_step}, {signed(o.excess, 4)} against a noise "
@@ -98,14 +126,24 @@ def _overfit(curve: LearningCurve) -> list[str]:
     return [f"No overfitting detected: {rise}."]
 
 
-def training_findings(summary: TrainingSummary, curve: LearningCurve | None = None) -> list[str]:
+def training_findings(
+    summary: TrainingSummary, curve: LearningCurve | None = None, health: Health | None = None
+) -> list[str]:
     out: list[str] = []
-    if summary.train_loss:
-        out += _curve("Training loss", summary.train_loss, summary.ema_alpha)
-    if summary.eval_loss:
-        out += _curve("Eval loss", summary.eval_loss, summary.ema_alpha)
+    withheld = health.narrative_withheld if health is not None else None
+    if withheld is not None:  # the health line replaces "loss fell x %" (analysis.health)
+        out.append(
+            f"Not read as learning: {withheld}. The loss figures are in the tables above, "
+            "without a narrative."
+        )
+    else:
+        if summary.train_loss:
+            out += _curve("Training loss", summary.train_loss)
+        if summary.eval_loss:
+            out += _curve("Eval loss", summary.eval_loss)
     if curve is not None:
-        out += _trend(curve) + _overfit(curve)
+        out += _trend(curve, withheld is not None)
+        out += [] if withheld is not None else _overfit(curve)
     if summary.gap:
         gap = summary.gap
         out.append(
@@ -153,7 +191,9 @@ def eval_findings(section: EvalSection) -> list[str]:
     return out
 
 
-def cost_findings(run: Cost | None, per_point: Sequence[PointCost]) -> list[str]:
+def cost_findings(
+    run: Cost | None, per_point: Sequence[PointCost], run_date: RunDate | None = None
+) -> list[str]:
     if run is None:
         return []
     hours = (
@@ -162,10 +202,20 @@ def cost_findings(run: Cost | None, per_point: Sequence[PointCost]) -> list[str]
     )
     if run.usd is None or run.price_per_device_hour is None:
         return [f"{hours}; {run.source}, so no cost is given."]
-    out = [
-        f"{hours}; at {usd(run.price_per_device_hour)}/device-hour ({run.source}) that is "
-        f"{usd(run.usd)}."
-    ]
+    if run.estimate:  # a dated list price, not this run's bill
+        when = f"a run from {run_date.date}" if run_date else "a run whose date is not recorded"
+        out = [
+            f"{hours}; at the default table's list price of {usd(run.price_per_device_hour)}"
+            f"/device-hour as of {run.as_of} ({run.source}) that is an estimated "
+            f"{usd(run.usd)} for {when}."
+        ]
+    else:
+        out = [
+            f"{hours}; at {usd(run.price_per_device_hour)}/device-hour ({run.source}) that is "
+            f"{usd(run.usd)}."
+        ]
+    if run.usd == 0:
+        out.append("No cost per point of exact match is stated: at $0 every point costs $0.")
     for p in per_point:
         out.append(
             f"Cost per point of exact match ({p.filter}, eval {p.eval_id}, {pct(p.em)}): "

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gsmreport.ingest.labels import is_precision_key, is_sequence_length_key
+
 # (label, leaf names matched anywhere, leaf names matched only inside a LoRA/PEFT section).
 # Leaf names because imported configs nest the same setting differently (`training.epochs`,
 # W&B's flat `num_train_epochs`, `peft_config.default.r`); `r` or `alpha` alone mean LoRA only
@@ -54,6 +56,12 @@ def key_settings(rows: Sequence[tuple[str, str]]) -> list[KeySetting]:
             leaf, parents = parts[-1], parts[:-1]
             lora = any("lora" in p or "peft" in p for p in parents)
             if key in used or value == "—":
+                continue
+            # Length and precision only from the training arguments (ingest.labels): a
+            # model config's generation max_length or torch_dtype is not a training setting.
+            if label == "max length" and not is_sequence_length_key(key):
+                continue
+            if label == "precision" and not is_precision_key(key):
                 continue
             if leaf in anywhere or (lora and leaf in in_lora):
                 out.append(KeySetting(label, key, value))
