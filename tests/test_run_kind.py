@@ -309,3 +309,25 @@ def test_dict_literal_in_output_log_is_what_hf_prints() -> None:
     line = next(x for x in log.splitlines() if "'eval_accuracy'" in x)
     found = ast.literal_eval(line[line.index("{") : line.rindex("}") + 1])
     assert isinstance(found["eval_accuracy"], float)
+
+
+def test_llamafactory_stage_names_the_trainer() -> None:
+    """LLaMA-Factory renames its `accuracy` to DPO's rewards/accuracies, for the reward-model
+    stage too: the stage in training_args.yaml decides."""
+    frame = _frame([("train", "loss", 1, 0.7), ("train", "rewards/accuracies", 1, 0.6)])
+    assert detect_kind(frame, {}).kind == "dpo"
+    kind = detect_kind(frame, {"stage": "rm"})
+    assert (kind.kind, kind.evidence) == ("reward-model", ("LLaMA-Factory stage=rm",))
+    assert detect_kind(frame, {"stage": "dpo"}).evidence[0] == "LLaMA-Factory stage=dpo"
+
+
+def test_show_names_the_kind_and_task_metrics(imported: Dirs) -> None:
+    from gsmreport.cli.show import show_text
+
+    summary = json.loads(
+        (shared_data(*RAJA, RAJA_RUN) / "files" / "wandb-summary.json").read_text()
+    )
+    text = show_text(pipeline.show(imported, "raja"))
+    assert "kind: sequence classification (evidence: PEFT task_type=SEQ_CLS;" in text
+    test, step = f"{summary['test/accuracy']:.4g}", summary["train/global_step"]
+    assert f"task metric test/accuracy: {test} → {test} (step {step})" in text

@@ -16,7 +16,8 @@ write, and every verdict names the keys and config fields it rests on:
 - the run itself: gsmreport's own training runs use TRL's SFTTrainer; a run with evaluations
   but no training rows is evaluation-only.
 
-The rules are tried in the order of KINDS and the first that finds evidence wins: DPO also
+LLaMA-Factory's `stage` names the trainer and decides alone; otherwise the rules are tried
+in the order of KINDS and the first that finds evidence wins: DPO also
 logs token accuracy and a reward model's base checkpoint may say `*ForMaskedLM`, so the
 specific signals are asked before the generic ones. `architectures` is weak evidence on its
 own (it is the base checkpoint's, e.g. a classifier trained on a `BloomForCausalLM`).
@@ -276,6 +277,13 @@ def detect_kind(
     """The run's kind by the first rule of KINDS with evidence; `run_kind` is run.yaml's kind
     (train | eval | imported), `n_evaluations` how many evaluations the run folder holds."""
     facts = _Facts(frame, config, run_kind=run_kind, n_evaluations=n_evaluations)
+    # LLaMA-Factory's `stage` names the trainer itself: it outranks what the keys suggest
+    # (its reward-model log writes `accuracy`, read as DPO's rewards/accuracies).
+    staged = _STAGES.get(facts.stage() or "")
+    if staged and not _evaluation_only(facts):
+        rule = dict(KINDS)[staged]
+        evidence = list(dict.fromkeys([f"LLaMA-Factory stage={facts.stage()}", *rule(facts)]))
+        return RunKind(staged, LABELS[staged], tuple(evidence))
     for kind, rule in KINDS:
         evidence = rule(facts)
         if evidence:
