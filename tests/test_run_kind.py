@@ -331,3 +331,11 @@ def test_show_names_the_kind_and_task_metrics(imported: Dirs) -> None:
     assert "kind: sequence classification (evidence: PEFT task_type=SEQ_CLS;" in text
     test, step = f"{summary['test/accuracy']:.4g}", summary["train/global_step"]
     assert f"task metric test/accuracy: {test} → {test} (step {step})" in text
+
+
+def test_model_card_of_a_classifier_claims_no_gsm8k_exact_match(
+    imported: Dirs, tmp_path: Path
+) -> None:
+    paths = pipeline.render(imported, "raja", card=True, out=tmp_path)
+    assert paths.card is not None
+    assert "Exact match on a sample of GSM8K-style problems" not in paths.card.read_text()
