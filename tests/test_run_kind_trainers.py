@@ -14,7 +14,14 @@ from gsmreport.analysis.run_kind import detect_kind
 from gsmreport.analysis.task_metrics import all_series, task_metrics
 from gsmreport.analysis.training import Point
 from gsmreport.ingest import trainer_state
-from tests.trainer_logs import dpo_log, grpo_log, seq2seq_log, tiny_model, word_error_rate
+from tests.trainer_logs import (
+    dpo_log,
+    grpo_log,
+    reward_model_log,
+    seq2seq_log,
+    tiny_model,
+    word_error_rate,
+)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +93,24 @@ def test_seq2seq_trainer_log_with_wer(model: Path, tmp_path: Path) -> None:
     assert len(raw) == wer.count == 2
     assert wer.best == min(raw, key=lambda p: (p.value, p.step))  # lower is better
     assert wer.direction == "lower"
+
+
+@pytest.mark.slow  # trains the tiny model a few steps
+def test_reward_trainer_log(model: Path, tmp_path: Path) -> None:
+    path = reward_model_log(model, tmp_path / "rm")
+    history = _history(path)
+    kind, evidence, metrics = _analysed(path)
+    # trainer_state.json holds no config: the metric keys alone say reward model.
+    assert (kind, evidence) == (
+        "reward-model",
+        ("margin, mean_reward, min_reward, max_reward logged (eval, train)",),
+    )
+    for key, split, name in [("eval_accuracy", "eval", "accuracy"), ("margin", "train", "margin")]:
+        raw = _raw(history, key)
+        got = metrics[(split, name)]
+        assert (got.first, got.final, got.count) == (raw[0], raw[-1], len(raw))
+        assert got.best == max(raw, key=lambda p: (p.value, -p.step))
+    assert metrics[("eval", "mean_reward")].best is None  # a score scale, not a quality
 
 
 def test_word_error_rate_oracle() -> None:

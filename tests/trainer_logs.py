@@ -65,6 +65,32 @@ def dpo_log(model_dir: Path, out: Path) -> Path:
     return _trainer_state(out, trainer)
 
 
+def reward_model_log(model_dir: Path, out: Path) -> Path:
+    """TRL's RewardTrainer on the tiny model with a one-label classification head."""
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from trl import RewardConfig, RewardTrainer  # type: ignore[attr-defined]
+
+    rows = [
+        {"chosen": f"{a} + {b} = {a + b}", "rejected": f"{a} + {b} = {a + b + 1}"}
+        for a in range(4)
+        for b in range(4)
+    ]
+    data = Dataset.from_list(rows)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=1)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    trainer = RewardTrainer(
+        model=model,
+        args=RewardConfig(**_common(out), max_length=64),
+        train_dataset=data,
+        eval_dataset=data.select(range(8)),
+        processing_class=tokenizer,
+    )
+    trainer.train()
+    return _trainer_state(out, trainer)
+
+
 def _length_reward(completions: list[str], **_: Any) -> list[float | None]:
     """A reward GRPO can compute without a reward model: closeness to 8 characters."""
     return [-abs(len(c) - 8) / 8 for c in completions]
@@ -170,7 +196,8 @@ if __name__ == "__main__":  # print what each trainer logs: python -m tests.trai
 
     root = Path(sys.argv[1])
     model = tiny_model(root)
-    for name, make in (("dpo", dpo_log), ("grpo", grpo_log), ("seq2seq", seq2seq_log)):
+    makers = {"dpo": dpo_log, "grpo": grpo_log, "seq2seq": seq2seq_log, "rm": reward_model_log}
+    for name, make in makers.items():
         path = make(model, root / name)
         history = json.loads(path.read_text())["log_history"]
         print(name, sorted({k for entry in history for k in entry}))

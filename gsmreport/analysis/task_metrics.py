@@ -30,7 +30,8 @@ Direction = Literal["higher", "lower"]
 BEST_RULE = (
     "best = the maximum for accuracy, F1, precision, recall, BLEU/ROUGE, exact match, rewards "
     "and margins; the minimum for loss, WER, CER and perplexity; the earliest step on a tie; "
-    "other metrics (KL, log-probabilities, reward spread, lengths) have no best"
+    "other metrics (KL, log-probabilities, reward spread, a reward model's mean/min/max "
+    "score, lengths) have no best"
 )
 _HIGHER = re.compile(
     r"(^|/|_)(accuracy|accuracies|acc|f1|precision|recall|bleu|sacrebleu|rouge\w*|"
@@ -38,6 +39,8 @@ _HIGHER = re.compile(
     r"mean_reward|rlhf_reward|scores)$"
 )
 _LOWER = re.compile(r"(^|/|_)(loss|wer|cer|ter|perplexity|ppl)$")
+# A reward model's score statistics (TRL's RewardTrainer): a scale, not a quality.
+_NO_DIRECTION = frozenset({"mean_reward", "min_reward", "max_reward"})
 # Per-function GRPO rewards: `rewards/<function>/mean` (its `/std` is spread, not quality).
 _REWARD_MEAN = re.compile(r"^rewards/.+/mean$")
 # The trainer's bookkeeping, logged beside every evaluation: how fast, how much, not how well.
@@ -80,6 +83,8 @@ class TaskMetric:
 
 
 def direction(metric: str) -> Direction | None:
+    if metric in _NO_DIRECTION:
+        return None
     if _REWARD_MEAN.match(metric) or _HIGHER.search(metric):
         return "higher"
     return "lower" if _LOWER.search(metric) else None
