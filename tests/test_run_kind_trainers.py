@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from gsmreport import pipeline
 from gsmreport.analysis.run_kind import detect_kind
 from gsmreport.analysis.task_metrics import all_series, task_metrics
 from gsmreport.analysis.training import Point
+from gsmreport.core.settings import Dirs
 from gsmreport.ingest import trainer_state
 from tests.trainer_logs import (
     dpo_log,
@@ -65,6 +67,17 @@ def test_dpo_trainer_log(model: Path, tmp_path: Path) -> None:
         assert (got.first, got.final, got.count) == (raw[0], raw[-1], len(raw))
         assert got.best == max(raw, key=lambda p: (p.value, -p.step))  # higher is better
     assert ("eval", "mean_token_accuracy") not in metrics  # its own section of the report
+
+    # Imported and rendered like any log: the report names the kind and its task metrics.
+    dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+    (outcome,) = pipeline.import_logs(dirs, [path], name="dpo")
+    assert outcome.ok, outcome.error
+    md = pipeline.render(dirs, "dpo").md.read_text()
+    assert "| Kind (detected) | preference optimisation (DPO) — evidence: rewards/chosen" in md
+    raw = _raw(history, "eval_rewards/accuracies")
+    row = next(x for x in md.splitlines() if x.startswith("| eval | rewards/accuracies |"))
+    assert f"| {raw[-1].value:.4g} (step {raw[-1].step}) | {len(raw)} |" in row
+    assert "## Task accuracy" not in md  # no GSM8K evaluation
 
 
 @pytest.mark.slow  # trains the tiny model a few steps
