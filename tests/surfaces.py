@@ -40,6 +40,7 @@ FIGURES = (
     "n_eval",
     "em_correct",
     "latest_eval",
+    "run_kind",
 )
 
 
@@ -116,6 +117,9 @@ def assert_surfaces_agree(dirs: Dirs, run_ids: Sequence[str]) -> None:
         assert _figures(listed[run_id]) == expected, f"{run_id}: runs --format json differs"
         assert _figures(written["headline"]) == expected, f"{run_id}: analysis.json differs"
         assert shown["latest_evaluation"] == expected["latest_eval"] == written["latest_evaluation"]
+        # The kind, with its evidence, is the one in the analysis: the headline only names it.
+        assert shown["run_kind"] == written["run_kind"], run_id
+        assert written["run_kind"]["kind"] == expected["run_kind"] is not None, run_id
         cost = shown["cost"]
         assert (cost["usd"] if cost else None) == expected["cost_usd"], run_id
         assert (cost["device_hours"] if cost else None) == expected["device_hours"], run_id

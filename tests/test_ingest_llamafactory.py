@@ -169,7 +169,7 @@ def test_dpo_and_predict_keys(tmp_path: Path) -> None:
         ("train", "rewards/accuracies"): 0.6,
         ("train", "num_tokens"): 5120.0,
         ("train", "tokens_per_second"): 512.0,
-        ("eval", "predict_loss"): 0.8,
+        ("test", "loss"): 0.8,
     }
 
 

@@ -23,9 +23,11 @@ SECTIONS = (
     "Key training metrics",
     "Learning curve",
     "Token accuracy",
+    "Task metrics",
     "Task accuracy",
     "Failure categories",
     "Findings",
+    "All logged series",
 )
 
 

@@ -306,8 +306,9 @@ def test_sections_without_data_say_not_measured_in_one_line(tmp_path: Path) -> N
         "### Overfitting": "not measured (fewer than 3 finite eval-loss points)",
         "### Train/eval gap": "not measured",
         "## Token accuracy": "not measured",
-        "## Task accuracy": "not measured (no evaluation of this run)",
-        "### Outliers": "not measured: per-example validation loss was not recorded",
+        "## Task metrics": "not measured (the log holds no eval/test metric",
+        # Without a GSM8K evaluation, no exact-match, failure or outlier sections: one line.
+        "## GSM8K evaluation": "not measured (no GSM8K evaluation of this run, so no exact",
         "### Hyper-parameters (key settings)": "not measured (run.yaml has no resolved config)",
     }
     for heading, start in one_line.items():
@@ -412,6 +413,8 @@ def test_imported_trainer_state_renders_every_section_to_pdf(tmp_path: Path) -> 
     assert "Slope of the training loss over the last 20 % of the steps" in md
     assert "The noise of one eval reading is σ" in md
     assert "step 2800 of max_steps 2808" in _section(md, "## Data warnings")
-    assert _section(md, "### Outliers") == (
-        "not measured: per-example validation loss was not recorded"
-    )
+    assert "### Outliers" not in md  # no GSM8K evaluation: one line says so instead
+    assert _section(md, "## GSM8K evaluation").startswith("not measured (no GSM8K evaluation")
+    # TRL's SFTTrainer: the evidence names the key it rests on.
+    kind = {r[0]: r[1] for r in _rows(_section(md, "## Overview"))}["Kind (detected)"]
+    assert kind.startswith("causal-LM SFT — evidence: mean_token_accuracy logged (eval, train)")

@@ -12,6 +12,7 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
+from gsmreport.analysis.task_metrics import BEST_RULE
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
 
 if TYPE_CHECKING:
@@ -90,6 +91,10 @@ def analysis_dict(analysis: RunAnalysis) -> dict[str, Any]:
             "warnings": list(record.warnings),
         },
         "headline": jsonable(analysis.headline()),
+        "run_kind": jsonable(analysis.run_kind),
+        "task_metrics": jsonable(analysis.task_metrics),
+        "task_metrics_best_rule": BEST_RULE,
+        "series": jsonable(analysis.series),
         "metric_rows": analysis.frame.height,
         "training": None
         if training is None

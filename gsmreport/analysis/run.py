@@ -11,7 +11,10 @@ The rules, each stated once:
   `finished_at`, else the trainer's logged `train_runtime`; always with its source;
 - device-hours and cost: runtime × device count × price (analysis.cost.run_cost);
 - exact match: rescored from samples.jsonl where it exists, else results.json's counts;
-- the latest evaluation: eval_sections.latest (the one written last, ties by eval id).
+- the latest evaluation: eval_sections.latest (the one written last, ties by eval id);
+- the run's kind (SFT, DPO, GRPO, reward model, classifier, seq2seq, evaluation-only), with
+  the keys and config fields it rests on: analysis.run_kind;
+- every logged series and the run's own task metrics (first/best/final): analysis.task_metrics.
 """
 
 from __future__ import annotations
@@ -43,17 +46,10 @@ from gsmreport.analysis.eval_sections import (
     primary_score,
     written_order,
 )
-from gsmreport.analysis.evaluation import (
-    EvalSummary,
-    FilterScore,
-    eval_folders,
-    read_sample_dicts,
-    summarize_eval,
-)
-from gsmreport.analysis.power import resolvable_two_samples
-from gsmreport.analysis.health import Health, check_health
+from gsmreport.analysis.run_kind import RunKind, detect_kind
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
+from gsmreport.analysis.task_metrics import SeriesStats, TaskMetric, all_series, task_metrics
 from gsmreport.analysis.training import (
     CurveSummary,
     Point,
@@ -244,6 +240,24 @@ class RunAnalysis:
     def point_costs(self) -> tuple[PointCost, ...]:
         return per_point_costs(self.cost, self.evaluations)
 
+    @cached_property
+    def run_kind(self) -> RunKind:
+        """What kind of run this is, with the evidence (analysis.run_kind)."""
+        n_evaluations = len(eval_folders(self.run_dir))
+        return detect_kind(
+            self.frame, self.record.config, run_kind=self.record.kind, n_evaluations=n_evaluations
+        )
+
+    @cached_property
+    def series(self) -> tuple[SeriesStats, ...]:
+        """Every logged (split, metric) with count and first/min/max/final."""
+        return all_series(self.frame)
+
+    @cached_property
+    def task_metrics(self) -> tuple[TaskMetric, ...]:
+        """The run's own task metrics (eval/test accuracy, WER, rewards, …), first/best/final."""
+        return task_metrics(self.series)
+
     @property
     def exact_match(self) -> FilterScore | None:
         """The headline task accuracy: the latest evaluation's primary filter."""
@@ -276,6 +290,7 @@ class RunAnalysis:
             runtime_s=runtime.seconds if runtime else None,
             device_hours=cost.device_hours if cost else None,
             cost_usd=cost.usd if cost else None,
+            run_kind=self.run_kind.kind,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -36,6 +36,7 @@ class RunSummary:
     runtime_s: float | None = None
     device_hours: float | None = None
     cost_usd: float | None = None
+    run_kind: str | None = None  # detected kind (analysis.run_kind): sft, dpo, grpo, …
 
 
 def summarize(run_dir: Path, record: RunRecord) -> RunSummary:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gsmreport.core.fmt import DASH, duration, num, pct, pct_value, usd
+from gsmreport.core.fmt import DASH, duration, num, pct, pct_value, sig, usd
 
 
 def _point(point: Any) -> str:
@@ -60,6 +60,17 @@ def show_text(data: Mapping[str, Any]) -> str:
         f"data: {run['data'] or DASH}",
         f"metric rows: {data['metric_rows']}",
     ]
+    kind = data.get("run_kind")
+    if kind:
+        lines.append(f"kind: {kind['label']} (evidence: {'; '.join(kind['evidence'])})")
+    for m in data.get("task_metrics") or []:
+        best = (
+            f", best {sig(m['best']['value'], 4)} (step {m['best']['step']})" if m["best"] else ""
+        )
+        lines.append(
+            f"task metric {m['split']}/{m['metric']}: {sig(m['first']['value'], 4)} → "
+            f"{sig(m['final']['value'], 4)} (step {m['final']['step']}){best}"
+        )
     lines += _health(data.get("health"))
     training = data.get("training") or {}
     lines += _curve("train loss", training.get("train_loss"))

@@ -34,10 +34,10 @@ _POSITION = frozenset(
     {"current_steps", "total_steps", "epoch", "percentage", "elapsed_time", "remaining_time"}
 )
 # Their names → the Trainer's names, so the table matches trainer_state.json of the same run.
-# `predict_loss` is the test-set loss after training: kept apart from eval's `loss`.
+# `predict_loss` is the test-set loss after training: the test split, apart from eval's `loss`.
 _RENAMES = {
     "accuracy": "rewards/accuracies",
-    "predict_loss": "eval_predict_loss",
+    "predict_loss": "test_loss",
     "total_tokens": "num_tokens",
     "throughput": "tokens_per_second",
 }

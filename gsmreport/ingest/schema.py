@@ -2,7 +2,9 @@
 
 Each HF/TRL `on_log` dict becomes one row per numeric key. Split and canonical metric name
 are inferred from the key alone, because HF log entries carry no type field: `eval_*` and
-`eval/*` are evaluation, everything else (including the final `train_*` summary) is train.
+`eval/*` are evaluation, `test_*` and `test/*` (HF's `trainer.predict` / `evaluate(
+metric_key_prefix="test")`, W&B's `test/accuracy`) are the test split, everything else
+(including the final `train_*` summary) is train.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ _ALIASES = {
     "lr": "learning_rate",
 }
 
+# Key prefixes that name a split; anything else is train.
+_SPLIT_PREFIXES = (("eval_", "eval"), ("eval/", "eval"), ("test_", "test"), ("test/", "test"))
+
 _Row = dict[str, Any]
 
 
@@ -52,9 +57,9 @@ def canonical(key: str) -> tuple[str, str] | None:
     """(split, metric) for one log key, or None when the key is a position, not a metric."""
     split = "train"
     name = key
-    for prefix in ("eval_", "eval/"):
+    for prefix, prefix_split in _SPLIT_PREFIXES:
         if key.startswith(prefix):
-            split, name = "eval", key[len(prefix) :]
+            split, name = prefix_split, key[len(prefix) :]
             break
     else:
         if key.startswith("train/"):

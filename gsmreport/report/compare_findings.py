@@ -243,7 +243,9 @@ def _eval_settings(runs: Sequence[RunData]) -> list[str]:
 
 
 def findings(runs: Sequence[RunData]) -> list[str]:
-    out = [_loss_vs_accuracy(runs)]
+    # Loss against exact match says something only where some run has a GSM8K evaluation.
+    evaluated = any(run.analysis.latest_summary is not None for run in runs)
+    out = [_loss_vs_accuracy(runs)] if evaluated else []
     out += _lowest_loss_not_best(runs)
     out += _best_run(runs)
     out += _eval_settings(runs)

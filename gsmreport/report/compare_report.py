@@ -32,6 +32,7 @@ from gsmreport.report.compare_findings import (
 )
 from gsmreport.report.compare_tables import config_table, results_table
 from gsmreport.report.eval_notes import contamination_text, resolvable_text
+from gsmreport.report.compare_task import results_rows, task_context
 from gsmreport.report.render import generated_at, write_documents
 
 # --- charts and context ---------------------------------------------------------------------
@@ -114,7 +115,8 @@ def build_context(
         "config_table": config_rows,
         "config_keys": config_keys,
         "cost_notes": [note for r in runs if (note := _cost_note(r))],
-        "results_table": results_table(runs),
+        "results_table": results_rows(results_table(runs), runs),
+        **task_context(runs),  # kinds, task metrics, whether GSM8K wording applies
         "token_accuracy_label": TOKEN_ACCURACY_LABEL,
         "baseline": base.id,
         "baseline_reason": reason,

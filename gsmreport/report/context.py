@@ -14,6 +14,7 @@ from typing import Any
 from gsmreport.analysis.breakdown import INSTRUCTION_KEYWORDS, TOPIC_KEYWORDS
 from gsmreport.analysis.eval_sections import outlier_sections
 from gsmreport.analysis.run import RunAnalysis
+from gsmreport.analysis.task_metrics import BEST_RULE
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
 from gsmreport.analysis.trends import NOISE_METHOD
 from gsmreport.core.fmt import sig, usd
@@ -153,6 +154,11 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
         "eval_sections": list(evals),
         "eval_notes": _eval_notes(analysis),
         "latest_eval": analysis.latest.summary.eval_id if analysis.latest else None,
+        # What kind of run this is, its own task metrics and every logged series.
+        "run_kind": analysis.run_kind,
+        "task_metrics": list(analysis.task_metrics),
+        "best_rule": BEST_RULE,
+        "series": list(analysis.series),
         "outlier_sections": used,
         # Evaluations with losses left out because a validation-split one exists.
         "outlier_skipped": [s.summary.eval_id for s in evals if s.n_losses and s not in used],
