@@ -56,7 +56,11 @@ def write_samples(run_dir: Path, correct: set[int], eval_id: str = "e1") -> Path
                 "resps": [[response]],
                 "filtered_resps": {"strict-match": answer, "flexible-extract": answer},
                 # flexible-extract also credits doc 9 to every run: a filter difference to see
-                "exact_match": {"strict-match": int(ok), "flexible-extract": int(ok or doc == 9)},
+                "exact_match": {
+                    "strict-match": int(ok),
+                    "flexible-extract": int(ok or doc == 9),
+                    "numeric-match": int(ok),
+                },
                 "prediction": answer,
                 "correct": ok,
                 "category": "correct" if ok else "wrong answer",
