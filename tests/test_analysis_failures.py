@@ -154,6 +154,8 @@ def test_truncated_with_an_answer_is_judged_on_the_answer() -> None:
         ("9 * $2 = $<<9*2=18>>18", None),  # annotation removed: "9 * $2 = $18"
         ("so <<12*4=46>>46", "12*4 = 46 (is 48)"),  # a false calculator annotation
         ("No equations at all, 12 apples.", None),
+        ("we get X*2 - 40 = $2,400.", None),  # algebra with a variable: not read
+        ("we get X * 2 - 40 = 2400, then 3 * 2 = 7", "3 * 2 = 7 (is 6)"),
     ],
 )
 def test_false_equation(text: str, expected: str | None) -> None:

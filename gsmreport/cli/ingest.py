@@ -17,8 +17,8 @@ def ingest(
         typer.Argument(
             help="Log files or folders (trainer_state.json / checkpoint folder, .wandb file or "
             "wandb/ folder, TensorBoard event files, LLaMA-Factory trainer_log.jsonl, lm-eval "
-            "results/samples, MLflow mlruns/ folder, CSV/JSONL), or the id of a run to re-read "
-            "its own logs.",
+            "results/samples, MLflow mlruns/ folder, a predictions dump, CSV/JSONL), or the id "
+            "of a run to re-read its own logs.",
             show_default=False,
         ),
     ] = None,
@@ -32,7 +32,9 @@ def ingest(
         str | None,
         typer.Option(
             "--map",
-            help="Columns of a CSV/JSONL log, e.g. step=global_step,loss=train_loss,eval_loss=val",
+            help="Columns of a CSV/JSONL log, e.g. step=global_step,loss=train_loss,eval_loss=val; "
+            "or the fields of a predictions dump, e.g. question=q,gold=answer,response=output "
+            "(dotted paths reach nested fields; also id=, prompt=)",
         ),
     ] = None,
     jobs: Jobs = None,
