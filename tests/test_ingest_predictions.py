@@ -209,3 +209,56 @@ def test_gold_forms() -> None:
     assert predictions.gold_solution(42) == "#### 42"
     assert predictions.gold_solution("no number") is None
     assert predictions.gold_solution(None) is None
+
+
+# --- a CSV of accuracies attached to its runs --------------------------------------------------
+
+
+def test_runs_csv_attaches_each_row_to_its_run(tmp_path: Path, dirs: Dirs) -> None:
+    import csv
+
+    from gsmreport.core.runs import RunRecord, RunStore
+
+    folder = shared_data("real-logs", "trainer_state")
+    (table,) = sorted(folder.glob("YuZh98*runs.csv"))
+    (state,) = sorted(folder.glob("YuZh98*run2_r16_seed43.json"))
+    imported = gsm("ingest", str(state), "--name", "run2-r16-seed43", cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    RunStore(dirs.runs).create(RunRecord(id="run0-base", kind="eval", status="completed"))
+
+    proc = gsm("ingest", str(table), "--attach-key", "run_id", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # the later of two identical (run, scorer) rows is kept, and the rest are named
+    assert "same scorer again" in proc.stderr and "no run matches run_id run1_r8" in proc.stderr
+
+    rows = list(csv.DictReader(table.open(encoding="utf-8")))
+    for run_id, key in (("run0-base", "run0_base"), ("run2-r16-seed43", "run2_r16_seed43")):
+        expected = {
+            r["answer_regex"]: (int(r["n_correct"]), int(r["n_problems"]))
+            for r in rows
+            if r["run_id"] == key
+        }
+        got = {}
+        for results in (dirs.runs / run_id / "evals").glob("*/results.json"):
+            data = json.loads(results.read_text())
+            got[data["scorer"]] = (
+                data["counts"]["reported"]["correct"],
+                data["counts"]["reported"]["n"],
+            )
+            # another tool's accuracy is never filed under one of our scores' names
+            assert set(data["counts"]) == {"reported"}
+        assert got == expected
+    shown = gsm("show", "run2-r16-seed43", cwd=tmp_path)
+    assert "reported 69.1 % (911/1319)" in shown.stdout
+
+
+def test_attach_key_mistakes_are_one_line(tmp_path: Path, dirs: Dirs) -> None:
+    (table,) = sorted(shared_data("real-logs", "trainer_state").glob("YuZh98*runs.csv"))
+    for args, words in (
+        (["--attach-key", "nope"], ["'nope' is not a column", "run_id, adapter"]),
+        (["--attach-key", "run_id"], ["no row could be attached", "import those runs first"]),
+    ):
+        proc = gsm("ingest", str(table), *args, cwd=tmp_path)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        (line,) = proc.stderr.strip().splitlines()
+        assert all(w in line for w in words), line

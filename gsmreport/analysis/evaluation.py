@@ -182,10 +182,13 @@ def scores_from_samples(samples: pl.DataFrame) -> tuple[FilterScore, ...]:
 
 
 def scores_from_results(results: dict[str, Any]) -> tuple[FilterScore, ...]:
+    """Our scores in FILTERS order, then any other named count (an accuracy another tool
+    reported, ingest/accuracies.py's `reported`) under its own name."""
     counts = results.get("counts") or {}
+    names = [*FILTERS, *sorted(k for k in counts if k not in FILTERS)]
     return tuple(
         _score(name, int(counts[name]["correct"]), int(counts[name]["n"]))
-        for name in FILTERS
+        for name in names
         if isinstance(counts.get(name), dict) and int(counts[name].get("n", 0)) > 0
     )
 
