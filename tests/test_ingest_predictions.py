@@ -199,6 +199,10 @@ def test_cli_unknown_fields_is_one_line_naming_them(tmp_path: Path, dirs: Dirs) 
     assert proc.returncode == 1
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
     assert "response" in line and "prob, truth, said" in line and "Traceback" not in proc.stderr
+    bare = gsm("ingest", str(path), cwd=tmp_path)  # no --map: nothing to recognise it by
+    assert bare.returncode == 1
+    (line,) = [x for x in bare.stderr.splitlines() if x.startswith("error:")]
+    assert "fields found: prob, truth, said" in line and "--map question=FIELD" in line
     ok = gsm("ingest", str(path), "--map", "question=prob,gold=truth,response=said", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
 

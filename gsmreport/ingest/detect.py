@@ -108,6 +108,24 @@ def _by_content(path: Path, head: bytes, *, mapped: bool) -> SourceKind | None:
 # question, a gold answer and a response under the names ingest/predictions.py looks for.
 
 
+def _fields_hint(path: Path, head: bytes) -> str:
+    """For a JSONL of records none of our readers knows: its field names, and how to name the
+    ones a predictions file needs."""
+    if path.suffix.lower() != ".jsonl":
+        return ""
+    try:
+        record = json.loads(_first_line(head))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return ""
+    if not isinstance(record, dict) or not record:
+        return ""
+    names = ", ".join(list(record)[:12])
+    return (
+        f"; fields found: {names}; for a predictions file name them with "
+        "--map question=FIELD,gold=FIELD,response=FIELD"
+    )
+
+
 def _predictions_record(line: bytes) -> bool:
     from gsmreport.ingest.predictions import looks_like_predictions
 
@@ -145,7 +163,9 @@ def detect_file(path: Path, *, mapped: bool = False) -> Found:
         raise SourceError(f"{path}: is a Git LFS pointer, not the file: run `git lfs pull`")
     kind = _by_name(path.name) or _by_content(path, head, mapped=mapped)
     if kind is None:
-        raise SourceError(f"{path}: not a log gsmreport can read ({KNOWN})")
+        raise SourceError(
+            f"{path}: not a log gsmreport can read ({KNOWN}){_fields_hint(path, head)}"
+        )
     return Found(kind, path)
 
 
