@@ -36,6 +36,9 @@ class RunSummary:
     runtime_s: float | None = None
     device_hours: float | None = None
     cost_usd: float | None = None
+    # the latest evaluation's other two scores (em is its strict-match), for gates and tables
+    em_flexible: float | None = None
+    em_numeric: float | None = None
 
 
 def summarize(run_dir: Path, record: RunRecord) -> RunSummary:

@@ -30,7 +30,8 @@ class _RenderCommand(TyperCommand):
 RENDER_EPILOG = (
     "Gate metrics: exact_match (alias em; strict-match, 0-1 or %), exact_match_low, "
     "exact_match_high (em_low, em_high: its Wilson 95 % bounds), token_accuracy "
-    "(token_acc_final), loss_drop_pct, n_eval, em_correct; lower is better for final_loss, "
+    "(token_acc_final), flexible_extract and numeric_match (em_flexible, em_numeric: the "
+    "same evaluation's other two scores), loss_drop_pct, n_eval, em_correct; lower is better for final_loss, "
     "cost_usd, device_hours and runtime_s (use --fail-over). The figures are the ones "
     "`gsmreport runs` and `gsmreport show` print. A run without the metric fails its gate as "
     "not measured.\n\n"
