@@ -266,3 +266,17 @@ def test_attach_key_mistakes_are_one_line(tmp_path: Path, dirs: Dirs) -> None:
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         (line,) = proc.stderr.strip().splitlines()
         assert all(w in line for w in words), line
+
+
+def test_json_object_holding_a_list_of_records(tmp_path: Path) -> None:
+    records = [
+        {"question": q, "answer": f"#### {g}", "completion": f"It is {g}."} for q, _, g in QUESTIONS
+    ]
+    path = tmp_path / "preds.json"
+    path.write_text(json.dumps({"model": "m", "predictions": records}))
+    assert detect_file(path).kind == "predictions"
+    (evaluation,) = predictions.read(path).evals
+    counts = evaluation.results["counts"]
+    assert counts["strict-match"] == {"correct": 0, "n": 3}  # no "#### n" in the completions
+    assert counts["flexible-extract"] == {"correct": 3, "n": 3}  # "1500." loses its "."
+    assert counts["numeric-match"] == {"correct": 3, "n": 3}

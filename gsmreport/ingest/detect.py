@@ -89,7 +89,7 @@ def _by_content(path: Path, head: bytes, *, mapped: bool) -> SourceKind | None:
             return "trainer_state"
         if b'"results"' in head and (b'"n-samples"' in head or b'"configs"' in head):
             return "lm_eval"
-        return "predictions" if mapped or _predictions_json(path) else None
+        return "predictions" if mapped or _predictions_json(path, head) else None
     if suffix == ".jsonl":
         line = _first_line(head)
         if b'"current_steps"' in line:
@@ -136,9 +136,11 @@ def _predictions_record(line: bytes) -> bool:
     return isinstance(record, dict) and looks_like_predictions(record)
 
 
-def _predictions_json(path: Path) -> bool:
-    from gsmreport.ingest.predictions import load_records, looks_like_predictions
+def _predictions_json(path: Path, head: bytes) -> bool:
+    from gsmreport.ingest.predictions import CANDIDATES, load_records, looks_like_predictions
 
+    if not any(f'"{name}"'.encode() in head for name in CANDIDATES["question"]):
+        return False  # parse only what may be one (a folder holds configs, tokenizers …)
     try:
         records = load_records(path)
     except SourceError:
