@@ -392,6 +392,14 @@ def import_logs(
     )
 
 
+def attach_accuracies(dirs: Dirs, path: Path, key: str) -> Any:
+    """A CSV of accuracies (one row per run and scorer) attached to the runs its `key` column
+    names, each row as a `reported` evaluation (ingest/accuracies.py); returns its Attached."""
+    from gsmreport.ingest.accuracies import attach
+
+    return attach(dirs.runs, path, key)
+
+
 def list_runs(dirs: Dirs) -> list[RunRecord]:
     return list(RunStore(dirs.runs).iter_records())
 

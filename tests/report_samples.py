@@ -89,7 +89,7 @@ PROBLEMS: tuple[Problem, ...] = (
         "Seattle. Seattle has 20 sheep. How many sheep do they have together?",
         "4*20=<<4*20=80>>80\n2*80=<<2*80=160>>160\n20+160+80=<<20+160+80=260>>260\n#### 260",
         "Seattle has 20, Charleston 80 and Toulouse 160, so 260 sheep together.",
-        "no final answer / format",
+        "right number, wrong format",
         3,
         loss=1.00,
     ),

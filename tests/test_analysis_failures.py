@@ -14,7 +14,9 @@ from gsmreport.analysis.failures import (
     ARITHMETIC,
     CATEGORIES,
     COPIED,
+    FORMAT,
     NO_ANSWER,
+    NO_NUMBER,
     PARTIAL,
     REASONING,
     RESPONSE_CHARS,
@@ -53,7 +55,11 @@ def row(response: str, truncated: bool | None = False, doc_id: int = 0) -> dict[
 @pytest.mark.parametrize(
     ("response", "truncated", "category", "evidence"),
     [
-        ("She makes 9 * 2 = 18 dollars.", False, NO_ANSWER, "no '#### n' line"),
+        ("She makes 9 * 2 = 18 dollars.", False, FORMAT, "the last number, 18, is the gold"),
+        ("9 * 2 = 18\n#### 18.00", False, FORMAT, "'#### 18.00' is the gold 18"),
+        ("#### $18", False, FORMAT, "the last number, 18, is the gold"),
+        ("She makes some money.", False, NO_NUMBER, "no number in the response"),
+        ("She makes 9 * 2 = 18 dollars, or 19.", False, NO_ANSWER, "the last number, 19,"),
         ("16 - 3 - 4 = 9 eggs, and 9 * 2 = 1", True, TRUNCATED, "token limit"),
         ("9 * 2 = 20\n#### 20\n\nQuestion: How many?", False, RUN_ON, '"Question:" after'),
         ("16 - 3 - 4 = 9\n9 * 2 = 19\n#### 19", False, ARITHMETIC, "9 * 2 = 19 (is 18)"),
@@ -113,7 +119,7 @@ def test_truncated_with_an_answer_is_judged_on_the_answer() -> None:
     r = row("The eggs are", truncated=True)
     assert classify(r) == TRUNCATED
     r = row("The eggs are", truncated=None)
-    assert classify(r) == NO_ANSWER
+    assert classify(r) == NO_NUMBER
     assert "does not record" in diagnose(sample_view(r)).evidence
 
 
@@ -148,6 +154,8 @@ def test_truncated_with_an_answer_is_judged_on_the_answer() -> None:
         ("9 * $2 = $<<9*2=18>>18", None),  # annotation removed: "9 * $2 = $18"
         ("so <<12*4=46>>46", "12*4 = 46 (is 48)"),  # a false calculator annotation
         ("No equations at all, 12 apples.", None),
+        ("we get X*2 - 40 = $2,400.", None),  # algebra with a variable: not read
+        ("we get X * 2 - 40 = 2400, then 3 * 2 = 7", "3 * 2 = 7 (is 6)"),
     ],
 )
 def test_false_equation(text: str, expected: str | None) -> None:
@@ -180,7 +188,8 @@ def test_lm_eval_rows_are_read_too() -> None:
 def test_flat_frame_from_load_samples(tmp_path: Path) -> None:
     samples = load_samples(write_eval(tmp_path) / "samples.jsonl")
     table = {fc.category: fc for fc in failure_table(samples)}
-    assert table[NO_ANSWER].count == 1 and table[TRUNCATED].count == 1
+    # doc 3 ("… = 540 meters", no `#### n`, gold 540): the right number in the wrong format
+    assert table[FORMAT].count == 1 and table[TRUNCATED].count == 1
     assert table[REASONING].count == 2
     assert [x.doc_id for x in table[REASONING].examples] == [2, 5]
     long = table[TRUNCATED].examples[0].response
@@ -233,3 +242,25 @@ def test_real_predictions_every_wrong_row_gets_one_category() -> None:
     print(f"\n{len(rows)} predictions, {len(wrong)} wrong")
     for fc in table:
         print(f"{fc.category:<36}{fc.count:>5}{fc.share:>8.1%}")
+
+
+# --- the issue's case: lm-eval rows without `#### n` that hold the right number ----------------
+
+
+def test_lm_eval_strict_misses_with_the_right_number_are_format_failures() -> None:
+    """The Phi-3 samples: every wrong answer misses `#### n`; those whose last number is the
+    gold (lm-eval's own flexible-extract exact_match = 1) are the right number in the wrong
+    format, the others a wrong number. Expected sets come from the raw file's scores."""
+    from gsmreport.ingest import lm_eval
+
+    folder = shared_data("real-logs", "lm-eval")
+    (path,) = sorted(folder.glob("*samples_gsm8k_2025-08-07*.jsonl"))
+    raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    scores = {(r["doc_id"], r["filter"]): r["exact_match"] for r in raw}
+    wrong = {d for (d, f), em in scores.items() if f == "strict-match" and em == 0}
+    right_number = {d for d in wrong if scores[(d, "flexible-extract")] == 1}
+    (evaluation,) = lm_eval.read(path).evals
+    by_doc = {row["doc_id"]: classify(row) for row in evaluation.samples}
+    assert {d for d, c in by_doc.items() if c == FORMAT} == right_number
+    assert {d for d, c in by_doc.items() if c == NO_ANSWER} == wrong - right_number
+    assert (len(wrong), len(right_number)) == (9, 7)  # the issue's "7 of 9"

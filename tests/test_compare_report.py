@@ -56,7 +56,11 @@ def write_samples(run_dir: Path, correct: set[int], eval_id: str = "e1") -> Path
                 "resps": [[response]],
                 "filtered_resps": {"strict-match": answer, "flexible-extract": answer},
                 # flexible-extract also credits doc 9 to every run: a filter difference to see
-                "exact_match": {"strict-match": int(ok), "flexible-extract": int(ok or doc == 9)},
+                "exact_match": {
+                    "strict-match": int(ok),
+                    "flexible-extract": int(ok or doc == 9),
+                    "numeric-match": int(ok),
+                },
                 "prediction": answer,
                 "correct": ok,
                 "category": "correct" if ok else "wrong answer",
@@ -136,6 +140,7 @@ def test_results_table_exact_match_equals_the_counts(compared: tuple[str, Path])
     strict = _row(md, "exact match (strict-match), correct / n")
     wilson = _row(md, "exact match (strict-match), 95 % Wilson interval")
     flexible = _row(md, "exact match (flexible-extract), correct / n")
+    numeric = _row(md, "exact match (numeric-match), correct / n")
     for i, rid in enumerate(("lora-a", "full-b", "base")):
         k = len(PATTERNS[rid])
         assert strict[i] == f"{pct(k / 10)} ({k} / 10)"
@@ -143,6 +148,7 @@ def test_results_table_exact_match_equals_the_counts(compared: tuple[str, Path])
         assert wilson[i] == f"{pct(low)} – {pct(high)}"
         k_flex = len(PATTERNS[rid] | {9})
         assert flexible[i] == f"{pct(k_flex / 10)} ({k_flex} / 10)"
+        assert numeric[i] == strict[i]  # the fixture's numeric-match credits what strict does
     assert _row(md, "final train loss") == [
         f"{num(TRAIN[-1][1] * LOSS_SCALE[r])} (step 60)" for r in ("lora-a", "full-b")
     ] + ["not measured"]

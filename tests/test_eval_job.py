@@ -22,7 +22,7 @@ from gsmreport.core.settings import Dirs
 from gsmreport.datasets.formats import load_examples
 from gsmreport.datasets.sampling import sample, train_val_split
 from gsmreport.datasets.synthetic import write_gsm8k_folder
-from gsmreport.gsm8k.answers import FILTERS
+from gsmreport.gsm8k.answers import LM_EVAL_FILTERS
 from gsmreport.gsm8k.prompts import gold_continuation
 from gsmreport.jobs.evaluate import build_prompts, select_docs
 from gsmreport.jobs.generation import chat_renderer, gold_losses, load_model
@@ -319,8 +319,10 @@ def test_cli_from_lm_eval_scores_equal_lm_evals_on_every_row(dirs: Dirs) -> None
     rows = [json.loads(line) for path in samples for line in path.read_text().splitlines()]
     assert len(rows) == 10 + 1
     for row in rows:
-        for name in FILTERS:
+        for name in LM_EVAL_FILTERS:  # numeric-match is ours alone: lm-eval has no such score
             assert row["exact_match"][name] == row["lm_eval_exact_match"][name], row["doc_id"]
+            raw = row["filtered_resps"][name]
+            assert isinstance(raw, str)  # lm-eval's filtered string, "[invalid]" included
 
     # --run adds the evaluations to a run of ours instead of making new runs
     RunStore(dirs.runs).create(RunRecord(id="mine", kind="train", status="completed"))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gsmreport.core.runs import RUN_ID_RE
-from gsmreport.gsm8k.answers import FILTERS, normalize_number
+from gsmreport.gsm8k.answers import FILTERS, LM_EVAL_FILTERS, NUMERIC
 from gsmreport.ingest import lm_eval
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.source import SourceData
@@ -69,19 +69,25 @@ def _one_line(err: pytest.ExceptionInfo[SourceError], path: Path, *words: str) -
 
 @pytest.mark.parametrize("stamp", STAMPS)
 def test_our_rescoring_equals_lm_evals_exact_match_on_every_row(stamp: str) -> None:
-    """Every (doc, filter) row lm-eval wrote: same extracted answer, same exact_match."""
+    """Every (doc, filter) row lm-eval wrote: the same filtered string, byte for byte
+    ("[invalid]" included), and the same exact_match; the counts are the raw file's sums."""
     raw = _raw_rows(_samples_file(stamp))
     (evaluation,) = lm_eval.read(_samples_file(stamp)).evals
     ours = {row["doc_id"]: row for row in evaluation.samples}
-    assert len(ours) * len(FILTERS) == len(raw)  # one row per filter per problem
+    assert len(ours) * len(LM_EVAL_FILTERS) == len(raw)  # one row per lm-eval filter per problem
     for row in raw:
         mine = ours[row["doc_id"]]
         name = row["filter"]
         (theirs,) = row["filtered_resps"]
-        expected = None if theirs == "[invalid]" else normalize_number(theirs)
-        assert mine["filtered_resps"][name] == expected, (row["doc_id"], name)
+        assert mine["filtered_resps"][name] == theirs, (row["doc_id"], name)
         assert mine["exact_match"][name] == int(row["exact_match"]), (row["doc_id"], name)
         assert mine["lm_eval_exact_match"][name] == row["exact_match"]
+    for name in LM_EVAL_FILTERS:
+        expected = sum(int(r["exact_match"]) for r in raw if r["filter"] == name)
+        assert evaluation.results["counts"][name] == {"correct": expected, "n": len(ours)}
+    # numeric-match is ours, beside them: never below strict-match on any row
+    for mine in ours.values():
+        assert mine["exact_match"][NUMERIC] >= mine["exact_match"]["strict-match"]
 
 
 @pytest.mark.parametrize("stamp", STAMPS)
@@ -91,7 +97,7 @@ def test_our_counts_equal_lm_evals_reported_exact_match(stamp: str) -> None:
     data = lm_eval.read(_results_file(stamp))
     (evaluation,) = data.evals
     assert data.warnings == []  # includes: no row where our scoring and lm-eval's differ
-    for name in FILTERS:
+    for name in LM_EVAL_FILTERS:
         counts = evaluation.results["counts"][name]
         assert counts["correct"] / counts["n"] == pytest.approx(reported[f"exact_match,{name}"])
 
@@ -113,6 +119,7 @@ def test_folder_pairs_results_and_samples_by_timestamp() -> None:
     assert phi["counts"] == {
         "strict-match": {"correct": 1, "n": 10},
         "flexible-extract": {"correct": 8, "n": 10},
+        "numeric-match": {"correct": 8, "n": 10},  # strict's 1 and the 7 right last numbers
     }
     assert phi["prompt_style"] == "lm-eval 5-shot chat"  # run with Phi-3's chat template
     assert phi["created_at"] == "2025-08-07T11:42:40"
@@ -168,7 +175,7 @@ def test_results_only_import_counts_from_lm_evals_numbers(tmp_path: Path) -> Non
     assert evaluation.results["counts"] == {
         "strict-match": {"correct": 1, "n": 10},
         "flexible-extract": {"correct": 8, "n": 10},
-    }
+    }  # numeric-match needs the responses: a results file alone leaves it unscored
     metrics = evaluation.results["results"]["gsm8k"]
     assert metrics["exact_match,flexible-extract"] == pytest.approx(0.8)
     (warning,) = data.warnings
@@ -240,7 +247,7 @@ def test_old_rows_without_filter_take_the_config_order() -> None:
     (row,) = lm_eval.problem_rows(Path("x.jsonl"), rows, ["strict-match", "flexible-extract"])
     assert row["arguments"] == "Question: Q0?\nAnswer:"
     assert row["lm_eval_exact_match"] == {"strict-match": 0.0, "flexible-extract": 1.0}
-    assert row["exact_match"] == {"strict-match": 0, "flexible-extract": 1}
+    assert row["exact_match"] == {"strict-match": 0, "flexible-extract": 1, "numeric-match": 1}
 
 
 def test_other_tasks_in_a_results_file_are_skipped_with_a_warning(tmp_path: Path) -> None:

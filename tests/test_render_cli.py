@@ -182,6 +182,23 @@ def test_fail_under_passes_and_fails(tmp_path: Path, dirs: Dirs) -> None:
     assert (dirs.reports / "demo-run" / "report.md").is_file()  # rendered, then gated
 
 
+def test_numeric_match_and_flexible_extract_gates(tmp_path: Path, dirs: Dirs) -> None:
+    from gsmreport.gsm8k.scoring import rescored_exact_match
+
+    run_dir, _ = make_train_run(tmp_path, "demo-run")
+    (samples,) = run_dir.glob("evals/*/samples.jsonl")
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    numeric = sum(rescored_exact_match(r)["numeric-match"] for r in rows) / len(rows)
+    bad = gsm(
+        "render", "demo-run", "--fail-under", f"numeric_match={numeric + 0.01:.3f}", cwd=tmp_path
+    )
+    assert bad.returncode == 3, bad.stderr
+    assert f"gate: demo-run numeric_match {numeric:.3f} < " in bad.stderr
+    assert f"(numeric-match, n={len(rows)})" in bad.stderr
+    ok = gsm("render", "demo-run", "--fail-under", "flexible_extract=0", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_fail_over_for_lower_is_better_metrics(tmp_path: Path, dirs: Dirs) -> None:
     make_train_run(tmp_path, "demo-run")  # final training loss 1.09
     proc = gsm("render", "demo-run", "--fail-over", "final_loss=1.0", cwd=tmp_path)

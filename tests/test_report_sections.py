@@ -398,7 +398,7 @@ def test_imported_lm_eval_samples_get_the_failure_table(tmp_path: Path) -> None:
         table = _rows(section.split("####")[0])
         assert sum(int(r[1]) for r in table) == wrong
         # lm-eval rows do not say whether generation was cut off, and the report says so.
-        if any(r[0] == "no final answer / format" and r[1] != "0" for r in table):
+        if any(r[0] == "no final answer, wrong number" and r[1] != "0" for r in table):
             assert "the row does not record whether it was cut off" in section
 
 

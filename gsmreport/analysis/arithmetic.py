@@ -19,9 +19,14 @@ _TERM = rf"\(*\s*(?:{_NUM})\s*\)*"
 _OP = r"[-+*/×x÷]"
 # An expression of at least two terms, "=", then (looked ahead, not consumed, so that chained
 # "2 * 3 = 6 * 2 = 12" is read as two equations) the written result. A leading minus counts
-# only at the start of an expression, not after a digit or a word.
+# only at the start of an expression, not after a digit or a word. Nor does an expression start
+# right after a variable and its operator ("X*2 - 40 = $2,400" is algebra, not "2 - 40 = 2400").
+_AFTER_VARIABLE = (
+    r"(?<![A-Za-z][-+*/×÷])(?<![A-Za-z]\s[-+*/×÷])"
+    r"(?<![A-Za-z][-+*/×÷]\s)(?<![A-Za-z]\s[-+*/×÷]\s)"
+)
 _EQUATION_RE = re.compile(
-    rf"((?<![\w.)])-?{_TERM}(?:\s*{_OP}\s*{_TERM})+)\s*=\s*(?=(-?\s?(?:{_NUM})))"
+    rf"((?<![\w.)]){_AFTER_VARIABLE}-?{_TERM}(?:\s*{_OP}\s*{_TERM})+)\s*=\s*(?=(-?\s?(?:{_NUM})))"
 )
 _TOKEN_RE = re.compile(rf"{_NUM}|[-+*/×x÷()]")
 _OPS = {"×": "*", "x": "*", "÷": "/"}

@@ -17,6 +17,7 @@ import polars as pl
 from gsmreport.analysis.stats import wilson_interval
 from gsmreport.core.errors import GsmReportError
 from gsmreport.gsm8k.answers import FILTERS
+from gsmreport.gsm8k.scoring import rescored_exact_match
 
 CATEGORY_ORDER = ("correct", "wrong answer", "no final answer", "truncated")
 MAX_EXAMPLES = 3
@@ -74,7 +75,7 @@ def _flatten(row: dict[str, Any]) -> dict[str, Any]:
     resps = row.get("resps") or [[""]]
     first = resps[0] if isinstance(resps, list) and resps else ""
     response = first[0] if isinstance(first, list) and first else first
-    em = _dict(row.get("exact_match"))
+    em = rescored_exact_match(row)  # a row from before numeric-match is scored again
     flat = {
         "doc_id": int(row.get("doc_id", -1)),
         "question": str(doc.get("question", "")),
@@ -181,10 +182,13 @@ def scores_from_samples(samples: pl.DataFrame) -> tuple[FilterScore, ...]:
 
 
 def scores_from_results(results: dict[str, Any]) -> tuple[FilterScore, ...]:
+    """Our scores in FILTERS order, then any other named count (an accuracy another tool
+    reported, ingest/accuracies.py's `reported`) under its own name."""
     counts = results.get("counts") or {}
+    names = [*FILTERS, *sorted(k for k in counts if k not in FILTERS)]
     return tuple(
         _score(name, int(counts[name]["correct"]), int(counts[name]["n"]))
-        for name in FILTERS
+        for name in names
         if isinstance(counts.get(name), dict) and int(counts[name].get("n", 0)) > 0
     )
 

@@ -1,17 +1,24 @@
 """Deterministic failure categories for wrong GSM8K answers, each with the evidence it rests on.
 
-A wrong answer gets the first category whose test holds, in this order (DESIGN.md):
+A wrong answer (strict-match, lm-eval's rule) gets the first category whose test holds, in
+this order (DESIGN.md):
 
-1. no final answer / format — no `#### n` line, and the output was not cut off;
+1. right number, wrong format — strict-match missed but numeric-match holds: the `#### n`
+   number written another way (`#### 29.00`, `#### $29`), or no `#### n` line while the last
+   number is the gold answer. The model solved it; only the format cost the point;
 2. truncated — no `#### n` line because generation hit its token limit. (A truncated response
    that did give an answer is judged on that answer by the later tests: the limit did not
-   cause the miss.) Together 1 and 2 are the "no final answer" rows of the coarse category;
-3. run-on — after its answer the response starts a new "Question:" (or "### Instruction");
-4. arithmetic slip — the response writes an equation `a op b (op c …) = r` that is false;
-5. unit or scale slip — prediction = gold × or ÷ 60, 100, 1000, 12, 7 or 24;
-6. partial answer — prediction equals an intermediate `<<…=v>>` result of the gold solution;
-7. copied a number from the question — prediction equals a number written in the question;
-8. reasoning error — none of the above: the mechanics look fine, the reasoning is not.
+   cause the miss.);
+3. no number — no `#### n` line and no number anywhere in the response;
+4. no final answer, wrong number — no `#### n` line, and the last number is not the answer.
+   Together 2–4 (and 1 without a `#### n` line) are the coarse "no final answer" rows;
+5. run-on — after its answer the response starts a new "Question:" (or "### Instruction");
+6. arithmetic slip — the response writes an equation `a op b (op c …) = r` that is false;
+7. unit or scale slip — prediction = gold × or ÷ 60, 100, 1000, 12, 7 or 24;
+8. partial answer — prediction equals an intermediate `<<…=v>>` result of the gold solution;
+9. copied a number from the question — prediction equals a number written in the question;
+10. reasoning error — none of the above: the mechanics look fine, the reasoning is not.
+5–10 are the wrong numbers given as a `#### n` answer.
 
 Rows are read by `sample_view` (analysis/sample_view.py); the arithmetic-slip test lives in
 analysis/arithmetic.py.
@@ -32,16 +39,29 @@ from gsmreport.analysis.sample_view import Rows, SampleView, iter_views
 # Re-exported: report/eval_sections.py imports `sample_view` from here (left as it is while
 # that module moves into analysis/).
 from gsmreport.analysis.sample_view import sample_view as sample_view
-from gsmreport.gsm8k.answers import CALC_RE, STRICT_RE
+from gsmreport.gsm8k.answers import CALC_RE, STRICT, STRICT_RE, lm_eval_extract
 
-NO_ANSWER = "no final answer / format"
+FORMAT = "right number, wrong format"
+NO_NUMBER = "no number"
+NO_ANSWER = "no final answer, wrong number"
 RUN_ON = "run-on"
 ARITHMETIC = "arithmetic slip"
 SCALE = "unit or scale slip"
 PARTIAL = "partial answer"
 COPIED = "copied a number from the question"
 REASONING = "reasoning error"
-CATEGORIES = (NO_ANSWER, TRUNCATED, RUN_ON, ARITHMETIC, SCALE, PARTIAL, COPIED, REASONING)
+CATEGORIES = (
+    FORMAT,
+    TRUNCATED,
+    NO_NUMBER,
+    NO_ANSWER,
+    RUN_ON,
+    ARITHMETIC,
+    SCALE,
+    PARTIAL,
+    COPIED,
+    REASONING,
+)
 CORRECT = "correct"
 
 SCALE_FACTORS = (60, 100, 1000, 12, 7, 24)  # min/h, %, thousands, months or dozen, week, day
@@ -118,13 +138,21 @@ def diagnose(view: SampleView) -> Diagnosis:
     """The category of one row and what shows it; "correct" for a correct row."""
     if view.correct:
         return Diagnosis(CORRECT, "")
+    if view.numeric:
+        return Diagnosis(FORMAT, _format_evidence(view))
     if view.prediction is None:
         if view.truncated:
             return Diagnosis(TRUNCATED, "hit the token limit before a '#### n' line")
         unknown = (
             " (the row does not record whether it was cut off)" if view.truncated is None else ""
         )
-        return Diagnosis(NO_ANSWER, f"no '#### n' line in the response{unknown}")
+        if view.number is None:
+            return Diagnosis(NO_NUMBER, f"no '#### n' line and no number in the response{unknown}")
+        return Diagnosis(
+            NO_ANSWER,
+            f"no '#### n' line; the last number, {view.number}, is not the gold "
+            f"{view.gold}{unknown}",
+        )
     run_on = _run_on(view.response)
     if run_on:
         return Diagnosis(RUN_ON, run_on)
@@ -143,6 +171,16 @@ def diagnose(view: SampleView) -> Diagnosis:
     if prediction in question_numbers(view.question):
         return Diagnosis(COPIED, f"{view.prediction} is written in the question")
     return Diagnosis(REASONING, "no mechanical cause found")
+
+
+def _format_evidence(view: SampleView) -> str:
+    if view.prediction is None:
+        return f"no '#### n' line, but the last number, {view.number}, is the gold answer"
+    written = lm_eval_extract(view.response, STRICT)
+    return (
+        f"'#### {written}' is the gold {view.gold} written another way; "
+        "strict-match compares the text"
+    )
 
 
 def classify(row: Mapping[str, Any]) -> str:

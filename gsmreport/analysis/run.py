@@ -291,7 +291,14 @@ class RunAnalysis:
             device_hours=cost.device_hours if cost else None,
             cost_usd=cost.usd if cost else None,
             run_kind=self.run_kind.kind,
+            em_flexible=self._latest_score("flexible-extract"),
+            em_numeric=self._latest_score("numeric-match"),
         )
+
+    def _latest_score(self, name: str) -> float | None:
+        """The latest evaluation's exact match under one named score, when it was scored."""
+        scores = self.latest_summary.scores if self.latest_summary else ()
+        return next((s.em for s in scores if s.filter == name), None)
 
     def to_dict(self) -> dict[str, Any]:
         """Every figure with its source, JSON-ready (`gsmreport show --json`, analysis.json)."""

@@ -12,8 +12,16 @@ from typing import Any
 
 import polars as pl
 
-from gsmreport.gsm8k.answers import gold_answer, normalize_number, strict_match
+from gsmreport.gsm8k.answers import (
+    NUMERIC,
+    STRICT,
+    gold_answer,
+    normalize_number,
+    numeric_answer,
+    strict_match,
+)
 from gsmreport.gsm8k.answers import gold_steps as count_gold_steps
+from gsmreport.gsm8k.scoring import rescored_exact_match
 
 TRUNCATED = "truncated"  # the failure category a row may already carry (failures.TRUNCATED)
 
@@ -33,6 +41,8 @@ class SampleView:
     correct: bool
     truncated: bool | None  # None: the row does not say
     gold_steps: int | None
+    number: str | None = None  # numeric-match's number: the `#### n` one, else the last one
+    numeric: bool | None = None  # numeric-match: `number` equals the gold number
 
 
 def _first_response(row: Mapping[str, Any]) -> str:
@@ -54,11 +64,15 @@ def _gold(row: Mapping[str, Any], solution: str) -> str | None:
 
 
 def _correct(row: Mapping[str, Any], prediction: str | None, gold: str | None) -> bool:
-    if isinstance(row.get("correct"), bool | int):
-        return bool(row["correct"])
     em = row.get("exact_match")
-    if isinstance(em, Mapping) and em.get("strict-match") is not None:
-        return bool(em["strict-match"])
+    if isinstance(em, Mapping) and NUMERIC not in em:
+        # written before the three scores: its `correct` was a normalised comparison, so it
+        # is scored again by lm-eval's rule when the row carries its response and solution
+        em = rescored_exact_match(dict(row))
+    elif isinstance(row.get("correct"), bool | int):
+        return bool(row["correct"])
+    if isinstance(em, Mapping) and em.get(STRICT) is not None:
+        return bool(em[STRICT])
     if row.get("em:strict-match") is not None:
         return bool(row["em:strict-match"])
     return prediction is not None and prediction == gold
@@ -76,6 +90,7 @@ def sample_view(row: Mapping[str, Any]) -> SampleView:
     truncated = row.get("truncated")
     if truncated is None and row.get("category") == TRUNCATED:
         truncated = True
+    number = numeric_answer(response) if response else None
     steps = row.get("gold_steps")
     if not isinstance(steps, int):
         steps = count_gold_steps(solution) if solution else None
@@ -89,6 +104,8 @@ def sample_view(row: Mapping[str, Any]) -> SampleView:
         correct=_correct(row, prediction, gold),
         truncated=None if truncated is None else bool(truncated),
         gold_steps=steps,
+        number=number,
+        numeric=None if gold is None else number is not None and number == gold,
     )
 
 

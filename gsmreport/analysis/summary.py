@@ -37,6 +37,9 @@ class RunSummary:
     device_hours: float | None = None
     cost_usd: float | None = None
     run_kind: str | None = None  # detected kind (analysis.run_kind): sft, dpo, grpo, …
+    # the latest evaluation's other two scores (em is its strict-match), for gates and tables
+    em_flexible: float | None = None
+    em_numeric: float | None = None
 
 
 def summarize(run_dir: Path, record: RunRecord) -> RunSummary:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from gsmreport.cli.base import Jobs, app, default_jobs, dirs_of
+from gsmreport.core.settings import Dirs
 
 
 @app.command(epilog="Exit codes: 0 every source imported, 1 any source failed, 2 bad usage.")
@@ -17,8 +18,8 @@ def ingest(
         typer.Argument(
             help="Log files or folders (trainer_state.json / checkpoint folder, .wandb file or "
             "wandb/ folder, TensorBoard event files, LLaMA-Factory trainer_log.jsonl, lm-eval "
-            "results/samples, MLflow mlruns/ folder, CSV/JSONL), or the id of a run to re-read "
-            "its own logs.",
+            "results/samples, MLflow mlruns/ folder, a predictions dump, CSV/JSONL), or the id "
+            "of a run to re-read its own logs.",
             show_default=False,
         ),
     ] = None,
@@ -32,7 +33,18 @@ def ingest(
         str | None,
         typer.Option(
             "--map",
-            help="Columns of a CSV/JSONL log, e.g. step=global_step,loss=train_loss,eval_loss=val",
+            help="Columns of a CSV/JSONL log, e.g. step=global_step,loss=train_loss,eval_loss=val; "
+            "or the fields of a predictions dump, e.g. question=q,gold=answer,response=output "
+            "(dotted paths reach nested fields; also id=, prompt=)",
+        ),
+    ] = None,
+    attach_key: Annotated[
+        str | None,
+        typer.Option(
+            "--attach-key",
+            help="The PATHS are CSVs of accuracies (one row per run, e.g. run_id,n_problems,"
+            "n_correct): attach each row to the existing run its COLUMN names, as a 'reported' "
+            "evaluation.",
         ),
     ] = None,
     jobs: Jobs = None,
@@ -56,6 +68,9 @@ def ingest(
 
     dirs = dirs_of(ctx)
     paths = paths or []
+    if attach_key is not None:
+        _attach(dirs, paths, attach_key)
+        return
     if not paths and tracking_uri is None:
         raise typer.BadParameter("give log paths, or --tracking-uri", param_hint="PATHS")
     plan = pipeline.plan_ingest(dirs, paths)
@@ -97,4 +112,29 @@ def ingest(
     summary = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
     typer.echo(summary or "nothing found")
     if counts["failed"]:
+        raise typer.Exit(1)
+
+
+def _attach(dirs: Dirs, paths: list[str], key: str) -> None:
+    """`--attach-key`: each CSV's rows as evaluations of existing runs; one line per problem."""
+    from pathlib import Path
+
+    from gsmreport import pipeline
+    from gsmreport.ingest.files import SourceError
+
+    if not paths:
+        raise typer.BadParameter("give the CSV(s) of accuracies to attach", param_hint="PATHS")
+    failed = 0
+    for given in paths:
+        try:
+            done = pipeline.attach_accuracies(dirs, Path(given), key)
+        except SourceError as err:
+            failed += 1
+            typer.echo(f"error: {err}", err=True)
+            continue
+        for run_id, eval_id in done.written:
+            typer.echo(f"attached {given} -> {run_id} (eval {eval_id})")
+        for warning in done.warnings:
+            typer.echo(f"  warning: {warning}", err=True)
+    if failed:
         raise typer.Exit(1)

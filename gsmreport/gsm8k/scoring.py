@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from gsmreport.gsm8k.answers import FILTERS, extract, gold_answer, gold_steps
+from gsmreport.gsm8k.answers import (
+    FILTERS,
+    LM_EVAL_FILTERS,
+    NUMERIC,
+    STRICT,
+    gold_answer,
+    gold_steps,
+    lm_eval_exact_match,
+    lm_eval_extract,
+    numeric_answer,
+    strict_match,
+)
 
 STOP = "Question:"  # lm-eval's gsm8k `until`: a new question means the answer is over
 
@@ -38,6 +49,40 @@ def category(prediction: str | None, correct: bool, truncated: bool) -> str:
     return "wrong answer"
 
 
+def score(response: str, solution: str) -> tuple[dict[str, str | None], dict[str, int]]:
+    """(filtered answers, exact_match) of one response under the three scores.
+
+    strict-match and flexible-extract: lm-eval's filtered string ("[invalid]" when none) and
+    its exact_match against the whole gold `solution`; numeric-match: the normalised number
+    it compared (None when none) and whether it equals the normalised gold number."""
+    filtered: dict[str, str | None] = {f: lm_eval_extract(response, f) for f in LM_EVAL_FILTERS}
+    em = {f: lm_eval_exact_match(str(filtered[f]), solution) for f in LM_EVAL_FILTERS}
+    number, target = numeric_answer(response), gold_answer(solution)
+    filtered[NUMERIC] = number
+    em[NUMERIC] = int(number is not None and number == target)
+    return filtered, em
+
+
+def rescored_exact_match(row: dict[str, Any]) -> dict[str, Any]:
+    """A samples row's exact_match with all three scores.
+
+    A row written before numeric-match existed scored strict-match and flexible-extract by
+    normalised numbers, not by lm-eval's rule; when it carries its response and gold solution
+    it is scored again, else its scores are kept and numeric-match is left unscored (None)."""
+    raw = row.get("exact_match")
+    em: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    if NUMERIC in em:
+        return em
+    doc = row.get("doc")
+    solution = doc.get("answer") if isinstance(doc, dict) else None
+    resps = row.get("resps")
+    first = resps[0] if isinstance(resps, list) and resps else None
+    response = first[0] if isinstance(first, list) and first else first
+    if isinstance(solution, str) and isinstance(response, str):
+        return dict(score(response, solution)[1])
+    return em | {NUMERIC: None}
+
+
 def sample_row(
     doc: dict[str, Any],
     prompt: str,
@@ -45,16 +90,18 @@ def sample_row(
     n_tokens: int | None,
     truncated: bool | None,
     loss: float | None = None,
+    stop: str | None = STOP,
 ) -> dict[str, Any]:
-    """One samples.jsonl row (DESIGN.md): lm-eval's fields plus ours, scored by both filters.
+    """One samples.jsonl row (DESIGN.md): lm-eval's fields plus ours, under the three scores.
 
-    `loss` is the teacher-forced mean NLL of the gold solution, when it was measured."""
-    scored = text.split(STOP)[0]
+    `loss` is the teacher-forced mean NLL of the gold solution, when it was measured. `stop`
+    cuts a generation of ours as lm-eval's `until` would; None for a response already cut
+    (an lm-eval sample is scored as lm-eval scored it)."""
+    scored = text.split(stop)[0] if stop else text
     target = gold_answer(str(doc["answer"]))
-    filtered = {f: extract(scored, f) for f in FILTERS}
-    em = {f: int(filtered[f] is not None and filtered[f] == target) for f in FILTERS}
-    prediction = filtered["strict-match"]
-    correct = bool(em["strict-match"])
+    filtered, em = score(scored, str(doc["answer"]))
+    prediction = strict_match(scored)
+    correct = bool(em[STRICT])
     row = {
         "doc_id": int(doc["doc_id"]),
         "doc": {"question": doc["question"], "answer": doc["answer"]},
@@ -80,7 +127,11 @@ def counts_and_metrics(
 ) -> tuple[dict[str, dict[str, int]], dict[str, float]]:
     """Per-filter correct/n and lm-eval style `exact_match,<filter>` (+ stderr) metrics."""
     n = len(rows)
-    counts = {f: {"correct": sum(int(r["exact_match"][f]) for r in rows), "n": n} for f in FILTERS}
+    counts = {
+        f: {"correct": sum(int(r["exact_match"][f]) for r in rows), "n": n}
+        for f in FILTERS
+        if all(r["exact_match"].get(f) is not None for r in rows)
+    }
     metrics: dict[str, float] = {}
     for f, c in counts.items():
         p = c["correct"] / n if n else 0.0

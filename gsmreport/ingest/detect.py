@@ -9,6 +9,8 @@ folder) is one source; anything else is searched only with `recursive`.
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,8 @@ _WANDB_RUN_RE = re.compile(r"^(offline-)?run-\d{8}_\d{6}-[A-Za-z0-9]+$")
 KNOWN = (
     "expected a trainer_state.json or checkpoint folder, a .wandb file or W&B run folder, "
     "TensorBoard events.out.tfevents.* files, a LLaMA-Factory trainer_log.jsonl, lm-eval "
-    "results/samples files, an MLflow mlruns/ folder, or a CSV/JSONL with --map"
+    "results/samples files, an MLflow mlruns/ folder, a predictions file (question, gold, "
+    "response), or a CSV/JSONL with --map"
 )
 
 
@@ -86,17 +89,71 @@ def _by_content(path: Path, head: bytes, *, mapped: bool) -> SourceKind | None:
             return "trainer_state"
         if b'"results"' in head and (b'"n-samples"' in head or b'"configs"' in head):
             return "lm_eval"
-        return None
+        return "predictions" if mapped or _predictions_json(path, head) else None
     if suffix == ".jsonl":
         line = _first_line(head)
         if b'"current_steps"' in line:
             return "llamafactory"
         if b'"doc_id"' in line and b'"resps"' in line:
             return "lm_eval"
+        if _predictions_record(line):
+            return "predictions"
         return "csv" if mapped else None
     if suffix in (".csv", ".tsv"):
-        return "csv"
+        return "predictions" if _predictions_header(head, suffix) else "csv"
     return None
+
+
+# A predictions file (one generated answer per problem) is known by its field names: a
+# question, a gold answer and a response under the names ingest/predictions.py looks for.
+
+
+def _fields_hint(path: Path, head: bytes) -> str:
+    """For a JSONL of records none of our readers knows: its field names, and how to name the
+    ones a predictions file needs."""
+    if path.suffix.lower() != ".jsonl":
+        return ""
+    try:
+        record = json.loads(_first_line(head))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return ""
+    if not isinstance(record, dict) or not record:
+        return ""
+    names = ", ".join(list(record)[:12])
+    return (
+        f"; fields found: {names}; for a predictions file name them with "
+        "--map question=FIELD,gold=FIELD,response=FIELD"
+    )
+
+
+def _predictions_record(line: bytes) -> bool:
+    from gsmreport.ingest.predictions import looks_like_predictions
+
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False  # a first line longer than the sniffed bytes, or not JSON
+    return isinstance(record, dict) and looks_like_predictions(record)
+
+
+def _predictions_json(path: Path, head: bytes) -> bool:
+    from gsmreport.ingest.predictions import CANDIDATES, load_records, looks_like_predictions
+
+    if not any(f'"{name}"'.encode() in head for name in CANDIDATES["question"]):
+        return False  # parse only what may be one (a folder holds configs, tokenizers …)
+    try:
+        records = load_records(path)
+    except SourceError:
+        return False
+    return looks_like_predictions(records[0])
+
+
+def _predictions_header(head: bytes, suffix: str) -> bool:
+    from gsmreport.ingest.predictions import looks_like_predictions
+
+    line = _first_line(head).decode("utf-8", "replace")
+    names = next(csv.reader([line], delimiter="\t" if suffix == ".tsv" else ","), [])
+    return looks_like_predictions(dict.fromkeys(names, ""))
 
 
 def detect_file(path: Path, *, mapped: bool = False) -> Found:
@@ -108,7 +165,9 @@ def detect_file(path: Path, *, mapped: bool = False) -> Found:
         raise SourceError(f"{path}: is a Git LFS pointer, not the file: run `git lfs pull`")
     kind = _by_name(path.name) or _by_content(path, head, mapped=mapped)
     if kind is None:
-        raise SourceError(f"{path}: not a log gsmreport can read ({KNOWN})")
+        raise SourceError(
+            f"{path}: not a log gsmreport can read ({KNOWN}){_fields_hint(path, head)}"
+        )
     return Found(kind, path)
 
 

@@ -112,8 +112,10 @@ def read_source(found: Found, mapping: dict[str, str] | None = None) -> SourceDa
         from gsmreport.ingest import lm_eval
 
         return lm_eval.read(path)
-    from gsmreport.ingest import tabular
+    from gsmreport.ingest import predictions, tabular
 
+    if found.kind == "predictions" or set(mapping or {}) & set(predictions.REQUIRED):
+        return predictions.read(path, mapping)
     return tabular.read(path, mapping)
 
 

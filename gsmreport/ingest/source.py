@@ -13,7 +13,14 @@ from typing import Any, Literal
 import polars as pl
 
 SourceKind = Literal[
-    "trainer_state", "wandb", "tensorboard", "llamafactory", "lm_eval", "csv", "mlflow"
+    "trainer_state",
+    "wandb",
+    "tensorboard",
+    "llamafactory",
+    "lm_eval",
+    "csv",
+    "mlflow",
+    "predictions",
 ]
 
 

@@ -30,6 +30,7 @@ from gsmreport.ingest.source import SourceData
 
 SOURCE: Final = "csv"
 POSITIONS = ("step", "epoch", "wall_time")
+PREDICTION_TARGETS = ("question", "gold", "response", "id", "prompt")  # = predictions.TARGETS
 _MAX_SHOWN = 12
 _MAX_STEP = 2.0**63  # the step column is Int64  # columns listed in an error before "…"
 
@@ -38,6 +39,8 @@ _MAX_STEP = 2.0**63  # the step column is Int64  # columns listed in an error be
 
 
 def _check_target(target: str, part: str) -> None:
+    if target in PREDICTION_TARGETS:
+        return  # a predictions file's fields (ingest/predictions.py reads those)
     if target not in POSITIONS and canonical(target) is None:
         raise UsageError(
             f"--map: {part!r}: {target!r} is a position, not a metric; "

@@ -31,8 +31,8 @@ from gsmreport.report.compare_findings import (
     side_by_side,
 )
 from gsmreport.report.compare_tables import config_table, results_table
-from gsmreport.report.eval_notes import contamination_text, resolvable_text
 from gsmreport.report.compare_task import results_rows, task_context
+from gsmreport.report.eval_notes import contamination_text, resolvable_text
 from gsmreport.report.render import generated_at, write_documents
 
 # --- charts and context ---------------------------------------------------------------------

@@ -263,6 +263,10 @@ def results_table(runs: Sequence[RunData]) -> list[TableRow]:
             "exact match (flexible-extract), correct / n",
             _cells(runs, lambda r: _em(r.score("flexible-extract"))),
         ),
+        TableRow(
+            "exact match (numeric-match), correct / n",
+            _cells(runs, lambda r: _em(r.score("numeric-match"))),
+        ),
         TableRow("evaluation (latest)", _cells(runs, _evaluation)),
         TableRow(
             "training samples/s",

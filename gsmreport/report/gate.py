@@ -25,9 +25,11 @@ ALIASES = {
     "exact_match_low": "em_low",
     "exact_match_high": "em_high",
     "token_accuracy": "token_acc_final",
+    "flexible_extract": "em_flexible",
+    "numeric_match": "em_numeric",
 }
 # Shares in [0, 1]: "25%" means 0.25, and a bare 25 is refused as an obvious slip.
-FRACTIONS = frozenset({"em", "em_low", "em_high", "token_acc_final"})
+FRACTIONS = frozenset({"em", "em_low", "em_high", "token_acc_final", "em_flexible", "em_numeric"})
 # Already in percent (13.5 means 13.5 %): "25%" means 25.
 PERCENTS = frozenset({"loss_drop_pct"})
 LOWER_IS_BETTER = frozenset({"final_loss", "cost_usd", "runtime_s", "device_hours"})
@@ -43,6 +45,8 @@ _NOT_MEASURED = {
     "cost_usd": "no cost: no runtime, hardware or price known for the run",
     "device_hours": "no device-hours: no runtime or hardware recorded",
     "runtime_s": "no runtime recorded",
+    "em_flexible": "no evaluation scored with flexible-extract",
+    "em_numeric": "no evaluation scored with numeric-match",
 }
 
 
@@ -138,4 +142,7 @@ def _context(summary: RunSummary, gate: Gate) -> str:
     """What the figure rests on, so a CI log says how much a miss means."""
     if gate.field in ("em", "em_low", "em_high"):
         return f" (strict-match, n={summary.n_eval})"
+    if gate.field in ("em_flexible", "em_numeric"):
+        name = "flexible-extract" if gate.field == "em_flexible" else "numeric-match"
+        return f" ({name}, n={summary.n_eval})"
     return ""

@@ -1,5 +1,5 @@
 """lm-eval's samples rows (one per filter per problem) folded into our samples.jsonl rows,
-one per problem, rescored by our filters with lm-eval's own scores kept beside ours.
+one per problem, rescored by our three scores with lm-eval's own scores kept beside ours.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def problem_rows(
             _response(first.get("resps")),
             n_tokens=None,
             truncated=None,
+            stop=None,  # lm-eval's resps are already cut by its `until`
         )
         theirs = {
             _filter_name(r, i, filters): finite_number(r.get("exact_match"))
