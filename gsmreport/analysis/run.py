@@ -46,6 +46,15 @@ from gsmreport.analysis.eval_sections import (
     primary_score,
     written_order,
 )
+from gsmreport.analysis.evaluation import (
+    EvalSummary,
+    FilterScore,
+    eval_folders,
+    read_sample_dicts,
+    summarize_eval,
+)
+from gsmreport.analysis.health import Health, check_health
+from gsmreport.analysis.power import resolvable_two_samples
 from gsmreport.analysis.run_kind import RunKind, detect_kind
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
