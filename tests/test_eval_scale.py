@@ -217,3 +217,67 @@ def test_device_map_auto_loads_without_moving_and_answers_the_same(
     assert evaluate_docs(spread, tok, cfg, docs, prompts) == evaluate_docs(
         plain, tok, cfg, docs, prompts
     )
+
+
+# --- the TUI's evaluate form -------------------------------------------------------------
+
+
+def test_form_preview_carries_both_settings_and_the_cli_parses_it() -> None:
+    import shlex
+
+    import typer.main
+    from typer.core import TyperGroup
+
+    from gsmreport.cli.app import app
+    from gsmreport.tui.screens.evaluate import eval_command
+
+    base = {"run_id": "r1", "model": None, "data_path": None, "n": "8"}
+    base |= {"prompt_style": "zero-shot", "max_new_tokens": "256"}
+    assert eval_command({**base, "num_processes": "1", "device_map": None}) == (
+        "gsmreport eval --run r1 -n 8"
+    )
+    command = eval_command({**base, "num_processes": "4", "device_map": None})
+    assert command == "gsmreport eval --run r1 -n 8 --num-processes 4"
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    ctx = group.commands["eval"].make_context("eval", shlex.split(command)[2:])
+    assert ctx.params["num_processes"] == 4
+    auto = eval_command({**base, "num_processes": "1", "device_map": "auto"})
+    assert auto.endswith("-n 8 --device-map auto")
+    ctx = group.commands["eval"].make_context("eval", shlex.split(auto)[2:])
+    assert ctx.params["device_map"] == "auto"
+
+
+def test_form_refuses_device_map_with_several_processes(tmp_path: Path) -> None:
+    from textual.widgets import Button, Input, Select, Static
+
+    from gsmreport.tui.app import make_app
+    from gsmreport.tui.screens.evaluate import EvaluateScreen
+    from tests.tui_support import async_test
+
+    dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+
+    @async_test
+    async def check() -> None:
+        app = make_app(dirs)
+        async with app.run_test(size=(100, 40)) as pilot:
+            app.push_screen(EvaluateScreen())
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, EvaluateScreen)
+            form.query_one("#eval-model", Input).value = str(tmp_path)  # an existing folder
+            form.query_one("#eval-num-processes", Input).value = "2"
+            await pilot.pause()
+            assert not form.query_one("#eval-launch", Button).disabled
+            assert "--num-processes 2" in str(form.query_one("#eval-preview", Static).content)
+            form.query_one("#eval-device-map", Select).value = "auto"
+            await pilot.pause()
+            error = str(form.query_one("#eval-num-processes-error", Static).content)
+            assert error.startswith("device_map auto") and "cannot run in 2 processes" in error
+            assert form.query_one("#eval-launch", Button).disabled
+            form.query_one("#eval-num-processes", Input).value = "0"
+            await pilot.pause()
+            error = str(form.query_one("#eval-num-processes-error", Static).content)
+            assert "greater than or equal to 1" in error
+
+    check()
