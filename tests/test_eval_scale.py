@@ -96,6 +96,12 @@ def test_study_eval_section_carries_the_scale_out(tmp_path: Path) -> None:
     assert [r.eval.device_map for r in plan.runs if r.eval] == ["auto", "auto"]
 
 
+def test_study_dry_run_shows_the_scale_out(tmp_path: Path) -> None:
+    proc = run_cli("study", str(_study(tmp_path, "{n: 5, num_processes: 2}")), "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("256 new tokens max, 2 processes") == 2  # the run and the baseline
+
+
 def test_study_conflict_is_one_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"s\.yaml: eval: .*cannot run in 2 processes"):
         load_study(_study(tmp_path, "{num_processes: 2, device_map: auto}"))

@@ -22,7 +22,7 @@ from gsmreport.core.config import EvalConfig
 from gsmreport.core.errors import ConfigError
 from gsmreport.core.fsutil import atomic_write_json, atomic_write_text
 from gsmreport.core.liveness import process_facts
-from gsmreport.core.runs import RunStore, now_iso
+from gsmreport.core.runs import Hardware, RunStore, now_iso
 from gsmreport.datasets import sampling
 from gsmreport.datasets.gsm8k import load_split, sample
 from gsmreport.gsm8k.prompts import (
@@ -177,6 +177,18 @@ def _evaluate(eval_dir: Path, cfg: EvalConfig) -> dict[str, Any]:
     return _write(eval_dir, cfg, merged, time.monotonic() - started)
 
 
+def eval_hardware(cfg: EvalConfig) -> Hardware:
+    """The devices this evaluation holds: one per process, or, for a model spread with
+    device_map, every visible GPU (accelerate's "auto" balances the layers over all of
+    them), so that the cost counts each one."""
+    facts = hardware()
+    if cfg.device_map is not None and facts.device == "cuda":
+        import torch
+
+        return facts.model_copy(update={"count": torch.cuda.device_count()})
+    return facts
+
+
 def print_line(line: str) -> None:
     print(line, flush=True)
 
@@ -210,7 +222,7 @@ def _write(
         "runtime_s": round(runtime, 3),
         "problems_per_s": round(n / runtime, 3) if runtime > 0 else None,
         "created_at": now_iso(),
-        "hardware": hardware().model_dump(),
+        "hardware": eval_hardware(cfg).model_dump(),
         "versions": versions(),
     }
     atomic_write_json(eval_dir / "results.json", results)
@@ -231,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         # An evaluation-only run: its status is the evaluation's status.
         if is_main_process():
             store.set_status(
-                record.id, "running", hardware=hardware(), versions=versions(), **process_facts()
+                record.id,
+                "running",
+                hardware=eval_hardware(cfg),
+                versions=versions(),
+                **process_facts(),
             )
         return run_guarded(run_dir, lambda: _evaluate(eval_dir, cfg))
     install_signal_handlers()
