@@ -5,6 +5,8 @@
 #                                           the bare TRL SFTTrainer script (target >= 1x)
 #   2. benchmarks/eval_throughput.py        batched eval against one-at-a-time generate and
 #                                           lm-eval's hf backend, on the GPU
+#   3. benchmarks/gpu_eval_check.py         `eval` on one GPU and with --device-map auto write
+#                                           the same answers (the CUDA placement code paths)
 #
 # Meant for a machine that has torch (CUDA), transformers, peft and accelerate but maybe not
 # the rest: whatever else a part imports (TRL, datasets, pydantic, ...) is installed from a
@@ -20,9 +22,10 @@
 #                CPU machine: the place to try the script before spending GPU time)
 #   --wheels DIR the wheels folder (default: wheels/ at the repo root, or $GSMREPORT_WHEELS)
 # Environment: PYTHON (default python3), GPU_TRAIN_STEPS (40), GPU_TRAIN_REPEATS (3),
-#   GPU_EVAL_PROBLEMS (128), GPU_TRAIN_TIMEOUT (330 s), GPU_EVAL_TIMEOUT (170 s).
-# Exit status: 0 when both parts ran to the end; 1 when a part was skipped, failed or timed
-#   out (the other still runs); 2 when nothing can run here (no CUDA device, no torch).
+#   GPU_EVAL_PROBLEMS (128), GPU_TRAIN_TIMEOUT (300 s), GPU_EVAL_TIMEOUT (170 s),
+#   GPU_CHECK_TIMEOUT (90 s): at most 9.3 minutes of parts, plus the checks before them.
+# Exit status: 0 when every part ran to the end; 1 when a part was skipped, failed or timed
+#   out (the others still run); 2 when nothing can run here (no CUDA device, no torch).
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,8 +49,9 @@ done
 STEPS="${GPU_TRAIN_STEPS:-40}"
 REPEATS="${GPU_TRAIN_REPEATS:-3}"
 PROBLEMS="${GPU_EVAL_PROBLEMS:-128}"
-TRAIN_TIMEOUT="${GPU_TRAIN_TIMEOUT:-330}"
+TRAIN_TIMEOUT="${GPU_TRAIN_TIMEOUT:-300}"
 EVAL_TIMEOUT="${GPU_EVAL_TIMEOUT:-170}"
+CHECK_TIMEOUT="${GPU_CHECK_TIMEOUT:-90}"
 
 # Offline and quiet: the machine may have no network, and a Hub retry would eat the budget.
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
@@ -196,6 +200,13 @@ if can_run "eval_throughput" "$EVAL_NEEDS"; then
     run_part "eval_throughput" "$EVAL_TIMEOUT" \
         "$PY" benchmarks/eval_throughput.py --problems "$PROBLEMS" --batch-size 32 \
         --max-new-tokens 64 --hidden 576 --layers 30 --threads 4
+else
+    status=1
+fi
+
+# --- 3. the evaluation's device placement on CUDA -------------------------------------------
+if can_run "gpu_eval_check" "$EVAL_NEEDS"; then
+    run_part "gpu_eval_check" "$CHECK_TIMEOUT" "$PY" benchmarks/gpu_eval_check.py --problems 32
 else
     status=1
 fi

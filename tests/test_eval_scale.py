@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,7 @@ def test_two_cpu_processes_write_what_one_process_writes(
     common = ["--model", str(model), "--data", str(data), "-n", "11", "--batch-size", "3"]
     common += ["--max-new-tokens", "24", "-v"]
     env = {"OMP_NUM_THREADS": "1", "GSMREPORT_RUNS_DIR": str(tmp_path / "runs")}
+    env["CUDA_VISIBLE_DEVICES"] = ""  # CPU ranks over gloo, on a GPU machine too
     one = run_cli("eval", *common, "--run-id", "one", cwd=tmp_path, env=env, timeout=300)
     assert one.returncode == 0, one.stdout + one.stderr
     two = run_cli(
@@ -200,9 +202,13 @@ def test_two_cpu_processes_write_what_one_process_writes(
 def test_device_map_auto_loads_without_moving_and_answers_the_same(
     tiny: tuple[Path, Path],
 ) -> None:
+    import torch
+
     from gsmreport.jobs.evaluate import build_prompts, evaluate_docs, select_docs
     from gsmreport.jobs.generation import load_model
 
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU placement; on CUDA benchmarks/gpu_eval_check.py does")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     model_dir, data = tiny
     cfg = EvalConfig(
@@ -287,3 +293,21 @@ def test_form_refuses_device_map_with_several_processes(tmp_path: Path) -> None:
             assert "greater than or equal to 1" in error
 
     check()
+
+
+@pytest.mark.slow
+def test_gpu_eval_check_agrees_on_the_cpu() -> None:
+    """benchmarks/gpu_eval_check.py (gpu.sh's placement check) end to end, here on the CPU."""
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_eval_check.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--problems", "6"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "same answer on 6/6 problems" in proc.stdout
+    assert "device_map auto  CPU" in proc.stdout

@@ -75,6 +75,7 @@ def test_dry_run_checks_packages_and_prints_the_plan(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert any("train_overhead.py --gpu --steps 40 --repeats 3" in x for x in lines)
     assert any("eval_throughput.py --problems 128" in x for x in lines)
+    assert any("would run (gpu_eval_check, at most 90s)" in x for x in lines)
     assert lines[-1] == "[gpu.sh] dry run: nothing measured"
 
 
@@ -90,6 +91,7 @@ def test_dry_run_names_missing_packages_and_the_install_from_wheels(tmp_path: Pa
     assert "[gpu.sh] train_overhead needs: trl datasets" in out
     assert f"--no-index --find-links {tmp_path / 'wheels'} trl datasets" in out
     assert "train_overhead skipped: trl datasets not importable" in out
-    assert "would run (eval_throughput" in out  # the evaluation part needs neither
+    assert "would run (eval_throughput" in out  # the evaluation parts need neither
+    assert "would run (gpu_eval_check" in out
     missing = _gpu_sh("--dry-run", "--wheels", str(tmp_path / "none"), **env)
     assert f"no wheels folder at {tmp_path / 'none'}" in missing.stdout
