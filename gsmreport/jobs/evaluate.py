@@ -162,8 +162,8 @@ def _evaluate(eval_dir: Path, cfg: EvalConfig) -> dict[str, Any]:
     started = time.monotonic()
     docs = select_docs(cfg)
     model, tokenizer = load_model(cfg)
-    # Every rank builds every prompt and the whole batch plan (cheap, and the few-shot
-    # exemplars depend on the whole sample), then generates its own share of the batches.
+    # Every rank builds every prompt and the whole batch plan (cheap next to generation;
+    # the plan sorts by every prompt's length), then generates its own share of the batches.
     prompts = build_prompts(cfg, docs, chat_renderer(tokenizer))
     plan = plan_batches(tokenizer, prompts, cfg.batch_size)
     mine = shard.my_batches(plan)
