@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 # Light (a dataclass module): re-exported so that tui/ reads every type through this module
 # and never imports analysis/, report/ or ingest/ itself (tests/test_architecture.py).
 from gsmreport.analysis.summary import RunSummary as RunSummary
-from gsmreport.core.config import DataConfig, EvalConfig, TrainConfig, load_yaml_model
+from gsmreport.core.config import (
+    DataConfig,
+    EvalConfig,
+    LaunchSettings,
+    TrainConfig,
+    load_yaml_model,
+    scale_conflict,
+)
 from gsmreport.core.errors import ConfigError, JobFailed, NotFoundError, UsageError
 from gsmreport.core.fsutil import atomic_write_text, atomic_write_yaml
 from gsmreport.core.runs import (
@@ -30,7 +37,7 @@ from gsmreport.core.runs import (
 )
 from gsmreport.core.settings import Dirs
 from gsmreport.launch.accelerate import resolve_launch
-from gsmreport.launch.command import job_command, train_command
+from gsmreport.launch.command import eval_command, train_command
 from gsmreport.launch.process import LineSink, run_job
 from gsmreport.launch.slurm import SCRIPT_NAME as SLURM_SCRIPT
 from gsmreport.launch.slurm import SlurmOptions, sbatch_script
@@ -242,6 +249,9 @@ def evaluate(
     store = RunStore(dirs.runs)
     if (run_id is None) == (model is None):
         raise UsageError("give exactly one of --run RUN_ID or --model PATH_OR_HUB_ID")
+    conflict = scale_conflict(settings.get("num_processes", 1), settings.get("device_map"))
+    if conflict:
+        raise UsageError(conflict)
     if run_id is not None:
         record = store.read(run_id)
         if record.kind != "train" or record.status != "completed":
@@ -274,12 +284,13 @@ def evaluate(
         )
     # Every input is checked before a run folder is written (exit 2: nothing written).
     cfg = cfg.model_copy(update={"data": _resolve_data(cfg.data)})
+    launch = resolve_launch(LaunchSettings(num_processes=cfg.num_processes))
     if record.kind == "eval":
         store.create(record)
     run_dir = store.path(record.id)
     eval_id = _new_eval_id(run_dir, cfg)
     eval_dir = run_dir / "evals" / eval_id
-    command = job_command("evaluate", eval_dir.resolve())
+    command = eval_command(eval_dir.resolve(), launch)
     atomic_write_yaml(
         eval_dir / "eval.yaml", {"config": cfg.model_dump(mode="json"), "command": command}
     )

@@ -20,7 +20,11 @@ EVAL_EPILOG = (
     "drawn with --fewshot-seed as lm-eval draws them).\n\n"
     "--split validation evaluates the run's held-out problems (its data seed and fraction). "
     "--from-lm-eval FILE ... imports lm-evaluation-harness samples_*.jsonl / results_*.json as "
-    "evaluations rescored by our filters (with --run: added to that run).\n\n" + EXIT_CODES
+    "evaluations rescored by our filters (with --run: added to that run).\n\n"
+    "--num-processes N runs N copies of the model (one per GPU, or N CPU processes) through "
+    "`accelerate launch`, each generating its share of the batches; rank 0 merges and scores. "
+    "--device-map auto instead spreads one model over all GPUs; the two do not combine. "
+    "See docs/evaluation.md.\n\n" + EXIT_CODES
 )
 
 
@@ -105,6 +109,22 @@ def eval_(
             "--max-new-tokens", min=1, help="Longest answer; longer ones are marked truncated."
         ),
     ] = _default("max_new_tokens"),
+    num_processes: Annotated[
+        int,
+        typer.Option(
+            "--num-processes",
+            min=1,
+            help="Data-parallel processes (one per GPU) through `accelerate launch`; "
+            "the same results as one process.",
+        ),
+    ] = _default("num_processes"),
+    device_map: Annotated[
+        Literal["auto"] | None,
+        typer.Option(
+            "--device-map",
+            help="auto: spread one model over every GPU (a model larger than one GPU).",
+        ),
+    ] = None,
     from_lm_eval: Annotated[
         list[str] | None,
         typer.Option(
@@ -140,6 +160,8 @@ def eval_(
         "prompt_style": prompt_style or ("one-shot" if one_shot else _default("prompt_style")),
         "fewshot_seed": fewshot_seed,
         "gold_loss": not no_gold_loss,
+        "num_processes": num_processes,
+        "device_map": device_map,
     }
     if stop is not None:
         settings["stop"] = stop

@@ -182,6 +182,30 @@ class EvalConfig(_Strict):
     gold_loss: bool = True
     """Also record each problem's teacher-forced loss of the gold solution (`loss` in
     samples.jsonl); it feeds the outliers analysis."""
+    num_processes: int = Field(default=1, ge=1)
+    """Data-parallel processes (one per GPU) through `accelerate launch`: each generates
+    whole batches of the one-process plan, rank 0 merges and scores. Results are the same."""
+    device_map: Literal["auto"] | None = None
+    """`auto`: spread one model over every visible GPU (accelerate's device_map), for a model
+    larger than one GPU; None: the whole model on one device."""
+
+    @model_validator(mode="after")
+    def _one_scale_out(self) -> EvalConfig:
+        problem = scale_conflict(self.num_processes, self.device_map)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def scale_conflict(num_processes: int, device_map: str | None) -> str | None:
+    """Why these two evaluation settings cannot go together, or None (the CLI, the TUI form
+    and study files all say it in these words)."""
+    if device_map is not None and num_processes > 1:
+        return (
+            f"device_map {device_map} spreads one model over all GPUs in one process; it "
+            f"cannot run in {num_processes} processes: use one of num_processes or device_map"
+        )
+    return None
 
 
 M = TypeVar("M", bound=BaseModel)

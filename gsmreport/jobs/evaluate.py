@@ -22,7 +22,7 @@ from gsmreport.core.config import EvalConfig
 from gsmreport.core.errors import ConfigError
 from gsmreport.core.fsutil import atomic_write_json, atomic_write_text
 from gsmreport.core.liveness import process_facts
-from gsmreport.core.runs import RunStore, now_iso
+from gsmreport.core.runs import Hardware, RunStore, now_iso
 from gsmreport.datasets import sampling
 from gsmreport.datasets.gsm8k import load_split, sample
 from gsmreport.gsm8k.prompts import (
@@ -34,7 +34,15 @@ from gsmreport.gsm8k.prompts import (
     n_shots,
 )
 from gsmreport.gsm8k.scoring import counts_and_metrics, sample_row
-from gsmreport.jobs.common import hardware, install_signal_handlers, run_guarded, versions
+from gsmreport.jobs import shard
+from gsmreport.jobs.common import (
+    hardware,
+    install_signal_handlers,
+    is_main_process,
+    run_guarded,
+    versions,
+    world_size,
+)
 from gsmreport.jobs.generation import chat_renderer, generate, gold_losses, load_model
 
 # --- problems and prompts (no torch) ------------------------------------------------------
@@ -89,6 +97,16 @@ def _eta(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+def plan_batches(tokenizer: Any, prompts: list[str], batch_size: int) -> list[list[int]]:
+    """The batches of one evaluation, as prompt indices: prompts of similar length together
+    (longest first, so memory runs out at once if at all), which wastes less compute on
+    padding than the sample's order would. Ties keep doc order (a stable sort), so every
+    rank of a data-parallel evaluation computes the very same plan."""
+    lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 def evaluate_docs(
     model: Any,
     tokenizer: Any,
@@ -96,19 +114,30 @@ def evaluate_docs(
     docs: list[Doc],
     prompts: list[str],
     on_line: Callable[[str], None] | None = None,
+    batches: list[list[int]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One samples.jsonl row per problem, in doc order.
+    """One samples.jsonl row per problem of `batches` (default: plan_batches of all), in
+    doc order."""
+    if batches is None:
+        batches = plan_batches(tokenizer, prompts, cfg.batch_size)
+    rows = evaluate_batches(model, tokenizer, cfg, docs, prompts, batches, on_line)
+    return [rows[i] for i in sorted(rows)]
 
-    Batches group prompts of similar length (longest first, so memory runs out at once if at
-    all), which wastes less compute on padding than the sample's order would.
-    """
-    lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
-    order = sorted(range(len(docs)), key=lambda i: -lengths[i])
+
+def evaluate_batches(
+    model: Any,
+    tokenizer: Any,
+    cfg: EvalConfig,
+    docs: list[Doc],
+    prompts: list[str],
+    batches: list[list[int]],
+    on_line: Callable[[str], None] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """{prompt index: samples.jsonl row} for the problems of `batches`."""
     rows: dict[int, dict[str, Any]] = {}
-    n_batches = (len(order) + cfg.batch_size - 1) // cfg.batch_size
+    total = sum(len(idx) for idx in batches)
     started = time.monotonic()
-    for b in range(n_batches):
-        idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+    for b, idx in enumerate(batches):
         batch = [prompts[i] for i in idx]
         outs = generate(model, tokenizer, batch, cfg)
         losses: list[float | None] = [None] * len(idx)
@@ -119,23 +148,49 @@ def evaluate_docs(
             rows[i] = sample_row(docs[i], prompts[i], out.text, out.n_tokens, out.truncated, loss)
         done, elapsed = len(rows), time.monotonic() - started
         rate = done / elapsed if elapsed > 0 else 0.0
-        eta = _eta((len(docs) - done) / rate) if rate else "?"
+        eta = _eta((total - done) / rate) if rate else "?"
         line = (
-            f"[gsmreport] eval batch {b + 1}/{n_batches}: {done}/{len(docs)} problems, "
+            f"[gsmreport] eval batch {b + 1}/{len(batches)}: {done}/{total} problems, "
             f"{rate:.2f} problems/s, ETA {eta}"
         )
         if on_line is not None:
             on_line(line)
-    return [rows[i] for i in range(len(docs))]
+    return rows
 
 
 def _evaluate(eval_dir: Path, cfg: EvalConfig) -> dict[str, Any]:
     started = time.monotonic()
     docs = select_docs(cfg)
     model, tokenizer = load_model(cfg)
+    # Every rank builds every prompt and the whole batch plan (cheap next to generation;
+    # the plan sorts by every prompt's length), then generates its own share of the batches.
     prompts = build_prompts(cfg, docs, chat_renderer(tokenizer))
-    rows = evaluate_docs(model, tokenizer, cfg, docs, prompts, lambda s: print(s, flush=True))
-    return _write(eval_dir, cfg, rows, time.monotonic() - started)
+    plan = plan_batches(tokenizer, prompts, cfg.batch_size)
+    mine = shard.my_batches(plan)
+    say = print_line if is_main_process() else None
+    if world_size() > 1 and say is not None:
+        say(shard.plan_line(plan, len(docs)))
+    part = evaluate_batches(model, tokenizer, cfg, docs, prompts, mine, say)
+    merged = shard.merge_on_main(part, len(docs))
+    if merged is None:  # not rank 0: its rows are with rank 0 now, which writes the files
+        return {}
+    return _write(eval_dir, cfg, merged, time.monotonic() - started)
+
+
+def eval_hardware(cfg: EvalConfig) -> Hardware:
+    """The devices this evaluation holds: one per process, or, for a model spread with
+    device_map, every visible GPU (accelerate's "auto" balances the layers over all of
+    them), so that the cost counts each one."""
+    facts = hardware()
+    if cfg.device_map is not None and facts.device == "cuda":
+        import torch
+
+        return facts.model_copy(update={"count": torch.cuda.device_count()})
+    return facts
+
+
+def print_line(line: str) -> None:
+    print(line, flush=True)
 
 
 def _write(
@@ -159,13 +214,15 @@ def _write(
         "stop": cfg.stop,
         "max_new_tokens": cfg.max_new_tokens,
         "batch_size": cfg.batch_size,
+        "num_processes": world_size(),
+        "device_map": cfg.device_map,
         "results": {"gsm8k": metrics},
         "counts": counts,
         "gold_loss_mean": sum(losses) / len(losses) if losses else None,
         "runtime_s": round(runtime, 3),
         "problems_per_s": round(n / runtime, 3) if runtime > 0 else None,
         "created_at": now_iso(),
-        "hardware": hardware().model_dump(),
+        "hardware": eval_hardware(cfg).model_dump(),
         "versions": versions(),
     }
     atomic_write_json(eval_dir / "results.json", results)
@@ -184,9 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     record = store.read(run_dir.name)
     if record.kind == "eval":
         # An evaluation-only run: its status is the evaluation's status.
-        store.set_status(
-            record.id, "running", hardware=hardware(), versions=versions(), **process_facts()
-        )
+        if is_main_process():
+            store.set_status(
+                record.id,
+                "running",
+                hardware=eval_hardware(cfg),
+                versions=versions(),
+                **process_facts(),
+            )
         return run_guarded(run_dir, lambda: _evaluate(eval_dir, cfg))
     install_signal_handlers()
     try:

@@ -7,6 +7,7 @@ from the job's bookkeeping so the throughput benchmark times exactly this code.
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any, NamedTuple
 
 from gsmreport.core.config import EvalConfig
@@ -21,7 +22,8 @@ class Generated(NamedTuple):
 
 
 def load_model(cfg: EvalConfig) -> tuple[Any, Any]:
-    """(model, tokenizer): a base or merged model folder or Hub id, plus a LoRA adapter."""
+    """(model, tokenizer): a base or merged model folder or Hub id, plus a LoRA adapter;
+    on one device (this rank's GPU, else the CPU) or spread by `cfg.device_map`."""
     import torch
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -38,7 +40,12 @@ def load_model(cfg: EvalConfig) -> tuple[Any, Any]:
     dtype = torch.bfloat16 if cuda and torch.cuda.is_bf16_supported() else torch.float32
     # transformers 5 renamed torch_dtype to dtype; the old name still works before it.
     key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
-    model: Any = AutoModelForCausalLM.from_pretrained(cfg.model, **{key: dtype})
+    placement: dict[str, Any] = {}
+    if cfg.device_map is not None:
+        # accelerate places the layers over every visible GPU (then the CPU) and moves the
+        # activations between them itself: the model must not be moved again afterwards.
+        placement["device_map"] = cfg.device_map
+    model: Any = AutoModelForCausalLM.from_pretrained(cfg.model, **{key: dtype}, **placement)
     if cfg.adapter:
         from peft import PeftModel
 
@@ -47,8 +54,9 @@ def load_model(cfg: EvalConfig) -> tuple[Any, Any]:
         # a Python-level adapter call per wrapped module per token, which made LoRA evaluation
         # launch-bound on a GPU (benchmarks/eval_adapter.py measures the difference).
         model = model.merge_and_unload()
-    if cuda:
-        model = model.to("cuda")
+    if cuda and cfg.device_map is None:
+        # Under `accelerate launch` each rank has its own GPU (LOCAL_RANK; 0 when alone).
+        model = model.to(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}")
     model.eval()
     return model, tokenizer
 

@@ -27,3 +27,13 @@ def train_command(
     if launch is None or not uses_accelerate(launch):
         return job_command("train", run_dir, python=python)
     return accelerate_command("gsmreport.jobs.train", run_dir, launch, python or sys.executable)
+
+
+def eval_command(
+    eval_dir: Path, launch: LaunchSettings | None = None, *, python: str | None = None
+) -> list[str]:
+    """The evaluation child: one process, or N data-parallel ranks through `accelerate launch`
+    (the same launcher flags as training; `launch` checked by `accelerate.resolve_launch`)."""
+    if launch is None or not uses_accelerate(launch):
+        return job_command("evaluate", eval_dir, python=python)
+    return accelerate_command("gsmreport.jobs.evaluate", eval_dir, launch, python or sys.executable)

@@ -54,9 +54,12 @@ def train_settings(cfg: TrainConfig) -> str:
 
 def eval_settings(cfg: EvalConfig) -> str:
     n = f"{cfg.n} problems" if cfg.n else "every problem"
+    scale = f", {cfg.num_processes} processes" if cfg.num_processes > 1 else ""
+    if cfg.device_map is not None:
+        scale += f", device map {cfg.device_map}"
     return (
         f"{n} of {cfg.split} of {_data(cfg.data)}, {cfg.prompt_style}, "
-        f"{cfg.max_new_tokens} new tokens max"
+        f"{cfg.max_new_tokens} new tokens max{scale}"
     )
 
 

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-from gsmreport.core.config import EvalConfig, validate_model
+from gsmreport.core.config import EvalConfig, scale_conflict, validate_model
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunStore
 from gsmreport.core.settings import Dirs
@@ -26,7 +26,12 @@ from gsmreport.tui.messages import ShowError
 
 BASE_MODEL = "__base_model__"  # the target choice that evaluates a model folder or Hub id
 PROMPT_STYLES: tuple[str, ...] = typing.get_args(typing.get_type_hints(EvalConfig)["prompt_style"])
-NUMBERS = {"n": "eval-n", "max_new_tokens": "eval-max-new-tokens"}
+NUMBERS = {
+    "n": "eval-n",
+    "max_new_tokens": "eval-max-new-tokens",
+    "num_processes": "eval-num-processes",
+}
+ONE_DEVICE = "none"  # the device-map choice that keeps the model on one device
 
 
 def evaluable_runs(dirs: Dirs) -> list[str]:
@@ -55,6 +60,10 @@ def eval_command(settings: dict[str, Any]) -> str:
         args += ["--prompt-style", settings["prompt_style"]]
     if settings["max_new_tokens"] != str(defaults.max_new_tokens):
         args += ["--max-new-tokens", settings["max_new_tokens"] or "M"]
+    if settings.get("num_processes", "1") != str(defaults.num_processes):
+        args += ["--num-processes", settings["num_processes"] or "P"]
+    if settings.get("device_map"):
+        args += ["--device-map", settings["device_map"]]
     return shlex.join(args)
 
 
@@ -122,6 +131,17 @@ class EvaluateScreen(Screen[None]):
                 ),
             )
             yield from _row("max new tokens", Input("256", compact=True, id="eval-max-new-tokens"))
+            yield from _row("processes", Input("1", compact=True, id="eval-num-processes"))
+            yield from _row(
+                "device map",
+                Select(
+                    [("one device", ONE_DEVICE), ("auto: one model over all GPUs", "auto")],
+                    value=ONE_DEVICE,
+                    allow_blank=False,
+                    compact=True,
+                    id="eval-device-map",
+                ),
+            )
         yield Static("", id="eval-preview", markup=False)
         with Horizontal(id="eval-actions"):
             yield Button("Launch (ctrl+l)", id="eval-launch", variant="success", compact=True)
@@ -152,6 +172,8 @@ class EvaluateScreen(Screen[None]):
             "data_path": data or None,
             "prompt_style": str(self.query_one("#eval-prompt-style", Select).value),
         }
+        device_map = str(self.query_one("#eval-device-map", Select).value)
+        out["device_map"] = None if device_map == ONE_DEVICE else device_map
         for key, widget_id in NUMBERS.items():
             out[key] = self.query_one(f"#{widget_id}", Input).value.strip()
         return out
@@ -174,6 +196,10 @@ class EvaluateScreen(Screen[None]):
             problem = setting_error(key, s[key])
             if problem:
                 errors[widget_id] = problem
+        if "eval-num-processes" not in errors and s["num_processes"].isdigit():
+            conflict = scale_conflict(int(s["num_processes"]), s["device_map"])
+            if conflict:
+                errors["eval-num-processes"] = conflict
         self.errors = errors
         for widget_id in ("eval-model", "eval-data", *NUMBERS.values()):
             label = self.query_one(f"#{widget_id}-error", Static)
@@ -204,6 +230,8 @@ class EvaluateScreen(Screen[None]):
                 n=int(s["n"]),
                 max_new_tokens=int(s["max_new_tokens"]),
                 prompt_style=s["prompt_style"],
+                num_processes=int(s["num_processes"]),
+                device_map=s["device_map"],
                 on_done=announce_when_unwatched(self.app, self.jobs.dirs),
             )
         except GsmReportError as exc:
