@@ -145,3 +145,18 @@ def test_old_rows_are_scored_again_or_left_unscored() -> None:
         "flexible-extract": 0,
         "numeric-match": None,
     }
+
+
+def test_old_rows_are_scored_on_the_text_their_scores_read() -> None:
+    from gsmreport.gsm8k.scoring import rescored_exact_match
+
+    ours = {
+        "doc": {"question": "q", "answer": GOLD_29},
+        "resps": [["#### 29.00\nQuestion: and then?\n#### 29"]],  # a run-on past our stop
+        "exact_match": {"strict-match": 1, "flexible-extract": 1},
+    }
+    # our eval job cut its generations at "Question:" before scoring, and so does the rescoring
+    assert rescored_exact_match(ours)["flexible-extract"] == 0
+    # an lm-eval sample was cut by lm-eval's own `until`: scored as it stands
+    theirs = ours | {"lm_eval_exact_match": {"strict-match": 0.0}}
+    assert rescored_exact_match(theirs)["flexible-extract"] == 1

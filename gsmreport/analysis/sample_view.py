@@ -21,7 +21,7 @@ from gsmreport.gsm8k.answers import (
     strict_match,
 )
 from gsmreport.gsm8k.answers import gold_steps as count_gold_steps
-from gsmreport.gsm8k.scoring import rescored_exact_match
+from gsmreport.gsm8k.scoring import rescored_exact_match, scored_text
 
 TRUNCATED = "truncated"  # the failure category a row may already carry (failures.TRUNCATED)
 
@@ -90,7 +90,7 @@ def sample_view(row: Mapping[str, Any]) -> SampleView:
     truncated = row.get("truncated")
     if truncated is None and row.get("category") == TRUNCATED:
         truncated = True
-    number = numeric_answer(response) if response else None
+    number = numeric_answer(scored_text(dict(row), response)) if response else None
     steps = row.get("gold_steps")
     if not isinstance(steps, int):
         steps = count_gold_steps(solution) if solution else None

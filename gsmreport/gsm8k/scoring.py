@@ -79,8 +79,14 @@ def rescored_exact_match(row: dict[str, Any]) -> dict[str, Any]:
     first = resps[0] if isinstance(resps, list) and resps else None
     response = first[0] if isinstance(first, list) and first else first
     if isinstance(solution, str) and isinstance(response, str):
-        return dict(score(response, solution)[1])
+        return dict(score(scored_text(row, response), solution)[1])
     return em | {NUMERIC: None}
+
+
+def scored_text(row: dict[str, Any], response: str) -> str:
+    """The part of a row's response its scores read: our generations are cut at STOP as
+    sample_row cut them; an lm-eval sample (it keeps `lm_eval_exact_match`) is already cut."""
+    return response if "lm_eval_exact_match" in row else response.split(STOP)[0]
 
 
 def sample_row(
