@@ -35,6 +35,7 @@ from gsmreport.analysis.eval_sections import (
     written_order,
 )
 from gsmreport.analysis.evaluation import EvalSummary, FilterScore, eval_folders, summarize_eval
+from gsmreport.analysis.series import RunSeries, run_series
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
 from gsmreport.analysis.training import (
@@ -144,6 +145,11 @@ class RunAnalysis:
             found = self.training.token_accuracy if self.training else ()
             return next((a for a in found if a.split == "train"), None)
         return token_accuracy(self.frame, "train") if self.frame.height else None
+
+    @cached_property
+    def series(self) -> RunSeries:
+        """Every logged series as chart panels, the most useful first (the run view's grid)."""
+        return run_series(self.frame)
 
     @cached_property
     def system(self) -> SystemUsage | None:
