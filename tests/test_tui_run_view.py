@@ -82,7 +82,9 @@ def raja(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dirs, str]:
 
 class TestWandbRun:
     @async_test
-    async def test_every_series_paged_grad_norm_and_eval_test_accuracy(self, raja: tuple[Dirs, str]) -> None:
+    async def test_every_series_paged_grad_norm_and_eval_test_accuracy(
+        self, raja: tuple[Dirs, str]
+    ) -> None:
         dirs, run_id = raja
         app = make_app(dirs)
         async with app.run_test(size=SIZE) as pilot:
@@ -112,6 +114,9 @@ class TestWandbRun:
             assert "output.log" not in plain(app, "#run-console")  # kept as logs/console.log
             assert "console.log" in plain(app, "#run-console")
             assert "train/total_flos" in plain(app, "#run-finals")
+            # The run's own start and end (W&B's start record + its runtime), not the import's.
+            overview = plain(app, "#run-overview")
+            assert "2024-11-26" in overview
 
     @async_test
     async def test_regex_filter_and_escape(self, raja: tuple[Dirs, str]) -> None:

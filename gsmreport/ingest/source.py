@@ -44,6 +44,8 @@ class SourceData:
     status: Literal["completed", "interrupted", "failed"] = "completed"
     hardware: dict[str, Any] | None = None  # {"device", "device_name", "count"}
     runtime_s: float | None = None
+    started_at: str | None = None  # ISO time the source says the run began, when it says
+    finished_at: str | None = None
     name: str | None = None  # the source's own run name, if it has one
     evals: list[ImportedEval] = field(default_factory=list)
     console: str | None = None  # the run's console output, kept as logs/console.log

@@ -284,7 +284,11 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
 
     from gsmreport.datasets.formats import load_examples, to_record
     from gsmreport.datasets.sampling import sample, train_val_split
-    from gsmreport.jobs.callbacks import CheckpointLineCallback, MetricsJsonlCallback
+    from gsmreport.jobs.callbacks import (
+        CheckpointLineCallback,
+        MetricsJsonlCallback,
+        SystemMetricsCallback,
+    )
 
     main, t = is_main_process(), cfg.training
     # stdout is a log file (the TUI's live view, logs/stdout.log): "Writing model shards"
@@ -313,6 +317,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
             set_status(run_dir, "running", resumed_from=checkpoint.name)
     callbacks: list[Any] = [
         MetricsJsonlCallback(run_dir / "metrics.jsonl", wall_offset=wall_offset),
+        SystemMetricsCallback(run_dir / "metrics.jsonl", wall_offset=wall_offset),
         CheckpointLineCallback(),
     ]
     if t.early_stopping_patience is not None and val_ds is not None:
