@@ -25,6 +25,7 @@ from gsmreport.tui.screens.run_detail import RunScreen
 from gsmreport.tui.widgets.curve import CurveChart
 from gsmreport.tui.widgets.metric_grid import PAGE_SIZE, MetricGrid
 from tests.conftest import shared_data
+from tests.report_samples import write_gsm_eval
 from tests.run_fixtures import jsonl_line, logs, write_record
 from tests.tui_support import async_test
 
@@ -228,6 +229,16 @@ class TestLive:
             await settle(app, pilot)
             assert [x for x, _ in loss.series["train"]][-1] == 60.0
             assert "1.090" in plain(app, "#run-headline")  # the final train loss card
+            # A new evaluation while the view is open: read (its samples too) and shown.
+            assert "No evaluations yet" in plain(app, "#run-evals")
+            write_gsm_eval(run_dir, "gsm")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if "gsm" in plain(app, "#run-evals"):
+                    break
+            await settle(app, pilot)
+            assert "gsm (latest)" in plain(app, "#run-evals")
+            assert "gsm: 8 wrong of 12" in plain(app, "#run-failures")
 
     @async_test
     async def test_coming_back_reads_the_run_again(self, dirs: Dirs) -> None:

@@ -63,10 +63,9 @@ def panel_views(found: RunSeries) -> tuple[tuple[PanelView, ...], tuple[tuple[st
     return panels, finals
 
 
-def extras(analysis: RunAnalysis) -> RunExtras:
-    """The curves and evaluations of a run's analysis, shaped for the run screen."""
+def eval_views(analysis: RunAnalysis) -> tuple[EvalView, ...]:
     latest = analysis.latest
-    views = tuple(
+    return tuple(
         EvalView(
             s.summary.eval_id,
             s.summary.scores,
@@ -76,6 +75,14 @@ def extras(analysis: RunAnalysis) -> RunExtras:
         )
         for s in analysis.evaluations
     )
+
+
+def extras(analysis: RunAnalysis, evals: tuple[EvalView, ...] | None = None) -> RunExtras:
+    """The curves and evaluations of a run's analysis, shaped for the run screen.
+
+    `evals`: the evaluations as last read, when none of their files changed since; a live run
+    then re-reads only its metric rows, not every sample of every evaluation."""
+    views = eval_views(analysis) if evals is None else evals
     frame = analysis.frame
     panels, finals = panel_views(analysis.series)
     if not frame.height:

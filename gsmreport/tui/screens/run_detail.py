@@ -188,6 +188,10 @@ def failure_tables(extras: RunExtras) -> RenderableType:
     return Group(*parts)
 
 
+def _eval_stamps(stamps: dict[str, int]) -> dict[str, int]:
+    return {name: mtime for name, mtime in stamps.items() if name.startswith("evals/")}
+
+
 class RunScreen(HostedScreen):
     """A run's view. `POLL_S`: how often the run folder's file times are compared."""
 
@@ -292,12 +296,12 @@ class RunScreen(HostedScreen):
 
         stamps = self.stamps()  # before reading: a write during the read shows next poll
         detail = load_detail(self.dirs, self.run_id)
-        return (
-            detail,
-            extras(pipeline.analyse(self.dirs, self.run_id)),
-            console_text(self.run_dir),
-            stamps,
+        before, shown = self._stamps or {}, self.extras
+        same_evals = shown is not None and _eval_stamps(before) == _eval_stamps(stamps)
+        found = extras(
+            pipeline.analyse(self.dirs, self.run_id), shown.evals if shown and same_evals else None
         )
+        return detail, found, console_text(self.run_dir), stamps
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != EXTRAS_GROUP:
