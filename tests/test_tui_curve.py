@@ -24,7 +24,7 @@ from gsmreport.tui.widgets.braille import (
     window,
 )
 from gsmreport.tui.widgets.curve import CurveChart
-from gsmreport.tui.widgets.ticks import fmt_tick, nice_ticks
+from gsmreport.tui.widgets.ticks import fmt_tick, fmt_ticks, nice_ticks
 from tests.tui_support import async_test
 
 
@@ -228,6 +228,16 @@ def sgr_of_braille(line: Text, console: Console) -> set[str]:
     with console.capture() as capture:
         console.print(line, end="")
     return {codes for codes, _ in BRAILLE_RUN.findall(capture.get())}
+
+
+def test_ticks_of_a_narrow_range_far_from_zero_stay_distinct() -> None:
+    """W&B's disk usage: 36.3050 … 36.3125 GB would all read `36.31` to four digits."""
+    assert fmt_ticks([36.305, 36.3075, 36.31, 36.3125]) == ["36.305", "36.307", "36.310", "36.312"]
+    assert fmt_ticks([0.5, 1.0]) == ["0.5", "1"]  # no change when they already differ
+    points = [(float(i), 36.305 + i * 0.0001) for i in range(80)]
+    labels = [line.plain.split("┤")[0].strip() for line in plot({"gb": points}, 50, 12)[1:-2]]
+    shown = [label for label in labels if label]
+    assert len(shown) >= 2 and len(set(shown)) == len(shown)
 
 
 class TestLogAndZoom:

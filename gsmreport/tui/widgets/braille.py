@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from gsmreport.core.decimate import minmax_decimate
-from gsmreport.tui.widgets.ticks import fmt_tick, nice_ticks
+from gsmreport.tui.widgets.ticks import fmt_tick, fmt_ticks, nice_ticks
 
 Point = tuple[float, float]
 Series = Mapping[str, Sequence[Point]]
@@ -179,9 +179,10 @@ def _y_labels(frame: Frame, rows: int, *, log_y: bool = False) -> dict[int, str]
     ticks = (
         _log_ticks(frame.y0, frame.y1, target) if log_y else nice_ticks(frame.y0, frame.y1, target)
     )
-    for value in ticks:
+    texts = fmt_ticks([10**value if log_y else value for value in ticks])
+    for value, text in zip(ticks, texts, strict=True):
         row = round((frame.y1 - value) / (frame.y1 - frame.y0) * h_dots) // 4
-        labels.setdefault(row, fmt_tick(10**value if log_y else value))
+        labels.setdefault(row, text)
     return labels
 
 
