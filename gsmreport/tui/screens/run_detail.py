@@ -26,6 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
+from gsmreport.core.errors import GsmReportError
 from gsmreport.core.fmt import DASH, usd
 from gsmreport.core.redact import redacted
 from gsmreport.gsm8k.answers import FILTERS
@@ -295,12 +296,15 @@ class RunScreen(HostedScreen):
         from gsmreport import pipeline
 
         stamps = self.stamps()  # before reading: a write during the read shows next poll
-        detail = load_detail(self.dirs, self.run_id)
+        analysis = pipeline.analyse(self.dirs, self.run_id)
+        try:
+            # The cards from the very analysis the charts come from: the log is parsed once.
+            detail = RunDetail(record=analysis.record, summary=analysis.headline())
+        except (GsmReportError, KeyError, TypeError, ValueError, OSError):
+            detail = load_detail(self.dirs, self.run_id)  # a broken results file: run.yaml's
         before, shown = self._stamps or {}, self.extras
         same_evals = shown is not None and _eval_stamps(before) == _eval_stamps(stamps)
-        found = extras(
-            pipeline.analyse(self.dirs, self.run_id), shown.evals if shown and same_evals else None
-        )
+        found = extras(analysis, shown.evals if shown and same_evals else None)
         return detail, found, console_text(self.run_dir), stamps
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
