@@ -22,6 +22,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,8 @@ PROBLEM_COPIES = 110  # × the 12 hand-written problems = 1,320 samples, about G
 def build(runs: Path, steps: int) -> str:
     sys.path.insert(0, str(ROOT))
     from gsmreport.core.runs import RunRecord, RunStore
-    from tests.report_samples import counts_and_metrics, sample_rows
+    from gsmreport.gsm8k.scoring import counts_and_metrics
+    from tests.report_samples import sample_rows
     from tests.run_fixtures import jsonl_line, train_log
 
     store = RunStore(runs)
@@ -57,8 +59,7 @@ def build(runs: Path, steps: int) -> str:
     return "live"
 
 
-def best(fn: object, repeat: int) -> float:
-    assert callable(fn)
+def best(fn: Callable[[], None], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -96,12 +97,16 @@ def main() -> None:
         def floor() -> None:
             [json.loads(line) for line in log.read_text().splitlines()]
 
-        def touch() -> None:  # the cards' cache is keyed on mtimes: a live run moves them
-            log.touch()
+        def touched(fn: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                log.touch()  # the cards' cache is keyed on mtimes: a live run moves them
+                fn()
+
+            return run
 
         timings = {}
         for name, fn in (("reload", reload), ("full", full), ("floor", floor)):
-            timings[name] = best(lambda fn=fn: (touch(), fn()), args.repeat)
+            timings[name] = best(touched(fn), args.repeat)
         lines = sum(1 for _ in log.open())
         print(
             f"run: {args.n} log steps ({lines} metrics.jsonl lines), 1 evaluation of "

@@ -282,7 +282,14 @@ class RunScreen(HostedScreen):
         return found
 
     def poll_run(self) -> None:
-        """Read the run again when a file it shows moved (a few stats; nothing read if not)."""
+        """Read the run again when a file it shows moved (a few stats; nothing read if not).
+
+        Not while a read is under way: on a run whose read takes longer than the poll
+        interval, each poll would otherwise cancel the read before it could finish."""
+        if any(
+            w.node is self and w.group == EXTRAS_GROUP and not w.is_finished for w in self.workers
+        ):
+            return
         try:
             changed = self.stamps() != self._stamps
         except OSError:  # a file went between the listing and the stat: look next time
