@@ -245,7 +245,7 @@ class RunScreen(HostedScreen):
             yield MetricGrid(id="run-grid")
             yield Static("Overview", classes="heading")
             yield Static(overview(detail), id="run-overview", classes="section")
-            yield Static("Evaluations", classes="heading")
+            yield Static("Evaluations", id="run-evals-heading", classes="heading")
             yield Static(evaluations(None), id="run-evals", classes="section")
             yield Static("Failure categories", classes="heading")
             yield Static(Text("Reading…", style="dim"), id="run-failures", classes="section")
@@ -341,7 +341,7 @@ class RunScreen(HostedScreen):
         self.query_one("#run-finals", Static).update(finals_table(extras))
         if first and not extras.panels and extras.evals:
             # An evaluation-only run (lm-eval): open on what it has, its evaluations.
-            evals = self.query_one("#run-evals", Static)
+            evals = self.query_one("#run-evals-heading", Static)
             self.call_after_refresh(
                 self.query_one(VerticalScroll).scroll_to_widget, evals, top=True, animate=False
             )
