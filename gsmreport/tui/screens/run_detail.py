@@ -9,6 +9,7 @@ evaluations, console) when one moved, and on coming back from another screen.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -233,6 +234,7 @@ class RunScreen(HostedScreen):
         self.config_text = config_text(detail.record.config)
         self._stamps: dict[str, int] | None = None  # file times the shown figures were read at
         self._poll: Timer | None = None
+        self._rest_until = 0.0  # monotonic time before which a poll reads nothing
 
     def compose(self) -> ComposeResult:
         detail = self.detail
@@ -290,6 +292,8 @@ class RunScreen(HostedScreen):
             w.node is self and w.group == EXTRAS_GROUP and not w.is_finished for w in self.workers
         ):
             return
+        if time.monotonic() < self._rest_until:
+            return
         try:
             changed = self.stamps() != self._stamps
         except OSError:  # a file went between the listing and the stat: look next time
@@ -302,6 +306,7 @@ class RunScreen(HostedScreen):
         """The run read again from disk: headline (cards, overview), series, evaluations."""
         from gsmreport import pipeline
 
+        started = time.monotonic()
         stamps = self.stamps()  # before reading: a write during the read shows next poll
         analysis = pipeline.analyse(self.dirs, self.run_id)
         try:
@@ -312,6 +317,9 @@ class RunScreen(HostedScreen):
         before, shown = self._stamps or {}, self.extras
         same_evals = shown is not None and _eval_stamps(before) == _eval_stamps(stamps)
         found = extras(analysis, shown.evals if shown and same_evals else None)
+        # A long run's log takes a while to read: rest three times that long before the next
+        # read, so that following it never keeps a core busy (at most a quarter of one).
+        self._rest_until = time.monotonic() + 3 * (time.monotonic() - started)
         return detail, found, console_text(self.run_dir), stamps
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
