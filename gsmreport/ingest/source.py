@@ -6,6 +6,7 @@ into an imported run. Keeping that split lets each reader be tested on a file al
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,16 @@ class ImportedEval:
     eval_id: str
     samples: list[dict[str, Any]]
     results: dict[str, Any]
+
+
+def iso_time(epoch_seconds: float | None) -> str | None:
+    """A Unix time as the ISO-8601 UTC string run.yaml holds; None stays None."""
+    if epoch_seconds is None or not epoch_seconds > 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(epoch_seconds, dt.UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 @dataclass
