@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,24 @@ class TestLive:
             assert "1.090" in plain(app, "#run-headline")
             assert "42 s" in plain(app, "#run-headline")
             assert "completed" in plain(app, "#run-overview")
+
+    @async_test
+    async def test_a_run_deleted_while_open_says_so_once(
+        self, dirs: Dirs, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from gsmreport.tui.screens.error import ErrorDialog
+
+        monkeypatch.setattr(RunScreen, "POLL_S", 0.05)
+        run_dir = dirs.runs / "gone"
+        run_dir.mkdir(parents=True)
+        write_lines(run_dir, [(s, log) for s, log in logs() if "loss" in log])
+        write_record(run_dir, status="running", runtime_s=None)
+        app = make_app(dirs)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_run(app, pilot, "gone")
+            shutil.rmtree(run_dir)
+            for _ in range(20):  # many poll intervals
+                await pilot.pause(0.05)
+            await settle(app, pilot)
+            dialogs = [s for s in app.screen_stack if isinstance(s, ErrorDialog)]
+            assert len(dialogs) == 1

@@ -325,8 +325,14 @@ class RunScreen(HostedScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != EXTRAS_GROUP:
             return
+        if event.state == WorkerState.ERROR and self._poll is not None:
+            # The base class shows the error once; polling on would show it every 2 s. A
+            # return to the screen (or f5) tries again.
+            self._poll.pause()
         result = event.worker.result
         if event.state == WorkerState.SUCCESS and isinstance(result, tuple):
+            if self._poll is not None:
+                self._poll.resume()
             detail, found, console, self._stamps = result
             self.show_detail(detail)
             self.show_extras(found)
