@@ -235,6 +235,7 @@ class RunScreen(HostedScreen):
         self._stamps: dict[str, int] | None = None  # file times the shown figures were read at
         self._poll: Timer | None = None
         self._rest_until = 0.0  # monotonic time before which a poll reads nothing
+        self._halted = False  # the last read failed: no polling until one succeeds
 
     def compose(self) -> ComposeResult:
         detail = self.detail
@@ -292,7 +293,7 @@ class RunScreen(HostedScreen):
             w.node is self and w.group == EXTRAS_GROUP and not w.is_finished for w in self.workers
         ):
             return
-        if time.monotonic() < self._rest_until:
+        if self._halted or time.monotonic() < self._rest_until:
             return
         try:
             changed = self.stamps() != self._stamps
@@ -303,7 +304,19 @@ class RunScreen(HostedScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=EXTRAS_GROUP)
     def load_extras(self) -> tuple[RunDetail, RunExtras, Text, dict[str, int]]:
-        """The run read again from disk: headline (cards, overview), series, evaluations."""
+        """The run read again from disk: headline (cards, overview), series, evaluations.
+
+        A read that fails halts the polling (set here, in the worker, so that no poll can
+        start another read before the failure reaches the screen): the base class shows the
+        error once, where polling on would show it every 2 s. Coming back to the screen or
+        f5 tries again, and a read that succeeds lifts the halt."""
+        try:
+            return self._read_run()
+        except Exception:
+            self._halted = True
+            raise
+
+    def _read_run(self) -> tuple[RunDetail, RunExtras, Text, dict[str, int]]:
         from gsmreport import pipeline
 
         started = time.monotonic()
@@ -325,14 +338,9 @@ class RunScreen(HostedScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != EXTRAS_GROUP:
             return
-        if event.state == WorkerState.ERROR and self._poll is not None:
-            # The base class shows the error once; polling on would show it every 2 s. A
-            # return to the screen (or f5) tries again.
-            self._poll.pause()
         result = event.worker.result
         if event.state == WorkerState.SUCCESS and isinstance(result, tuple):
-            if self._poll is not None:
-                self._poll.resume()
+            self._halted = False
             detail, found, console, self._stamps = result
             self.show_detail(detail)
             self.show_extras(found)
