@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from gsmreport.analysis.run import RunAnalysis as RunAnalysis
     from gsmreport.analysis.sample_rows import SampleRow as SampleRow
     from gsmreport.analysis.sample_rows import SampleSet as SampleSet
+    from gsmreport.analysis.series import RunSeries as RunSeries
     from gsmreport.ingest.importer import Outcome as Outcome
     from gsmreport.report.compare_tables import TableRow as TableRow
     from gsmreport.report.compare_view import Comparison as Comparison

@@ -73,3 +73,19 @@ def test_headline_is_the_analysis_figures(tmp_path: Path) -> None:
     cost = analysis.cost
     assert head.cost_usd == (cost.usd if cost else None)
     assert head.device_hours == (cost.device_hours if cost else None)
+
+
+def test_a_running_run_has_its_runtime_so_far() -> None:
+    """While a run trains, nothing has logged a runtime yet: started_at → now stands in."""
+    import datetime as dt
+
+    from gsmreport.analysis.run import run_runtime
+    from gsmreport.core.runs import RunRecord
+
+    start = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=90)).isoformat()
+    running = RunRecord(id="r", kind="train", status="running", started_at=start)
+    runtime = run_runtime(running, lambda: None)
+    assert runtime is not None and 89 <= runtime.seconds < 3600
+    assert "so far" in runtime.source
+    stopped = running.model_copy(update={"status": "interrupted"})
+    assert run_runtime(stopped, lambda: None) is None  # a stopped run's end is unknown

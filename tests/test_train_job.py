@@ -71,8 +71,9 @@ def _config(path: Path, model: Path, data: dict[str, Any], **sections: Any) -> P
 
 
 def _events(run_dir: Path) -> list[dict[str, Any]]:
+    """The trainer's log events (the machine samples between them left out)."""
     lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
+    return [event for event in map(json.loads, lines) if "logs" in event]
 
 
 def _steps(run_dir: Path, key: str) -> list[int]:
@@ -139,6 +140,11 @@ def test_each_data_family_trains(
     assert not any(line.startswith("{'") or "Writing model shards" in line for line in lines)
     assert _steps(dirs.runs / f"f-{family}", "loss") == [1, 2, 3, 4]
     assert record.data and family in record.data
+    # The machine's memory and CPU during training, as system rows beside the log's.
+    table = pl.read_parquet(dirs.runs / f"f-{family}" / "metrics.parquet")
+    system = table.filter(pl.col("split") == "system")
+    assert {"cpu", "proc.memory.rssMB"} <= set(system.get_column("metric").to_list())
+    assert system.get_column("step").min() == 0 and system.get_column("step").max() == 4
 
 
 def test_cosine_with_min_lr_stays_above_the_floor_and_8bit_falls_back(

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import math
+import re
 from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from rich.color import Color, ColorSystem
+from rich.console import Console
+from rich.text import Text
 from textual.app import App, ComposeResult
 
-from gsmreport.tui.widgets.braille import BRAILLE_BASE, NO_DATA, decimate, plot
+from gsmreport.tui.widgets.braille import (
+    BRAILLE_BASE,
+    NO_DATA,
+    PALETTE,
+    decimate,
+    plot,
+    window,
+)
 from gsmreport.tui.widgets.curve import CurveChart
-from gsmreport.tui.widgets.ticks import fmt_tick, nice_ticks
+from gsmreport.tui.widgets.ticks import fmt_tick, fmt_ticks, nice_ticks
 from tests.tui_support import async_test
 
 
@@ -206,3 +218,72 @@ class TestWidget:
 def test_snapshot_two_series(snap_compare: Any) -> None:
     """Train and eval loss overlaid in two colours, legend on top, ticks on both axes."""
     assert snap_compare(ChartApp(), terminal_size=(80, 20))
+
+
+BRAILLE_RUN = re.compile("\x1b\\[([0-9;]*)m([\u2801-\u28ff]+)")
+
+
+def sgr_of_braille(line: Text, console: Console) -> set[str]:
+    """The SGR codes a 256-colour terminal gets in front of this line's braille runs."""
+    with console.capture() as capture:
+        console.print(line, end="")
+    return {codes for codes, _ in BRAILLE_RUN.findall(capture.get())}
+
+
+def test_ticks_of_a_narrow_range_far_from_zero_stay_distinct() -> None:
+    """W&B's disk usage: 36.3050 … 36.3125 GB would all read `36.31` to four digits."""
+    assert fmt_ticks([36.305, 36.3075, 36.31, 36.3125]) == ["36.305", "36.307", "36.310", "36.312"]
+    assert fmt_ticks([0.5, 1.0]) == ["0.5", "1"]  # no change when they already differ
+    points = [(float(i), 36.305 + i * 0.0001) for i in range(80)]
+    labels = [line.plain.split("┤")[0].strip() for line in plot({"gb": points}, 50, 12)[1:-2]]
+    shown = [label for label in labels if label]
+    assert len(shown) >= 2 and len(set(shown)) == len(shown)
+
+
+class TestLogAndZoom:
+    def test_log_axis_labels_powers_of_ten_and_counts_non_positive_values(self) -> None:
+        points = [(1.0, 100.0), (2.0, 10.0), (3.0, 1.0), (4.0, 0.01), (5.0, 0.0), (6.0, -1.0)]
+        lines = plot({"lr": points}, 50, 12, log_y=True)
+        text = "\n".join(line.plain for line in lines)
+        assert "100┤" in text and "1┤" in text and "0.01┤" in text
+        assert "(2 ≤ 0 or not finite)" in lines[0].plain
+        assert dots(lines) > 0
+
+    def test_skip_leaves_out_the_start_of_the_x_range(self) -> None:
+        spike = [(0.0, 1000.0), *((float(s), 1.0 + 1 / s) for s in range(1, 101))]
+        whole = plot({"loss": spike}, 60, 12)
+        zoomed = plot({"loss": spike}, 60, 12, skip=0.25)
+        assert "1000" in "".join(line.plain for line in whole)
+        assert "1000" not in "".join(line.plain for line in zoomed)  # the spike is gone
+        assert window({"loss": spike}, 0.25)["loss"][0] == (25.0, 1.04)
+
+    def test_legend_values_are_the_last_of_the_whole_series(self) -> None:
+        lines = plot({"train": LOSS}, 60, 10, skip=0.5, values=True)
+        assert fmt_tick(LOSS[-1][1]) in lines[0].plain
+
+
+class TestColours:
+    def test_palette_survives_256_colour_downsampling_distinct(self) -> None:
+        """tmux's default is 256 colours: each colour is its own cube entry, none merge."""
+        numbers = []
+        for hex_colour in PALETTE:
+            colour = Color.parse(hex_colour)
+            eight_bit = colour.downgrade(ColorSystem.EIGHT_BIT)
+            assert eight_bit.get_truecolor().hex == hex_colour
+            numbers.append(eight_bit.number)
+        assert len(set(numbers)) == len(PALETTE)
+
+    def test_legend_swatch_and_line_get_the_same_256_colour_code(self) -> None:
+        """The line must not inherit the axis' `dim` (Textual blends dim toward the
+        background, which turned the blue line into another colour than its swatch)."""
+        console = Console(color_system="256", force_terminal=True, width=200, file=io.StringIO())
+        lines = plot({"train": LOSS, "eval": EVAL}, 70, 14)
+        swatches = [
+            str(span.style)
+            for span in lines[0].spans
+            if "⣿" in lines[0].plain[span.start : span.end]
+        ]
+        assert swatches == [PALETTE[0], PALETTE[1]]
+        legend_codes = sgr_of_braille(lines[0], console)
+        drawn = set().union(*(sgr_of_braille(line, console) for line in lines[1:]))
+        assert drawn == legend_codes == {"38;5;75", "38;5;214"}

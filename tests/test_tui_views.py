@@ -29,6 +29,7 @@ from gsmreport.tui.screens.report import ReportScreen, preview_text
 from gsmreport.tui.screens.run_detail import RunScreen
 from gsmreport.tui.screens.samples import SampleBrowser
 from gsmreport.tui.widgets.curve import CurveChart
+from gsmreport.tui.widgets.metric_grid import MetricGrid
 from gsmreport.tui.widgets.path_suggester import complete_path
 from tests.conftest import shared_data
 from tests.report_samples import PROBLEMS, write_gsm_eval
@@ -99,11 +100,12 @@ class TestRunScreen:
         app = make_app(view_dirs)
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_run(app, pilot)
-            loss = screen.query_one("#curve-loss", CurveChart).series
+            charts = {str(c.border_title): c.series for c in screen.query(CurveChart) if c.display}
+            loss = charts["loss"]
             assert {name: len(points) for name, points in loss.items()} == {"train": 6, "eval": 2}
             assert loss["train"][-1] == (60.0, 1.09)
-            assert set(screen.query_one("#curve-acc", CurveChart).series) == {"train", "eval"}
-            assert len(screen.query_one("#curve-lr", CurveChart).series["lr"]) == 6
+            assert set(charts["mean_token_accuracy"]) == {"train", "eval"}
+            assert len(charts["learning_rate"]["train"]) == 6
             assert not screen.query_one("#run-curves-note").display
             cards = plain(app, "#run-headline")
             assert "1.090" in cards  # final train loss
@@ -131,7 +133,7 @@ class TestRunScreen:
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_run(app, pilot, "bare")
             assert "no metrics.parquet" in plain(app, "#run-curves-note")
-            assert screen.query_one("#curve-loss", CurveChart).series == {}
+            assert not screen.query_one(MetricGrid).display  # no "no data" panels
             await pilot.press("s")  # no evaluation: a warning, not a new screen
             assert isinstance(app.screen, RunScreen)
 

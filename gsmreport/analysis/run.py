@@ -8,7 +8,8 @@ The rules, each stated once:
 - metric rows: metrics.parquet, or the run's own logs when they are newer than it (a run
   still training, or one that ended after the process that launched it quit);
 - runtime: run.yaml's `runtime_s` (the job's own wall clock), else `started_at` →
-  `finished_at`, else the trainer's logged `train_runtime`; always with its source;
+  `finished_at`, else the trainer's logged `train_runtime`, else, for a run still running,
+  `started_at` → now (so far); always with its source;
 - device-hours and cost: runtime × device count × price (analysis.cost.run_cost);
 - exact match: rescored from samples.jsonl where it exists, else results.json's counts;
 - the latest evaluation: eval_sections.latest (the one written last, ties by eval id);
@@ -56,6 +57,7 @@ from gsmreport.analysis.evaluation import (
 from gsmreport.analysis.health import Health, check_health
 from gsmreport.analysis.power import resolvable_two_samples
 from gsmreport.analysis.run_kind import RunKind, detect_kind
+from gsmreport.analysis.series import RunSeries, run_series
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
 from gsmreport.analysis.task_metrics import SeriesStats, TaskMetric, all_series, task_metrics
@@ -103,7 +105,20 @@ def run_runtime(record: RunRecord, logged: Callable[[], Point | None]) -> Runtim
     point = logged()
     if point is not None:
         return Runtime(point.value, f"trainer's logged train_runtime (step {point.step})")
+    if record.status == "running" and record.started_at:
+        so_far = _seconds_since(record.started_at)
+        if so_far is not None and so_far >= 0:
+            return Runtime(so_far, "running: started_at → now (so far)")
     return None
+
+
+def _seconds_since(start: str) -> float | None:
+    try:
+        begun = dt.datetime.fromisoformat(start)
+    except ValueError:
+        return None
+    now = dt.datetime.now(begun.tzinfo) if begun.tzinfo else dt.datetime.now()
+    return (now - begun).total_seconds()
 
 
 def metrics_frame(run_dir: Path, run_id: str, *, rebuild: bool) -> pl.DataFrame:
@@ -174,6 +189,11 @@ class RunAnalysis:
             found = self.training.token_accuracy if self.training else ()
             return next((a for a in found if a.split == "train"), None)
         return token_accuracy(self.frame, "train") if self.frame.height else None
+
+    @cached_property
+    def panels(self) -> RunSeries:
+        """Every logged series as chart panels, the most useful first (the run view's grid)."""
+        return run_series(self.frame)
 
     @cached_property
     def system(self) -> SystemUsage | None:

@@ -194,6 +194,8 @@ def _record(job: Job, data: SourceData, previous: RunRecord | None) -> RunRecord
         method=data.method,
         hardware=hardware,
         runtime_s=data.runtime_s,
+        started_at=data.started_at,
+        finished_at=data.finished_at,
         source=SourceInfo(path=job.found.key, kind=data.kind, read=str(data.path)),
         warnings=list(data.warnings),
         config=data.config,

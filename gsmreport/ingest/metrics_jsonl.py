@@ -1,6 +1,8 @@
 """Read runs/<id>/metrics.jsonl, the crash-safe log our own TrainerCallback appends to.
 
-Each line: {"step": int, "epoch": float, "wall_time": float, "logs": {<HF on_log dict>}}.
+Each line: {"step": int, "epoch": float, "wall_time": float, "logs": {<HF on_log dict>}},
+or a machine sample {"step": int, "wall_time": float, "system": {<W&B-style name>: number}}
+(jobs/callbacks.SystemMetricsCallback), read as `split = system` rows.
 Python's json writes bare NaN/Infinity and the stdlib parser reads them back, so
 non-finite losses survive. A crash can cut the last line short; that line is skipped.
 A corrupt line in the middle is skipped too but counted, so the caller can say so.
@@ -9,6 +11,7 @@ A corrupt line in the middle is skipped too but counted, so the caller can say s
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,8 @@ from gsmreport.core.errors import GsmReportError
 from gsmreport.ingest.schema import frame_from_rows, json_number, rows_from_log
 
 SOURCE = "metrics_jsonl"
+SYSTEM_SPLIT = "system"
+Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,28 @@ class ReadResult:
 
 def _as_float(value: Any) -> float | None:
     return json_number(value)
+
+
+def _system_rows(event: dict[str, Any], system: dict[str, Any], run_id: str) -> list[Row]:
+    """One `system` row per numeric value of a machine sample; none without a step."""
+    step = _as_float(event.get("step"))
+    if step is None or not math.isfinite(step):
+        return []
+    wall = _as_float(event.get("wall_time"))
+    return [
+        {
+            "run_id": run_id,
+            "source": SOURCE,
+            "step": int(step),
+            "epoch": None,
+            "split": SYSTEM_SPLIT,
+            "metric": name,
+            "value": value,
+            "wall_time": wall,
+        }
+        for name, raw in system.items()
+        if isinstance(name, str) and (value := _as_float(raw)) is not None
+    ]
 
 
 def parse_lines(lines: Iterable[str], run_id: str, *, origin: str = SOURCE) -> ReadResult:
@@ -45,6 +72,10 @@ def parse_lines(lines: Iterable[str], run_id: str, *, origin: str = SOURCE) -> R
             continue
         if not isinstance(event, dict):
             bad.append(n)
+            continue
+        system = event.get("system")
+        if isinstance(system, dict) and "logs" not in event:
+            rows.extend(_system_rows(event, system, run_id))
             continue
         # Older writers put the HF dict at the top level; accept both shapes.
         logs = event.get("logs", event)

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.schema import checked_frame, rows_from_log
-from gsmreport.ingest.source import SourceData
+from gsmreport.ingest.source import SourceData, iso_time
 
 SOURCE: Final = "mlflow"
 MISSING: Final = "MLflow is not installed: run `pip install 'gsmreport[mlflow]'` to import from it"
@@ -194,5 +194,7 @@ def read(ref: MlflowRef) -> SourceData:
         method=tags.get("method") or params.get("method"),
         status=status,
         runtime_s=runtime,
+        started_at=iso_time(start / 1000.0) if start else None,
+        finished_at=iso_time(end / 1000.0) if end else None,
         name=run.info.run_name,
     )

@@ -6,6 +6,7 @@ into an imported run. Keeping that split lets each reader be tested on a file al
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +38,16 @@ class ImportedEval:
     results: dict[str, Any]
 
 
+def iso_time(epoch_seconds: float | None) -> str | None:
+    """A Unix time as the ISO-8601 UTC string run.yaml holds; None stays None."""
+    if epoch_seconds is None or not epoch_seconds > 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(epoch_seconds, dt.UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 @dataclass
 class SourceData:
     """A log read into our terms. `frame` follows ingest.schema.SCHEMA (run_id filled in later)."""
@@ -51,6 +62,8 @@ class SourceData:
     status: Literal["completed", "interrupted", "failed"] = "completed"
     hardware: dict[str, Any] | None = None  # {"device", "device_name", "count"}
     runtime_s: float | None = None
+    started_at: str | None = None  # ISO time the source says the run began, when it says
+    finished_at: str | None = None
     name: str | None = None  # the source's own run name, if it has one
     evals: list[ImportedEval] = field(default_factory=list)
     console: str | None = None  # the run's console output, kept as logs/console.log

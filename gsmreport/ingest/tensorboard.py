@@ -34,7 +34,7 @@ from typing import Any, Final, Literal
 from gsmreport.ingest.files import SourceError, read_bytes
 from gsmreport.ingest.labels import is_4bit, peft_method, with_quantization
 from gsmreport.ingest.schema import frame_from_rows, rows_from_log
-from gsmreport.ingest.source import SourceData
+from gsmreport.ingest.source import SourceData, iso_time
 
 SOURCE: Final = "tensorboard"
 _EPOCH_TAGS = frozenset({"train/epoch", "epoch"})
@@ -330,6 +330,13 @@ def _rows(files: Sequence[EventFile]) -> list[dict[str, Any]]:
     return rows
 
 
+def _span(files: Sequence[EventFile]) -> tuple[float | None, float | None]:
+    """(first event, last scalar) as Unix times: when the run began and last logged."""
+    starts = [f.first_wall_time for f in files if f.first_wall_time is not None]
+    ends = [s[0] for f in files for s in f.scalars]
+    return min(starts, default=None), max(ends, default=None)
+
+
 def _config(files: Sequence[EventFile], warnings: list[str]) -> dict[str, Any]:
     """Text summaries, the newest file's winning; JSON ones parsed (HF writes args as JSON)."""
     config: dict[str, Any] = {}
@@ -407,6 +414,8 @@ def read_files(paths: Sequence[Path], origin: Path | None = None) -> SourceData:
     if not rows:
         warnings.append(f"{where}: no scalars in the event files (stopped before its first log?)")
     runtime = _last_value(rows, "runtime_s")
+    started, ended = _span(files)
+    status = _status(runtime, config, files)
     return SourceData(
         kind=SOURCE,
         path=where,
@@ -415,8 +424,12 @@ def read_files(paths: Sequence[Path], origin: Path | None = None) -> SourceData:
         config=config,
         model=_model(config),
         method=_method(config),
-        status=_status(runtime, config, files),
+        status=status,
         runtime_s=runtime,
+        started_at=iso_time(started),
+        # The end only where HF's train_runtime says the run finished: a plain writer's
+        # last scalar is not its end, and a span from it would become the run's runtime.
+        finished_at=iso_time(ended) if runtime is not None else None,
         name=_run_name(config),
     )
 

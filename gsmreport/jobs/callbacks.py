@@ -10,6 +10,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,112 @@ class CheckpointLineCallback(TrainerCallback):
     ) -> None:
         if state.is_world_process_zero:
             print(f"[gsmreport] saved checkpoint-{state.global_step}", flush=True)
+
+
+def system_sample() -> dict[str, float]:
+    """One sample of this machine, in W&B's metric names (analysis/system.py reads them).
+
+    CPU and memory from psutil (a dependency of accelerate, always there). GPUs through NVML
+    when nvidia-ml-py is installed: every device, memory in use and utilisation, without
+    touching CUDA; else through torch, only the device this process uses (asking torch about
+    the others would open a CUDA context on each) and without utilisation, which needs NVML.
+    """
+    import psutil
+    import torch
+
+    proc = psutil.Process()
+    sample: dict[str, float] = {
+        "cpu": proc.cpu_percent(),  # this process, % of one core, since the previous call
+        "memory_percent": psutil.virtual_memory().percent,
+        "proc.memory.rssMB": proc.memory_info().rss / 2**20,
+        "proc.memory.percent": proc.memory_percent(),
+    }
+    if not torch.cuda.is_available():
+        return sample
+    try:
+        import pynvml  # type: ignore[import-not-found, unused-ignore]
+
+        pynvml.nvmlInit()
+        for index in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+            sample[f"gpu.{index}.memoryAllocatedBytes"] = float(memory.used)
+            sample[f"gpu.{index}.memoryAllocated"] = 100.0 * memory.used / memory.total
+            sample[f"gpu.{index}.gpu"] = float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+        return sample
+    except Exception:  # no NVML library or driver mismatch: torch's view of our device
+        pass
+    index = torch.cuda.current_device()
+    free, total = torch.cuda.mem_get_info(index)
+    sample[f"gpu.{index}.memoryAllocatedBytes"] = float(total - free)
+    sample[f"gpu.{index}.memoryAllocated"] = 100.0 * (total - free) / total
+    sample[f"gpu.{index}.torchPeakBytes"] = float(torch.cuda.max_memory_allocated(index))
+    return sample
+
+
+def _nothing() -> dict[str, float]:
+    return {}
+
+
+class SystemMetricsCallback(TrainerCallback):
+    """GPU/CPU memory and utilisation into metrics.jsonl, as `{"system": {...}}` lines that
+    ingest reads as `split = system` rows: at every log event, and between them every
+    `interval_s` seconds, so a run with sparse logging still shows its memory over time."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        interval_s: float = 15.0,
+        wall_offset: float = 0.0,
+        sample: Callable[[], dict[str, float]] = system_sample,
+    ) -> None:
+        self.path = path
+        self.interval_s = interval_s
+        self.t0 = time.monotonic() - wall_offset
+        self.sample = sample
+        self.last = -math.inf
+
+    def _write(self, state: TrainerState) -> None:
+        if not state.is_world_process_zero:
+            return
+        now = time.monotonic()
+        try:
+            values = self.sample()
+        except Exception as exc:  # a metric we cannot read must never stop the training
+            print(f"[gsmreport] system metrics off: {exc}", flush=True)
+            self.sample = _nothing
+            return
+        self.last = now
+        if not values:
+            return
+        event = {
+            "step": int(state.global_step),
+            "wall_time": round(now - self.t0, 3),
+            "system": {k: round(v, 4) for k, v in values.items() if math.isfinite(v)},
+        }
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        self._write(state)
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        self._write(state)
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        if time.monotonic() - self.last >= self.interval_s:
+            self._write(state)

@@ -283,7 +283,11 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     from trl import SFTTrainer  # type: ignore[attr-defined]
 
     from gsmreport.datasets.formats import to_record, training_split
-    from gsmreport.jobs.callbacks import CheckpointLineCallback, MetricsJsonlCallback
+    from gsmreport.jobs.callbacks import (
+        CheckpointLineCallback,
+        MetricsJsonlCallback,
+        SystemMetricsCallback,
+    )
 
     main, t = is_main_process(), cfg.training
     # stdout is a log file (the TUI's live view, logs/stdout.log): "Writing model shards"
@@ -310,6 +314,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
             set_status(run_dir, "running", resumed_from=checkpoint.name)
     callbacks: list[Any] = [
         MetricsJsonlCallback(run_dir / "metrics.jsonl", wall_offset=wall_offset),
+        SystemMetricsCallback(run_dir / "metrics.jsonl", wall_offset=wall_offset),
         CheckpointLineCallback(),
     ]
     if t.early_stopping_patience is not None and val_ds is not None:

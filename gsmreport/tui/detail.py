@@ -1,4 +1,4 @@
-"""The heavier half of the run screen, read in a worker: curves, evaluations, failures.
+"""The heavier half of the run screen, read in a worker: every series, evaluations, failures.
 
 No Textual import, nothing written. Everything comes from the run's one analysis
 (pipeline.analyse → RunAnalysis), the object the report and `gsmreport show` read, so the
@@ -7,30 +7,28 @@ screen and the report cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 if TYPE_CHECKING:
-    from gsmreport.pipeline import FailureCount, FilterScore, RunAnalysis
+    from gsmreport.pipeline import FailureCount, FilterScore, RunAnalysis, RunSeries
 
 Points = list[tuple[float, float]]
 
-# (chart title, y label, metric, series name per split): one chart each, splits overlaid.
-CHARTS: tuple[tuple[str, str, str, Mapping[str, str]], ...] = (
-    ("Loss", "loss", "loss", {"train": "train", "eval": "eval"}),
-    ("Token accuracy", "mean token acc", "mean_token_accuracy", {"train": "train", "eval": "eval"}),
-    ("Learning rate", "lr", "learning_rate", {"train": "lr"}),
-)
-
 
 @dataclass(frozen=True)
-class Chart:
+class PanelView:
+    """One chart of the run view's grid: a panel of the analysis (analysis/series.py)."""
+
     title: str
-    y_label: str
-    series: dict[str, Points]
+    x_label: str
+    series: dict[str, Points]  # label in the legend -> (x, value)
+    names: tuple[str, ...]  # full series names (`eval/loss`), what a filter matches
+
+    def matches(self, pattern: re.Pattern[str]) -> bool:
+        return any(pattern.search(text) for text in (self.title, *self.names))
 
 
 @dataclass(frozen=True)
@@ -44,37 +42,30 @@ class EvalView:
 
 @dataclass(frozen=True)
 class RunExtras:
-    charts: tuple[Chart, ...]
     evals: tuple[EvalView, ...] = field(default_factory=tuple)
     metrics_note: str = ""  # why there are no curves, when there are none
+    panels: tuple[PanelView, ...] = ()  # every logged series, the most useful first
+    finals: tuple[tuple[str, float], ...] = ()  # series logged once: (name, value)
 
 
-def points(frame: pl.DataFrame, split: str, metric: str) -> Points:
-    """(step, value) sorted by step; NaN and ±inf kept, the chart shows them as gaps."""
-    rows = (
-        frame.filter((pl.col("split") == split) & (pl.col("metric") == metric))
-        .select("step", "value")
-        .sort("step")
+def panel_views(found: RunSeries) -> tuple[tuple[PanelView, ...], tuple[tuple[str, float], ...]]:
+    """The analysis' panels and final values, shaped for the grid (no figure computed here)."""
+    panels = tuple(
+        PanelView(
+            p.title,
+            p.x_label,
+            {s.label: list(s.points) for s in p.series},
+            p.names,
+        )
+        for p in found.panels
     )
-    return [(float(s), float(v)) for s, v in rows.iter_rows() if v is not None]
+    finals = tuple((s.name, s.last) for s in found.finals if s.last is not None)
+    return panels, finals
 
 
-def charts(frame: pl.DataFrame | None) -> tuple[Chart, ...]:
-    out = []
-    for title, y_label, metric, names in CHARTS:
-        series = {
-            name: pts
-            for split, name in names.items()
-            if frame is not None and (pts := points(frame, split, metric))
-        }
-        out.append(Chart(title, y_label, series))
-    return tuple(out)
-
-
-def extras(analysis: RunAnalysis) -> RunExtras:
-    """The curves and evaluations of a run's analysis, shaped for the run screen."""
+def eval_views(analysis: RunAnalysis) -> tuple[EvalView, ...]:
     latest = analysis.latest
-    views = tuple(
+    return tuple(
         EvalView(
             s.summary.eval_id,
             s.summary.scores,
@@ -84,9 +75,28 @@ def extras(analysis: RunAnalysis) -> RunExtras:
         )
         for s in analysis.evaluations
     )
+
+
+def extras(analysis: RunAnalysis, evals: tuple[EvalView, ...] | None = None) -> RunExtras:
+    """The curves and evaluations of a run's analysis, shaped for the run screen.
+
+    `evals`: the evaluations as last read, when none of their files changed since; a live run
+    then re-reads only its metric rows, not every sample of every evaluation."""
+    views = eval_views(analysis) if evals is None else evals
     frame = analysis.frame
-    note = "" if frame.height else "no metric rows: no metrics.parquet or training log yet"
-    return RunExtras(charts=charts(frame if frame.height else None), evals=views, metrics_note=note)
+    panels, finals = panel_views(analysis.panels)
+    if not frame.height:
+        note = "no metric rows: no metrics.parquet or training log yet"
+        if views:
+            note = "no training curves: this run holds evaluations only (below)"
+    else:
+        note = "" if panels else "no series with two or more values to draw"
+    return RunExtras(
+        evals=views,
+        metrics_note=note,
+        panels=panels,
+        finals=finals,
+    )
 
 
 def top_failures(failures: Sequence[FailureCount], limit: int = 3) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -229,6 +231,29 @@ def binary_status(path: Path, log: WandbLog) -> tuple[Status, str | None]:
     )
 
 
+def run_times(log: WandbLog, status: Status) -> tuple[str | None, str | None]:
+    """(started_at, finished_at) as ISO times: the run record's start (else the metadata's
+    `startedAt`), and start + runtime for a run that ended (a killed run's end is unknown)."""
+    start = run_start(log.start_time) or run_start(log.environment.get("startedAt"))
+    if start is None:
+        return None, None
+    runtime = runtime_seconds(log)
+    end = start + dt.timedelta(seconds=runtime) if runtime and status != "interrupted" else None
+    return start.isoformat(), end.isoformat() if end else None
+
+
+def run_start(stamp: Any) -> dt.datetime | None:
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    try:
+        # W&B writes nanoseconds ("...13.577117016Z"); datetime takes at most microseconds.
+        trimmed = re.sub(r"(\.\d{6})\d+", r"\1", stamp).replace("Z", "+00:00")
+        when = dt.datetime.fromisoformat(trimmed)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 def source_data(path: Path, log: WandbLog, status: Status, warnings: list[str]) -> SourceData:
     warnings = [*warnings, *log.notes]
     frame = frame_from_rows([*_rows(log, path, warnings), *system_rows(log, SOURCE)])
@@ -236,6 +261,7 @@ def source_data(path: Path, log: WandbLog, status: Status, warnings: list[str]) 
     # W&B's own bookkeeping is dropped here for all three.
     config = {k: v for k, v in log.config.items() if k not in WANDB_CONFIG_KEYS}
     config["summary"] = _scalar_summary(log.summary)
+    started_at, finished_at = run_times(log, status)
     return SourceData(
         kind="wandb",
         path=path,
@@ -247,5 +273,7 @@ def source_data(path: Path, log: WandbLog, status: Status, warnings: list[str]) 
         status=status,
         hardware=hardware(log.environment),
         runtime_s=runtime_seconds(log),
+        started_at=started_at,
+        finished_at=finished_at,
         name=log.name,
     )

@@ -1,12 +1,16 @@
-"""One run in full: headline cards, curves, evaluations with failure categories, config, report.
+"""One run in full: headline cards, every logged series, evaluations with failure
+categories, the console, config, report.
 
-What run.yaml and results.json give is shown at once; the curves and failure categories (a
-parquet read and a pass over every sample) arrive from a worker, so opening a run never
-freezes the UI.
+What run.yaml gives is shown at once; the series and failure categories (a parquet read and a
+pass over every sample) arrive from a worker, so opening a run never freezes the UI. The
+screen stays live: it polls the run folder's file times and reads the run again (cards, grid,
+evaluations, console) when one moved, and on coming back from another screen.
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
@@ -18,22 +22,25 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.containers import VerticalScroll
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
+from gsmreport.core.errors import GsmReportError
 from gsmreport.core.fmt import DASH, usd
 from gsmreport.core.redact import redacted
 from gsmreport.gsm8k.answers import FILTERS
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
+from gsmreport.tui.console_log import console_path, tail
 from gsmreport.tui.detail import RunExtras, extras, top_failures
-from gsmreport.tui.loading import RunDetail, report_paths
+from gsmreport.tui.loading import RunDetail, load_detail, report_paths
 from gsmreport.tui.messages import OpenReport, OpenSamples
 from gsmreport.tui.screens.base import HostedScreen
-from gsmreport.tui.widgets.curve import CurveChart
+from gsmreport.tui.widgets.metric_grid import MetricGrid
 
 EXTRAS_GROUP = "run-extras"
-CHART_IDS = {"Loss": "curve-loss", "Token accuracy": "curve-acc", "Learning rate": "curve-lr"}
+CONSOLE_LINES = 30
 
 
 def _pairs(rows: list[tuple[str, str]]) -> Table:
@@ -45,12 +52,24 @@ def _pairs(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
+def reason(d: RunDetail) -> str | None:
+    """Why a run stopped short: the recorded error, else the import's first warning (W&B's
+    "log ends mid-record" is a warning of the importer, not an error of the run)."""
+    r = d.record
+    if r.status not in ("interrupted", "failed"):
+        return None
+    return r.error or (r.warnings[0] if r.warnings else "no reason recorded")
+
+
 def overview(d: RunDetail) -> Table:
     r = d.record
+    why = reason(d)
+    source = [("source", f"{r.source.kind}: {r.source.path}")] if r.source else []
     return _pairs(
         [
             ("kind", r.kind),
-            ("status", r.status),
+            ("status", f"{r.status}: {why}" if why else r.status),
+            *source,
             ("model", r.model or MISSING),
             ("method", r.method or MISSING),
             ("data", r.data or MISSING),
@@ -58,9 +77,29 @@ def overview(d: RunDetail) -> Table:
             ("started", fmt_time(r.started_at)),
             ("finished", fmt_time(r.finished_at)),
             ("runtime", fmt_duration(d.runtime_s)),
-            *([("error", r.error)] if r.error else []),
+            *([("error", r.error)] if r.error and r.error != why else []),
+            *(("warning", w) for w in r.warnings if w != why),
         ]
     )
+
+
+def finals_table(extras: RunExtras | None) -> RenderableType:
+    """Series logged once (the trainer's closing summary, a final test score)."""
+    if extras is None:
+        return Text("Reading…", style="dim")
+    if not extras.finals:
+        return Text("None.", style="dim")
+    return _pairs([(name, f"{value:.6g}") for name, value in extras.finals])
+
+
+def console_text(run_dir: Path) -> Text:
+    path = console_path(run_dir)
+    if path is None:
+        return Text("No console log (logs/stdout.log or logs/console.log).", style="dim")
+    lines = tail(path, CONSOLE_LINES)
+    text = Text(f"{path} (last {len(lines)} lines)\n", style="dim")
+    text.append("\n".join(lines) or "(empty)")
+    return text
 
 
 def config_text(config: dict[str, Any]) -> str:
@@ -151,17 +190,38 @@ def failure_tables(extras: RunExtras) -> RenderableType:
     return Group(*parts)
 
 
+def _eval_stamps(stamps: dict[str, int]) -> dict[str, int]:
+    return {name: mtime for name, mtime in stamps.items() if name.startswith("evals/")}
+
+
 class RunScreen(HostedScreen):
+    """A run's view. `POLL_S`: how often the run folder's file times are compared."""
+
+    POLL_S = 2.0
     CSS_PATH = "run_detail.tcss"
     # Two charts side by side once there is room for both at a readable width. (Textual
     # declares this `ClassVar[...] | None`, which mypy reads as an instance variable, hence
     # no ClassVar here.)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back", tooltip="Clear the chart filter, else go back"),
         Binding("backspace", "app.pop_screen", "Back", show=False),
         Binding("s", "samples", "Samples"),
         Binding("r", "report", "Report"),
+        Binding("right_square_bracket", "page(1)", "Next charts", key_display="]"),
+        Binding("left_square_bracket", "page(-1)", "Prev charts", key_display="[", show=False),
+        Binding("slash", "filter", "Filter", tooltip="Show only charts matching a regex"),
+        Binding("l", "log_y", "Log-Y", tooltip="Logarithmic y axis on every chart"),
+        Binding(
+            "plus,equals_sign",
+            "zoom(1)",
+            "Zoom",
+            key_display="+",
+            tooltip="Leave out more of the start",
+        ),
+        Binding("minus", "zoom(-1)", "Unzoom", show=False, tooltip="Leave out less of the start"),
+        Binding("0", "zoom(0)", "Whole range", show=False, tooltip="Show the whole x range"),
+        Binding("f5", "reload", "Reload", show=False, tooltip="Read the run again now"),
         Binding("q", "app.quit", "Quit"),
     ]
     FAILURE_TITLES: ClassVar[dict[str, str]] = {EXTRAS_GROUP: "Cannot read the run"}
@@ -172,6 +232,10 @@ class RunScreen(HostedScreen):
         self.run_id = detail.record.id
         self.extras: RunExtras | None = None
         self.config_text = config_text(detail.record.config)
+        self._stamps: dict[str, int] | None = None  # file times the shown figures were read at
+        self._poll: Timer | None = None
+        self._rest_until = 0.0  # monotonic time before which a poll reads nothing
+        self._halted = False  # the last read failed: no polling until one succeeds
 
     def compose(self) -> ComposeResult:
         detail = self.detail
@@ -180,15 +244,18 @@ class RunScreen(HostedScreen):
             yield Static(Text(f"Run {self.run_id}"), id="run-title")
             yield Static(headline(detail), id="run-headline")
             yield Static("Reading the curves…", id="run-curves-note", classes="note")
-            with Grid(id="run-curves"):
-                for title, chart_id in CHART_IDS.items():
-                    yield CurveChart(title, id=chart_id)
+            yield Input(placeholder="regex over chart and series names", id="run-filter")
+            yield MetricGrid(id="run-grid")
             yield Static("Overview", classes="heading")
             yield Static(overview(detail), id="run-overview", classes="section")
-            yield Static("Evaluations", classes="heading")
+            yield Static("Evaluations", id="run-evals-heading", classes="heading")
             yield Static(evaluations(None), id="run-evals", classes="section")
             yield Static("Failure categories", classes="heading")
             yield Static(Text("Reading…", style="dim"), id="run-failures", classes="section")
+            yield Static("Logged once", classes="heading")
+            yield Static(finals_table(None), id="run-finals", classes="section")
+            yield Static("Console", classes="heading")
+            yield Static(id="run-console", classes="section")
             yield Static("Report", classes="heading")
             yield Static(id="run-report", classes="section")
             yield Static("Config", classes="heading")
@@ -197,32 +264,151 @@ class RunScreen(HostedScreen):
 
     def on_mount(self) -> None:
         self.sub_title = f"run {self.run_id}"
+        self.query_one("#run-filter", Input).display = False
+        self.query_one("#run-grid", MetricGrid).display = False
         self.show_reports()
         self.load_extras()
+        self._poll = self.set_interval(self.POLL_S, self.poll_run)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group=EXTRAS_GROUP)
-    def load_extras(self) -> RunExtras:
+    @property
+    def run_dir(self) -> Path:
+        return self.dirs.runs / self.run_id
+
+    def stamps(self) -> dict[str, int]:
+        """File times of everything this view shows: the headline's inputs and the console."""
         from gsmreport import pipeline
 
-        return extras(pipeline.analyse(self.dirs, self.run_id))
+        found = pipeline.headline_inputs(self.run_dir)
+        console = console_path(self.run_dir)
+        if console is not None:
+            found[str(console)] = console.stat().st_mtime_ns
+        return found
+
+    def poll_run(self) -> None:
+        """Read the run again when a file it shows moved (a few stats; nothing read if not).
+
+        Not while a read is under way: on a run whose read takes longer than the poll
+        interval, each poll would otherwise cancel the read before it could finish."""
+        if any(
+            w.node is self and w.group == EXTRAS_GROUP and not w.is_finished for w in self.workers
+        ):
+            return
+        if self._halted or time.monotonic() < self._rest_until:
+            return
+        try:
+            changed = self.stamps() != self._stamps
+        except OSError:  # a file went between the listing and the stat: look next time
+            return
+        if changed:
+            self.load_extras()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group=EXTRAS_GROUP)
+    def load_extras(self) -> tuple[RunDetail, RunExtras, Text, dict[str, int]]:
+        """The run read again from disk: headline (cards, overview), series, evaluations.
+
+        A read that fails halts the polling (set here, in the worker, so that no poll can
+        start another read before the failure reaches the screen): the base class shows the
+        error once, where polling on would show it every 2 s. Coming back to the screen or
+        f5 tries again, and a read that succeeds lifts the halt."""
+        try:
+            return self._read_run()
+        except Exception:
+            self._halted = True
+            raise
+
+    def _read_run(self) -> tuple[RunDetail, RunExtras, Text, dict[str, int]]:
+        from gsmreport import pipeline
+
+        started = time.monotonic()
+        stamps = self.stamps()  # before reading: a write during the read shows next poll
+        analysis = pipeline.analyse(self.dirs, self.run_id)
+        try:
+            # The cards from the very analysis the charts come from: the log is parsed once.
+            detail = RunDetail(record=analysis.record, summary=analysis.headline())
+        except (GsmReportError, KeyError, TypeError, ValueError, OSError):
+            detail = load_detail(self.dirs, self.run_id)  # a broken results file: run.yaml's
+        before, shown = self._stamps or {}, self.extras
+        same_evals = shown is not None and _eval_stamps(before) == _eval_stamps(stamps)
+        found = extras(analysis, shown.evals if shown and same_evals else None)
+        # A long run's log takes a while to read: rest three times that long before the next
+        # read, so that following it never keeps a core busy (at most a quarter of one).
+        self._rest_until = time.monotonic() + 3 * (time.monotonic() - started)
+        return detail, found, console_text(self.run_dir), stamps
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != EXTRAS_GROUP:
             return
-        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, RunExtras):
-            self.show_extras(event.worker.result)
+        result = event.worker.result
+        if event.state == WorkerState.SUCCESS and isinstance(result, tuple):
+            self._halted = False
+            detail, found, console, self._stamps = result
+            self.show_detail(detail)
+            self.show_extras(found)
+            self.query_one("#run-console", Static).update(console)
+
+    def show_detail(self, detail: RunDetail) -> None:
+        self.detail = detail
+        self.query_one("#run-headline", Static).update(headline(detail))
+        self.query_one("#run-overview", Static).update(overview(detail))
 
     def show_extras(self, extras: RunExtras) -> None:
+        first = self.extras is None
         self.extras = extras
-        for chart in extras.charts:
-            self.query_one(f"#{CHART_IDS[chart.title]}", CurveChart).set_series(
-                chart.series, y_label=chart.y_label
-            )
+        self.query_one("#run-grid", MetricGrid).set_panels(extras.panels)
         note = self.query_one("#run-curves-note", Static)
         note.update(Text(extras.metrics_note))
         note.display = bool(extras.metrics_note)
         self.query_one("#run-evals", Static).update(evaluations(extras))
         self.query_one("#run-failures", Static).update(failure_tables(extras))
+        self.query_one("#run-finals", Static).update(finals_table(extras))
+        if first and not extras.panels and extras.evals:
+            # An evaluation-only run (lm-eval): open on what it has, its evaluations.
+            evals = self.query_one("#run-evals-heading", Static)
+            self.call_after_refresh(
+                self.query_one(VerticalScroll).scroll_to_widget, evals, top=True, animate=False
+            )
+
+    # --- the chart grid ----------------------------------------------------------------------
+
+    @property
+    def grid(self) -> MetricGrid:
+        return self.query_one("#run-grid", MetricGrid)
+
+    def action_page(self, delta: int) -> None:
+        self.grid.turn_page(delta)
+
+    def action_log_y(self) -> None:
+        self.grid.toggle_log()
+
+    def action_zoom(self, delta: int) -> None:
+        self.grid.change_zoom(delta)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#run-filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "run-filter":
+            self.grid.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "run-filter":
+            self.query_one(VerticalScroll).focus()  # keep the filter, give the keys back
+
+    def action_back(self) -> None:
+        """esc: clear the chart filter first; with none, back to the previous screen."""
+        box = self.query_one("#run-filter", Input)
+        if box.display or self.grid.pattern:
+            box.value = ""
+            box.display = False
+            self.grid.set_filter("")
+            self.query_one(VerticalScroll).focus()
+            return
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self.load_extras()
 
     def show_reports(self) -> None:
         paths = report_paths(self.dirs, self.run_id)
@@ -230,8 +416,11 @@ class RunScreen(HostedScreen):
         self.query_one("#run-report", Static).update(Text(text))
 
     def on_screen_resume(self) -> None:
-        """Back from the report screen: show what it wrote."""
+        """Back from another screen (report, live job): show what it wrote, read the run
+        again so that no figure is older than the files."""
         self.show_reports()
+        if self.extras is not None:
+            self.load_extras()
 
     def action_samples(self) -> None:
         from gsmreport import pipeline

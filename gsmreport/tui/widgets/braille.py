@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from gsmreport.core.decimate import minmax_decimate
-from gsmreport.tui.widgets.ticks import fmt_tick, nice_ticks
+from gsmreport.tui.widgets.ticks import fmt_tick, fmt_ticks, nice_ticks
 
 Point = tuple[float, float]
 Series = Mapping[str, Sequence[Point]]
 
-PALETTE = ("#4ea1ff", "#ff9f43", "#2ecc71", "#e056fd", "#f5d742", "#ff6b6b", "#48dbfb")
+# Colours of the xterm 256-colour cube itself (levels 0x5f/0x87/0xaf/0xd7/0xff), so a
+# 256-colour terminal (tmux's default) shows exactly these and no two of them merge; the
+# truecolor values they replaced were rounded to neighbours (tests/test_tui_curve.py).
+PALETTE = ("#5fafff", "#ffaf00", "#5fd75f", "#d75fd7", "#ffff5f", "#ff5f5f", "#5fd7d7")
 AXIS_STYLE = "dim"
 NO_DATA = "no data"
 BRAILLE_BASE = 0x2800
@@ -68,6 +71,21 @@ def _widen(lo: float, hi: float, least: float) -> tuple[float, float]:
     if not hi + pad > lo - pad:  # 5 % of a subnormal value underflows to no span at all
         pad = 0.5
     return lo - pad, hi + pad
+
+
+def log_points(points: Sequence[Point]) -> list[Point]:
+    """(x, log10 y): a value at or below zero has no logarithm and becomes a gap (NaN)."""
+    return [(x, math.log10(y) if y > 0 and math.isfinite(y) else math.nan) for x, y in points]
+
+
+def window(series: Series, skip: float) -> dict[str, list[Point]]:
+    """The points from `skip` (a fraction, 0 … <1) of the whole x range onwards: a zoom that
+    drops the first spike (warm-up) so the rest of the curve gets the height."""
+    xs = [p[0] for pts in series.values() for p in pts if math.isfinite(p[0])]
+    if skip <= 0 or not xs:
+        return {name: list(pts) for name, pts in series.items()}
+    start = min(xs) + (max(xs) - min(xs)) * min(skip, 0.99)
+    return {name: [p for p in pts if p[0] >= start] for name, pts in series.items()}
 
 
 def data_frame(series: Series) -> Frame | None:
@@ -144,13 +162,27 @@ def _draw(grid: DotGrid, frame: Frame, series: Series) -> None:
             previous = dot
 
 
-def _y_labels(frame: Frame, rows: int) -> dict[int, str]:
+def _log_ticks(lo: float, hi: float, target: int) -> list[float]:
+    """Ticks of a log axis (values are log10): whole powers of ten when the range holds two."""
+    whole = [float(k) for k in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
+    if len(whole) >= 2:
+        step = max(1, math.ceil(len(whole) / max(1, target)))
+        return whole[::step]
+    return nice_ticks(lo, hi, target)
+
+
+def _y_labels(frame: Frame, rows: int, *, log_y: bool = False) -> dict[int, str]:
     """Tick label per character row; a tick goes to the row its dot falls in."""
     labels: dict[int, str] = {}
     h_dots = rows * 4 - 1
-    for value in nice_ticks(frame.y0, frame.y1, max(2, rows // 2 + 1)):
+    target = max(2, rows // 2 + 1)
+    ticks = (
+        _log_ticks(frame.y0, frame.y1, target) if log_y else nice_ticks(frame.y0, frame.y1, target)
+    )
+    texts = fmt_ticks([10**value if log_y else value for value in ticks])
+    for value, text in zip(ticks, texts, strict=True):
         row = round((frame.y1 - value) / (frame.y1 - frame.y0) * h_dots) // 4
-        labels.setdefault(row, fmt_tick(value))
+        labels.setdefault(row, text)
     return labels
 
 
@@ -179,7 +211,20 @@ def _x_axis(frame: Frame, cols: int, indent: int) -> tuple[Text, Text]:
     )
 
 
-def legend(series: Series, y_label: str, width: int) -> Text:
+def _last_finite(points: Sequence[Point]) -> float | None:
+    return next((y for x, y in reversed(points) if math.isfinite(x) and math.isfinite(y)), None)
+
+
+def legend(
+    series: Series,
+    y_label: str,
+    width: int,
+    *,
+    lasts: Mapping[str, float | None] | None = None,
+    gap_word: str = "not finite",
+) -> Text:
+    """`y_label  ⣿ name [last value] (k not finite)  …`: the gaps counted in `series` (what
+    is drawn), the value from `lasts` when given."""
     text = Text()
     if y_label:
         text.append(y_label, style="bold")
@@ -187,9 +232,12 @@ def legend(series: Series, y_label: str, width: int) -> Text:
     for index, (name, points) in enumerate(series.items()):
         text.append("⣿ ", style=colour(index))
         text.append(name)
+        last = lasts.get(name) if lasts else None
+        if last is not None:
+            text.append(f" {fmt_tick(last)}", style="bold")
         skipped = sum(1 for p in finite_points(points) if p is None)
         if skipped:
-            text.append(f" ({skipped} not finite)", style="italic")
+            text.append(f" ({skipped} {gap_word})", style="italic")
         text.append("  ")
     text.rstrip()
     text.truncate(width, overflow="ellipsis")
@@ -202,26 +250,49 @@ def _centred(message: str, width: int, height: int) -> list[Text]:
     return lines
 
 
-def plot(series: Series, width: int, height: int, *, y_label: str = "") -> list[Text]:
-    """Exactly `height` lines no wider than `width`: legend, plot with y ticks, x axis, x ticks."""
+def plot(
+    series: Series,
+    width: int,
+    height: int,
+    *,
+    y_label: str = "",
+    log_y: bool = False,
+    skip: float = 0.0,
+    values: bool = False,
+) -> list[Text]:
+    """Exactly `height` lines no wider than `width`: legend, plot with y ticks, x axis, x ticks.
+
+    `log_y`: a logarithmic y axis (values at or below zero become gaps, counted in the
+    legend); `skip`: leave out the first fraction of the x range (zoom past a first spike);
+    `values`: the legend shows each series' last value (of the whole series, not the zoom).
+    """
     width, height = max(1, width), max(1, height)
+    shown = window(series, skip)
+    lasts = {name: _last_finite(pts) for name, pts in series.items()} if values else None
+    if log_y:
+        shown = {name: log_points(pts) for name, pts in shown.items()}
+    series = shown
     frame = data_frame(series)
     if frame is None:
         return _centred(NO_DATA, width, height)
     if not all(math.isfinite(span) for span in (frame.x1 - frame.x0, frame.y1 - frame.y0)):
         return _centred("values too large to draw", width, height)  # near ±1.8e308
     rows = height - 3  # legend line, axis line, tick labels line
-    y_labels = _y_labels(frame, max(rows, MIN_PLOT_ROWS))
+    y_labels = _y_labels(frame, max(rows, MIN_PLOT_ROWS), log_y=log_y)
     indent = max(len(label) for label in y_labels.values()) + 1  # labels, then the axis
     cols = width - indent
     if rows < MIN_PLOT_ROWS or cols < MIN_PLOT_COLS:
         return _centred("too small", width, height)
     grid = DotGrid(cols, rows)
     _draw(grid, frame, series)
-    lines = [legend(series, y_label, width)]
+    gaps = "≤ 0 or not finite" if log_y else "not finite"
+    lines = [legend(series, y_label, width, lasts=lasts, gap_word=gaps)]
     for row in range(rows):
         label = y_labels.get(row)
-        line = Text(f"{label or '':>{indent - 1}}" + ("┤" if label else "│"), style=AXIS_STYLE)
+        # The axis is dim, the curve is not: Textual draws `dim` by blending the colour
+        # toward the background, so a dim line would no longer match its legend swatch.
+        line = Text()
+        line.append(f"{label or '':>{indent - 1}}" + ("┤" if label else "│"), style=AXIS_STYLE)
         line.append_text(grid.row_text(row))
         lines.append(line)
     lines.extend(_x_axis(frame, cols, indent))

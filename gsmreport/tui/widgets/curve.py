@@ -35,6 +35,9 @@ class CurveChart(Widget):
         self.border_title = title or None
         self._series: dict[str, list[Point]] = {}
         self._y_label = ""
+        self.log_y = False
+        self.skip = 0.0  # fraction of the x range left out at the start (zoom)
+        self.values = False  # the legend shows each series' last value
 
     @property
     def series(self) -> dict[str, list[Point]]:
@@ -55,7 +58,21 @@ class CurveChart(Widget):
         self._y_label = y_label
         self.refresh()
 
+    def set_view(self, *, log_y: bool, skip: float) -> None:
+        """Log-Y on or off, and how much of the start of the x range to leave out."""
+        if (log_y, skip) != (self.log_y, self.skip):
+            self.log_y, self.skip = log_y, skip
+            self.refresh()
+
     def render(self) -> RenderableType:
         size = self.content_size
-        lines = plot(self._series, size.width, size.height, y_label=self._y_label)
+        lines = plot(
+            self._series,
+            size.width,
+            size.height,
+            y_label=self._y_label,
+            log_y=self.log_y,
+            skip=self.skip,
+            values=self.values,
+        )
         return Text("\n").join(lines)

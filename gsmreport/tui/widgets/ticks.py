@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
@@ -38,3 +39,20 @@ def fmt_tick(value: float) -> str:
     if magnitude < 0.001:
         return f"{value:.1e}".replace(".0e", "e")
     return f"{value:.4g}"
+
+
+def fmt_ticks(values: list[float]) -> list[str]:
+    """`fmt_tick` of each value, with more digits when two of them would read the same (a
+    narrow range far from zero: 36.3050 and 36.3075 are both `36.31` to four digits)."""
+    labels = [fmt_tick(v) for v in values]
+    if len(set(labels)) == len(labels) or len(values) < 2:
+        return labels
+    gaps = [abs(b - a) for a, b in itertools.pairwise(values) if b != a]
+    if not gaps:
+        return labels
+    digits = max(0, math.ceil(-math.log10(min(gaps))))
+    for extra in range(3):
+        labels = [f"{v:.{digits + extra}f}" for v in values]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
