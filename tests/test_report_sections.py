@@ -273,12 +273,17 @@ def test_cost_from_the_default_table_names_source_and_date(tmp_path: Path) -> No
     usd = hours * 3.99  # Lambda's on-demand H100 price in the dated table
     overview = {r[0]: r[1] for r in _rows(_section(md, "## Overview"))}
     assert overview["Device-hours"] == f"{hours:.4f} (2 × 1 h 30 min)"
-    assert overview["Cost"].startswith(f"${usd:.2f} at $3.99/device-hour; default price for")
+    # A list price from the dated table is an estimate, with the table's date and the run's.
+    assert overview["Cost"].startswith(
+        f"estimated ${usd:.2f} at $3.99/device-hour, the default table's list price as of "
+        "2026-11-22, for a run from "
+    )
+    assert "; default price for" in overview["Cost"]
     assert "https://lambda.ai/pricing" in overview["Cost"]
     assert "checked 2026-11-22" in overview["Cost"]
     per_point = usd / (4 / 12 * 100)
     assert overview["Cost per accuracy point"].startswith(f"${per_point:.4g} per point")
-    assert f"that is ${usd:.2f}." in _section(md, "## Findings")
+    assert f"that is an estimated ${usd:.2f} for a run " in _section(md, "## Findings")
 
 
 def test_cost_with_unknown_gpu_or_run_price(tmp_path: Path) -> None:

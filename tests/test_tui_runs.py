@@ -301,7 +301,7 @@ class TestCompare:
             assert screen.comparison is not None
             chart = screen.comparison.curves
             assert set(chart) == {"tiny-lora", "tiny-full"}
-            assert chart["tiny-lora"][0] == (10.0, 2.0)  # EMA starts at the first value
+            assert chart["tiny-lora"][0] == (10.0, 2.0)  # the curve starts at the first value
             results = text_of(app, "#compare-results")
             assert "final train loss" in results and "1.2000 (step 30)" in results
             assert "3 / 20" in results  # tiny-lora's strict-match count

@@ -50,6 +50,10 @@ class Check:
     steps: tuple[int, ...]  # the logged rows (optimizer steps) that fired it
 
     @property
+    def label(self) -> str:
+        return CHECK_LABELS[self.name]
+
+    @property
     def cited(self) -> str:
         """The steps, shortened for a sentence: all of up to six, else the ends and a count."""
         steps = self.steps
@@ -87,6 +91,10 @@ class Health:
     progress: Progress | None  # steps reached / planned, where both are known
 
     @property
+    def ran_labels(self) -> tuple[str, ...]:
+        return tuple(CHECK_LABELS[name] for name in self.ran)
+
+    @property
     def failed(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.severity == "fail")
 
@@ -111,6 +119,21 @@ class Health:
             return f"stopped at step {self.progress.reached:,} of {self.progress.planned:,}"
         return status
 
+
+# What each check looks for, in words: the report's table and its "none fired" line.
+CHECK_LABELS = {
+    "eval_only": "eval-only launch",
+    "stopped_early": "stopped before its planned steps",
+    "grad_norm_zero": "gradient norm 0 throughout",
+    "grad_norm_non_finite": "gradient norm never finite",
+    "learning_rate_zero": "learning rate 0 throughout",
+    "loss_constant": "training loss constant",
+    "eval_constant": "eval loss constant",
+    "loss_zero": "loss collapsing to exactly 0",
+    "non_finite": "NaN / inf readings",
+    "loss_spike": "loss spikes",
+    "learning_rate_constant": "learning rate fixed under a schedule",
+}
 
 CHECK_ORDER = (
     "eval_only",

@@ -12,7 +12,8 @@ import polars as pl
 
 from gsmreport.analysis.smoothing import SMOOTHING_METHOD, smooth
 
-EMA_ALPHA = 0.1  # the plain per-point EMA of the comparison chart and the TUI (`ema`)
+# `ema` below is a plain per-point EMA; reports, charts and the TUI use analysis.smoothing.
+EMA_ALPHA = 0.1
 TOKEN_ACCURACY_LABEL = "mean token accuracy (TRL, over loss-masked tokens)"
 
 

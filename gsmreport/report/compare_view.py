@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gsmreport.analysis.compare_runs import load_run
-from gsmreport.analysis.training import EMA_ALPHA, ema, series
+from gsmreport.analysis.smoothing import MIN_SMOOTH_POINTS, smooth
+from gsmreport.analysis.training import series
 from gsmreport.core.runs import RunStore
 from gsmreport.core.settings import Dirs
 from gsmreport.report.compare_tables import TableRow, config_table, results_table
@@ -19,8 +20,8 @@ from gsmreport.report.compare_tables import TableRow, config_table, results_tabl
 class Comparison:
     """What the screen shows, computed off the UI thread."""
 
-    curves: dict[str, list[tuple[float, float]]]  # run id -> (step, EMA-smoothed train loss)
-    alpha: float
+    curves: dict[str, list[tuple[float, float]]]  # run id -> (step, smoothed train loss)
+    smoothing: str  # the rule the curves were drawn by, for the chart's title
     results: list[TableRow]
     config: list[TableRow]
     notes: list[str]
@@ -34,7 +35,10 @@ def load_comparison(dirs: Dirs, run_ids: Sequence[str]) -> Comparison:
     for run in runs:
         loss = series(run.frame, "train", "loss")
         points = [(float(x), y) for x, y in loss.iter_rows() if math.isfinite(y)]
-        smoothed = ema([y for _, y in points], EMA_ALPHA)
-        curves[run.id] = [(x, y) for (x, _), y in zip(points, smoothed, strict=True)]
+        # The run reports' one rule (analysis.smoothing); a curve too short to smooth is raw.
+        found = smooth([x for x, _ in points], [y for _, y in points])
+        ys = list(found.values) if found is not None else [y for _, y in points]
+        curves[run.id] = [(x, y) for (x, _), y in zip(points, ys, strict=True)]
     config, notes = config_table(runs)
-    return Comparison(curves, EMA_ALPHA, results_table(runs), config, notes)
+    label = f"train loss, smoothed (raw below {MIN_SMOOTH_POINTS} points)"
+    return Comparison(curves, label, results_table(runs), config, notes)

@@ -85,7 +85,7 @@ class CompareScreen(HostedScreen):
     def show(self, comparison: Comparison) -> None:
         self.comparison = comparison
         chart = self.query_one("#compare-curve", CurveChart)
-        chart.border_title = f"train loss, EMA α = {comparison.alpha:g}"
+        chart.border_title = comparison.smoothing
         chart.set_series({k: v for k, v in comparison.curves.items() if v}, y_label="loss")
         results = self.query_one("#compare-results", Static)
         results.update(rows_table(self.run_ids, comparison.results))
