@@ -235,8 +235,6 @@ def _long_table(
     and the last of each run of equal keys is the write that wins, as in finalize().
     """
     keys = list(metrics)
-    names = sorted(set(metrics.values()))  # (split, metric), in the table's sort order
-    rank_of_key = np.array([names.index(metrics[k]) for k in keys], dtype=np.int64)
     wide = pl.DataFrame(
         {
             "_step": float_series(columns[step_key]),
@@ -244,6 +242,18 @@ def _long_table(
             **{f"_{j}": float_series(columns[key]) for j, key in enumerate(keys)},
         }
     )
+    return long_table_from_wide(wide, [metrics[k] for k in keys], source=source, run_id=run_id)
+
+
+def long_table_from_wide(
+    wide: pl.DataFrame, names_of_keys: list[tuple[str, str]], *, source: str, run_id: str
+) -> tuple[pl.DataFrame, set[int]]:
+    """The long table from a Float64 frame of one row per log entry: the step, the epoch, then
+    one column per metric key, `names_of_keys[j]` being the (split, metric) of column 2 + j;
+    also the indices of the entries that produced at least one row."""
+    n = wide.height
+    names = sorted(set(names_of_keys))  # (split, metric), in the table's sort order
+    rank_of_key = np.array([names.index(pair) for pair in names_of_keys], dtype=np.int64)
     # Two whole-frame conversions; a null (key absent) becomes NaN in `values`, so presence,
     # not NaN, says which values exist: a logged NaN is kept like any other value.
     values = wide.to_numpy()

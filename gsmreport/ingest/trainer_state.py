@@ -23,6 +23,7 @@ import polars as pl
 from gsmreport.ingest import hf_config
 from gsmreport.ingest.files import SourceError, load_json
 from gsmreport.ingest.metrics_jsonl import ReadResult
+from gsmreport.ingest.numeric_logs import frame_from_numeric_logs
 from gsmreport.ingest.schema import checked_frame, frame_from_logs, rows_from_log
 from gsmreport.ingest.source import SourceData
 
@@ -88,8 +89,11 @@ def _collect(history: list[Any], run_id: str) -> _History:
 
 
 def _collect_fast(history: list[Any], run_id: str) -> _History | None:
-    """Column-wise build (schema.frame_from_logs); None for irregular histories."""
-    built = frame_from_logs(history, source=SOURCE, run_id=run_id)
+    """Column-wise build (numbers only: in polars; else schema.frame_from_logs); None for
+    irregular histories."""
+    built = frame_from_numeric_logs(history, source=SOURCE, run_id=run_id)
+    if built is None:
+        built = frame_from_logs(history, source=SOURCE, run_id=run_id)
     if built is None:
         return None
     frame, with_rows = built
