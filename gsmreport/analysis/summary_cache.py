@@ -12,11 +12,14 @@ import json
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gsmreport import __version__
 from gsmreport.analysis.summary import RunSummary, summarize_safe
 from gsmreport.core.runs import RunRecord
+
+if TYPE_CHECKING:
+    import polars as pl
 
 CACHE = ".summary.json"
 _INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")
@@ -79,5 +82,15 @@ def cached_summary(run_dir: Path, record: RunRecord) -> RunSummary:
     if cached is not None:
         return cached
     summary = summarize_safe(run_dir, record)
+    _write(run_dir / CACHE, key, summary)
+    return summary
+
+
+def cache_summary_of(run_dir: Path, record: RunRecord, frame: pl.DataFrame) -> RunSummary:
+    """Compute and cache the headline of a run just written whose metric rows the caller
+    holds (the importer): the very analysis `cached_summary` runs, without reading the table
+    back from metrics.parquet. `frame` must be what metrics.parquet now holds."""
+    key = _key(input_stamps(run_dir))
+    summary = summarize_safe(run_dir, record, frame)
     _write(run_dir / CACHE, key, summary)
     return summary

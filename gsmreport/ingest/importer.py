@@ -8,7 +8,6 @@ replaces the old folder only once the new one is complete.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from gsmreport.core.fsutil import dump_yaml
 from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
 from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources
 from gsmreport.ingest.files import SourceError
-from gsmreport.ingest.run import PARQUET
+from gsmreport.ingest.run import PARQUET, parquet_bytes
 from gsmreport.ingest.source import ImportedEval, SourceData
 
 _POLARS_THREADS = "POLARS_MAX_THREADS"
@@ -216,12 +215,6 @@ def _write_eval(evals_dir: Path, item: ImportedEval) -> None:
     _write(folder / "results.json", (json.dumps(item.results, indent=2) + "\n").encode())
 
 
-def _parquet_bytes(frame: pl.DataFrame, run_id: str) -> bytes:
-    buffer = io.BytesIO()
-    frame.with_columns(pl.lit(run_id, dtype=pl.String).alias("run_id")).write_parquet(buffer)
-    return buffer.getvalue()
-
-
 def _swap_in(tmp: Path, final: Path) -> None:
     """Replace `final` by `tmp` with two renames; the old folder goes only once both worked."""
     if not final.exists():
@@ -255,20 +248,24 @@ def _write_run(job: Job, data: SourceData) -> bool:
     record = _record(job, data, previous)
     job.runs_root.mkdir(parents=True, exist_ok=True)
     tmp = job.runs_root / f".import-{job.run_id}-{uuid.uuid4().hex[:8]}"
+    frame = data.frame.with_columns(pl.lit(job.run_id, dtype=pl.String).alias("run_id"))
+    from gsmreport.analysis.summary_cache import cache_summary_of
+
     try:
-        _write(tmp / "run.yaml", dump_yaml(record.model_dump(mode="json")).encode())
-        _write(tmp / PARQUET, _parquet_bytes(data.frame, job.run_id))
+        tmp.mkdir()  # once: the two files below go straight in, without a mkdir each
+        (tmp / "run.yaml").write_bytes(dump_yaml(record.model_dump(mode="json")).encode())
+        (tmp / PARQUET).write_bytes(parquet_bytes(frame))
         if data.console is not None:
             _write(tmp / CONSOLE_LOG, data.console.encode("utf-8", "replace"))
         for item in data.evals:
             _write_eval(tmp / "evals", item)
+        # Summarise now, on this worker, from the table in hand (reading metrics.parquet back
+        # would cost as much again), so that listing many imported runs reads only small
+        # caches. Before the rename: the files' mtimes, the cache's key, survive it.
+        cache_summary_of(tmp, record, frame)
         _swap_in(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    # Summarise now, on this worker, so listing many imported runs reads only small caches.
-    from gsmreport.analysis.summary_cache import cached_summary
-
-    cached_summary(final, record)
     return previous is not None
 
 

@@ -48,12 +48,5 @@ def frame_from_numeric_logs(
         wide = pl.DataFrame(logs, schema=dict.fromkeys(columns, pl.Float64))
     except (pl.exceptions.PolarsError, OverflowError, ValueError, TypeError):
         return None  # e.g. an int beyond float range: the Python build makes it ±inf
-    epoch = pl.col("epoch") if "epoch" in columns else pl.lit(None, dtype=pl.Float64)
-    numeric = wide.select(
-        pl.col(step_key).alias("_step"),
-        epoch.alias("_epoch"),
-        *(pl.col(key).alias(f"_{j}") for j, (key, _) in enumerate(metrics)),
-    )
-    return long_table_from_wide(
-        numeric, [names for _, names in metrics], source=source, run_id=run_id
-    )
+    epoch = "epoch" if "epoch" in columns else None
+    return long_table_from_wide(wide, step_key, epoch, metrics, source=source, run_id=run_id)
