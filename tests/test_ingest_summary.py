@@ -1,13 +1,21 @@
-"""The headline an import caches is the one the run's files give when read back."""
+"""The headline an import caches is the one the run's files give when read back, and
+`summaries` lists from those caches without losing what reading run.yaml would tell."""
 
 from __future__ import annotations
 
 import math
+import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+from gsmreport import pipeline
 from gsmreport.analysis.summary import summarize
-from gsmreport.analysis.summary_cache import CACHE, peek_summary
-from gsmreport.core.runs import RunStore
+from gsmreport.analysis.summary_cache import CACHE, cached_summary, peek_summary
+from gsmreport.core.runs import RunRecord, RunStore
+from gsmreport.core.settings import Dirs
 from gsmreport.ingest.importer import import_paths
 from tests.run_fixtures import write_trainer_state
 
@@ -31,3 +39,47 @@ def test_cached_headline_equals_the_one_read_back_from_disk(tmp_path: Path) -> N
     assert cached == fresh
     assert cached.final_loss == 0.2 and cached.runtime_s == 42.0
     assert not list(runs.glob(".import-*"))  # no temp folder left behind
+
+
+def _imported(tmp_path: Path) -> tuple[Path, str]:
+    write_trainer_state(tmp_path / "out")
+    runs = tmp_path / "runs"
+    [outcome] = import_paths(runs, [tmp_path / "out"])
+    assert outcome.ok and outcome.run_id is not None, outcome.error
+    return runs, outcome.run_id
+
+
+def test_listing_from_caches_sees_what_run_yaml_says(tmp_path: Path) -> None:
+    """`summaries` skips run.yaml only while the cache is valid: an edit to run.yaml shows."""
+    runs, run_id = _imported(tmp_path)
+    dirs = Dirs(runs=runs, reports=tmp_path / "reports")
+    [before] = pipeline.summaries(dirs)
+    assert before == summarize(runs / run_id, RunStore(runs).read(run_id))
+    store = RunStore(runs)
+    record = store.read(run_id).model_copy(update={"model": "org/edited"})
+    time.sleep(0.01)  # a new mtime even on a coarse clock
+    store.write(record)
+    [after] = pipeline.summaries(dirs)
+    assert after.model == "org/edited"
+
+
+def test_listing_leaves_out_a_copied_folder_despite_its_valid_cache(tmp_path: Path) -> None:
+    runs, run_id = _imported(tmp_path)
+    shutil.copytree(runs / run_id, runs / "a-copy")  # copy2 keeps mtimes: the cache looks valid
+    dirs = Dirs(runs=runs, reports=tmp_path / "reports")
+    assert [s.id for s in pipeline.summaries(dirs)] == [run_id]
+    assert [p.folder.name for p in pipeline.run_problems(dirs)] == ["a-copy"]
+
+
+def test_listing_marks_a_running_run_whose_process_vanished(tmp_path: Path) -> None:
+    runs, run_id = _imported(tmp_path)
+    store = RunStore(runs)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid is gone
+    running = store.read(run_id).model_dump()
+    running.update(status="running", pid=dead.pid, host=socket.gethostname())
+    store.write(RunRecord.model_validate(running))
+    cached_summary(runs / run_id, store.read(run_id, check_alive=False))  # cache says running
+    dirs = Dirs(runs=runs, reports=tmp_path / "reports")
+    [row] = pipeline.summaries(dirs)
+    assert row.status == "interrupted"

@@ -94,3 +94,19 @@ def cache_summary_of(run_dir: Path, record: RunRecord, frame: pl.DataFrame) -> R
     summary = summarize_safe(run_dir, record, frame)
     _write(run_dir / CACHE, key, summary)
     return summary
+
+
+def listed_summary(run_dir: Path, run_id: str) -> RunSummary | None:
+    """The cached headline when it can stand for the run without reading run.yaml, else None
+    (the caller reads run.yaml and goes through `cached_summary`).
+
+    A valid cache was computed from this very run.yaml (its mtime is in the key), so parsing
+    the YAML again would only repeat what the cache holds: ~1.5 ms a run, most of listing a
+    thousand imported runs. Two things `RunStore.read` checks can change without touching
+    run.yaml, so those runs take the full read: a `running` run whose process may have
+    vanished, and a folder copied or renamed (its cached id is not its folder's name).
+    """
+    summary = peek_summary(run_dir)
+    if summary is None or summary.id != run_id or summary.status == "running":
+        return None
+    return summary
