@@ -38,6 +38,7 @@ _WORKER_MODULES = (
     "gsmreport.ingest.importer",
     "gsmreport.ingest.trainer_state",
     "gsmreport.analysis.summary_cache",
+    "gsmreport.analysis.run",  # the headline's analysis: else each worker imports it anew
 )
 # Below this many sources, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 8
