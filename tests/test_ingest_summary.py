@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import socket
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import polars as pl
 
 from gsmreport import pipeline
 from gsmreport.analysis.summary import summarize
@@ -83,3 +86,28 @@ def test_listing_marks_a_running_run_whose_process_vanished(tmp_path: Path) -> N
     dirs = Dirs(runs=runs, reports=tmp_path / "reports")
     [row] = pipeline.summaries(dirs)
     assert row.status == "interrupted"
+
+
+def test_parallel_import_equals_serial_import(tmp_path: Path) -> None:
+    """This process works beside the pool's workers: every source still becomes exactly one
+    run, with the same table and headline as a one-process import gives."""
+    sources = tmp_path / "logs"
+    for i in range(20):
+        history = [{"step": s, "loss": 3.0 / s + i, "epoch": s / 5} for s in range(1, 6)]
+        write_trainer_state(sources / f"run-{i:02d}", history)
+    serial = import_paths(tmp_path / "serial", [sources], recursive=True, jobs=1)
+    parallel = import_paths(tmp_path / "parallel", [sources], recursive=True, jobs=3)
+    assert all(o.ok for o in serial + parallel)
+    assert sorted(o.run_id or "" for o in parallel) == sorted(o.run_id or "" for o in serial)
+    assert len({o.run_id for o in parallel}) == 20
+    for outcome in serial:
+        assert outcome.run_id is not None
+        one, other = (tmp_path / d / outcome.run_id for d in ("serial", "parallel"))
+        assert pl.read_parquet(one / "metrics.parquet").equals(
+            pl.read_parquet(other / "metrics.parquet")
+        )
+        headlines = [peek_summary(one), peek_summary(other)]
+        assert headlines[0] is not None and headlines[1] is not None
+        # created_at is the import's own clock; every figure must agree
+        same = [dataclasses.replace(h, created_at="") for h in headlines if h is not None]
+        assert same[0] == same[1]

@@ -12,8 +12,9 @@ import json
 import os
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
@@ -315,14 +316,40 @@ def _worker_context() -> BaseContext:
     return context
 
 
+def _run_chunk(chunk: list[Job]) -> list[Outcome]:
+    return [run_job(job) for job in chunk]
+
+
 def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
     """Run jobs on `jobs` processes, one polars thread each: each run's table is small, so
-    per-frame threading only adds contention, while one process per core scales."""
+    per-frame threading only adds contention, while one process per core scales.
+
+    This process is one of them: it has imported the readers already, and works through
+    chunks while the fork server starts the other `jobs - 1` (about a second of imports),
+    which take chunks as they come free. Chunks are small (1/16 of a share) so that
+    no process is left with a long tail at the end.
+    """
+    size = max(1, len(planned) // (jobs * 16))
+    chunks = deque(planned[i : i + size] for i in range(0, len(planned), size))
     saved = os.environ.get(_POLARS_THREADS)
     os.environ[_POLARS_THREADS] = "1"  # inherited by the workers as they are started
     try:
-        with ProcessPoolExecutor(jobs, mp_context=_worker_context()) as pool:
-            yield from pool.map(run_job, planned, chunksize=max(1, len(planned) // (jobs * 8)))
+        with ProcessPoolExecutor(jobs - 1, mp_context=_worker_context()) as pool:
+            pending: set[Future[list[Outcome]]] = set()
+
+            def feed() -> None:  # two chunks queued per worker keeps them busy
+                while chunks and len(pending) < 2 * (jobs - 1):
+                    pending.add(pool.submit(_run_chunk, chunks.popleft()))
+
+            feed()
+            while chunks:
+                yield from _run_chunk(chunks.popleft())
+                for future in [f for f in pending if f.done()]:
+                    pending.discard(future)
+                    yield from future.result()
+                feed()
+            for future in as_completed(pending):
+                yield from future.result()
     finally:
         if saved is None:
             os.environ.pop(_POLARS_THREADS, None)
