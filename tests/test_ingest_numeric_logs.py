@@ -87,8 +87,7 @@ def test_anything_but_numbers_steps_aside(history: list[Any]) -> None:
     assert frame_from_numeric_logs(history, source="trainer_state") is None
 
 
-_number = st.one_of(
-    st.none(),
+_finite_or_not = st.one_of(
     st.integers(-(2**70), 2**70),
     st.floats(allow_nan=True, allow_infinity=True),
 )
@@ -97,11 +96,36 @@ _keys = st.sampled_from(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.dictionaries(_keys, _number, max_size=6), min_size=1, max_size=12))
-def test_any_number_history_matches_the_python_build(history: list[dict[str, Any]]) -> None:
+def _matches_the_python_build(history: list[dict[str, Any]]) -> None:
     fast = frame_from_numeric_logs(history, source="trainer_state")
     slow = frame_from_logs(history, source="trainer_state")
     assert fast is not None and slow is not None
     assert_frame_equal(fast[0], slow[0])
     assert fast[1] == slow[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(_keys, st.one_of(st.none(), _finite_or_not), max_size=6),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_number_history_matches_the_python_build(history: list[dict[str, Any]]) -> None:
+    """With None among the values: polars gathers the columns."""
+    _matches_the_python_build(history)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(_keys, _finite_or_not, max_size=6), min_size=1, max_size=40))
+def test_history_without_none_matches_the_python_build(history: list[dict[str, Any]]) -> None:
+    """No None: numpy gathers one block per entry shape (or polars past 32 shapes)."""
+    _matches_the_python_build(history)
+
+
+def test_many_shapes_and_a_shape_with_nan() -> None:
+    history: list[dict[str, Any]] = [{"step": s, f"m{s}": float(s)} for s in range(40)]
+    history += [{"epoch": 1.0, "step": 3, "loss": math.nan}, {"loss": 2.0, "step": 3}]
+    _matches_the_python_build(history)  # 40+ shapes: past the limit
+    _matches_the_python_build(history[-2:] * 3)  # two shapes, one key order each

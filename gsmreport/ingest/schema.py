@@ -252,6 +252,14 @@ def _long_table(
     )
 
 
+def _stable_order(step: np.ndarray, rank: np.ndarray, ranks: int) -> np.ndarray:
+    """The stable sort order by (step, rank): one argsort of step * ranks + rank (5x faster
+    than lexsort on 16,000 rows), lexsort where that product could overflow int64."""
+    if len(step) and int(step.max()) < (2**62) // max(ranks, 1):
+        return np.argsort(step * ranks + rank, kind="stable")
+    return np.lexsort((rank, step))
+
+
 def _presence(wide: pl.DataFrame, values: np.ndarray) -> np.ndarray:
     """Which cells hold a value. A null (key absent) is NaN in `values`, as is a logged NaN:
     when there are exactly as many NaNs as nulls, every NaN is an absent key and numpy can
@@ -273,7 +281,32 @@ def long_table_from_wide(
 ) -> tuple[pl.DataFrame, set[int]]:
     """The long table from an all-Float64 frame of one row per log entry, whose `step` and
     `epoch` columns place each entry and whose `metrics` columns, (column, (split, metric)) in
-    log key order, hold the values; also the indices of the entries that produced a row.
+    log key order, hold the values; also the indices of the entries that produced a row."""
+    column = {name: i for i, name in enumerate(wide.columns)}
+    values = wide.to_numpy()
+    return long_table_from_matrix(
+        values,
+        _presence(wide, values),
+        column[step],
+        column[epoch] if epoch is not None else None,
+        [(column[name], pair) for name, pair in metrics],
+        source=source,
+        run_id=run_id,
+    )
+
+
+def long_table_from_matrix(
+    values: np.ndarray,
+    present_all: np.ndarray,
+    step: int,
+    epoch: int | None,
+    metrics: list[tuple[int, tuple[str, str]]],
+    *,
+    source: str,
+    run_id: str,
+) -> tuple[pl.DataFrame, set[int]]:
+    """`long_table_from_wide` on (entry × key) matrices of values and of presence, the keys
+    given by column index.
 
     np.nonzero over the (entry × key) presence matrix lists values entry by entry, key by key
     — log order — so a stable sort on (step, split/metric) keeps log order among duplicates
@@ -281,25 +314,20 @@ def long_table_from_wide(
     with numpy and Series calls only: each polars DataFrame query costs a plan and a collect,
     which dominates for the small tables of a sweep's runs.
     """
-    n = wide.height
-    column = {name: i for i, name in enumerate(wide.columns)}
+    n = values.shape[0]
     names = sorted({pair for _, pair in metrics})  # (split, metric), in the table's sort order
     rank_of_key = np.array([names.index(pair) for _, pair in metrics], dtype=np.int64)
-    values = wide.to_numpy()
-    present_all = _presence(wide, values)
-    metric_columns = [column[name] for name, _ in metrics]
-    steps = values[:, column[step]]
-    epochs = values[:, column[epoch]] if epoch is not None else np.full(n, np.nan)
+    metric_columns = [index for index, _ in metrics]
+    steps = values[:, step]
+    epochs = values[:, epoch] if epoch is not None else np.full(n, np.nan)
     matrix = values[:, metric_columns]
     with np.errstate(invalid="ignore"):
-        placeable = (
-            present_all[:, column[step]] & np.isfinite(steps) & (steps >= 0) & (steps < _MAX_STEP)
-        )
+        placeable = present_all[:, step] & np.isfinite(steps) & (steps >= 0) & (steps < _MAX_STEP)
     present = present_all[:, metric_columns]
     entry, key_index = np.nonzero(present & placeable[:, None])
     step_of = steps[entry].astype(np.int64)
     rank = rank_of_key[key_index]
-    order = np.lexsort((rank, step_of))  # stable: equal (step, rank) keep log order
+    order = _stable_order(step_of, rank, len(names))  # equal (step, rank) keep log order
     step_of, rank, entry, key_index = step_of[order], rank[order], entry[order], key_index[order]
     last = np.ones(len(step_of), dtype=bool)
     last[:-1] = (step_of[1:] != step_of[:-1]) | (rank[1:] != rank[:-1])
