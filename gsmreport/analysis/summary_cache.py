@@ -7,6 +7,7 @@ one of them, or a new gsmreport version, makes it stale.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -89,10 +90,16 @@ def cached_summary(run_dir: Path, record: RunRecord) -> RunSummary:
 def cache_summary_of(run_dir: Path, record: RunRecord, frame: pl.DataFrame) -> RunSummary:
     """Compute and cache the headline of a run just written whose metric rows the caller
     holds (the importer): the very analysis `cached_summary` runs, without reading the table
-    back from metrics.parquet. `frame` must be what metrics.parquet now holds."""
+    back from metrics.parquet. `frame` must be what metrics.parquet now holds.
+
+    Written in place, not through a temp file and a rename: the importer calls this on its
+    private folder before renaming it into the runs folder, and a damaged cache would only
+    be recomputed."""
     key = _key(input_stamps(run_dir))
     summary = summarize_safe(run_dir, record, frame)
-    _write(run_dir / CACHE, key, summary)
+    with contextlib.suppress(OSError):
+        data = {"key": key, "summary": dataclasses.asdict(summary)}
+        (run_dir / CACHE).write_text(json.dumps(data))
     return summary
 
 

@@ -248,13 +248,16 @@ def _write_run(job: Job, data: SourceData) -> bool:
     final = store.path(job.run_id)
     previous = store.read(job.run_id) if store.exists(job.run_id) else None
     record = _record(job, data, previous)
-    job.runs_root.mkdir(parents=True, exist_ok=True)
     tmp = job.runs_root / f".import-{job.run_id}-{uuid.uuid4().hex[:8]}"
     frame = data.frame.with_columns(pl.lit(job.run_id, dtype=pl.String).alias("run_id"))
     from gsmreport.analysis.summary_cache import cache_summary_of
 
     try:
-        tmp.mkdir()  # once: the two files below go straight in, without a mkdir each
+        try:  # once: the two files below go straight in, without a mkdir each
+            tmp.mkdir()
+        except FileNotFoundError:  # the runs folder is new
+            job.runs_root.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
         (tmp / "run.yaml").write_bytes(dump_yaml(record.model_dump(mode="json")).encode())
         (tmp / PARQUET).write_bytes(parquet_bytes(frame))
         if data.console is not None:
