@@ -237,13 +237,24 @@ def main() -> None:
     parser.add_argument("--sweep-runs", type=int, default=10_000)
     parser.add_argument("--sweep-entries", type=int, default=200)
     parser.add_argument("--only-sweep", action="store_true", help="the sweep case alone")
+    parser.add_argument("--one-case", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not args.only_sweep:
+    if args.one_case:
         run_case(args.runs, args.entries, args.jobs, args.keep)
+        return
+    cases = [] if args.only_sweep else [(args.runs, args.entries, args.keep)]
     if not args.no_sweep:
-        print()
-        keep = args.keep / "sweep" if args.keep else None
-        run_case(args.sweep_runs, args.sweep_entries, args.jobs, keep)
+        sweep_keep = args.keep / "sweep" if args.keep else None
+        cases.append((args.sweep_runs, args.sweep_entries, sweep_keep))
+    for i, (runs, entries, keep) in enumerate(cases):
+        if i:
+            print(flush=True)
+        # Each case in a fresh process: the floor leaves this process gigabytes large, and a
+        # child started from a large process reports the parent's RSS as its own peak (Linux
+        # folds the forking process's high-water mark into the child's at exec).
+        command = [sys.executable, __file__, "--one-case", "--runs", str(runs)]
+        command += ["--entries", str(entries), "--jobs", str(args.jobs)]
+        subprocess.run(command + (["--keep", str(keep)] if keep else []), check=True)
 
 
 if __name__ == "__main__":
