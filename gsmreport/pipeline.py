@@ -485,10 +485,19 @@ def run_problems(dirs: Dirs) -> list[RunProblem]:
 
 def summaries(dirs: Dirs) -> list[RunSummary]:
     """Headline figures of every readable run, newest first (CLI table and TUI alike)."""
-    from gsmreport.analysis.summary_cache import cached_summary
+    from gsmreport.analysis.summary_cache import cached_summary, listed_summary
+    from gsmreport.core.errors import GsmReportError
 
     store = RunStore(dirs.runs)
-    rows = [cached_summary(store.path(r.id), r) for r in store.iter_records()]
+    rows: list[RunSummary] = []
+    for run_id in store.ids():  # as iter_records, reading run.yaml only without a valid cache
+        row = listed_summary(store.path(run_id), run_id)
+        if row is None:
+            try:
+                row = cached_summary(store.path(run_id), store.read(run_id))
+            except GsmReportError:
+                continue  # a folder with a problem is left out (`run_problems` names it)
+        rows.append(row)
     return sorted(rows, key=lambda s: (s.created_at, s.id), reverse=True)
 
 

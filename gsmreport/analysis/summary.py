@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunRecord
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -42,20 +46,23 @@ class RunSummary:
     em_numeric: float | None = None
 
 
-def summarize(run_dir: Path, record: RunRecord) -> RunSummary:
-    """The headline of the run's analysis; reads, never writes."""
+def summarize(run_dir: Path, record: RunRecord, frame: pl.DataFrame | None = None) -> RunSummary:
+    """The headline of the run's analysis; reads, never writes. `frame`: the run's metric
+    rows when the caller holds them (the importer), else read from metrics.parquet."""
     from gsmreport.analysis.run import analyse_run  # run.py imports RunSummary from here
 
-    return analyse_run(run_dir, record).headline()
+    return analyse_run(run_dir, record, frame=frame).headline()
 
 
-def summarize_safe(run_dir: Path, record: RunRecord) -> RunSummary:
+def summarize_safe(
+    run_dir: Path, record: RunRecord, frame: pl.DataFrame | None = None
+) -> RunSummary:
     """`summarize`, or the run.yaml fields alone when a results file is malformed.
 
     One broken evaluation file must not hide a run from the list.
     """
     try:
-        return summarize(run_dir, record)
+        return summarize(run_dir, record, frame)
     except (GsmReportError, KeyError, TypeError, ValueError, OSError):
         return RunSummary(
             id=record.id,

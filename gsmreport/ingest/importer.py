@@ -8,13 +8,13 @@ replaces the old folder only once the new one is complete.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
@@ -29,7 +29,7 @@ from gsmreport.core.fsutil import dump_yaml
 from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
 from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources
 from gsmreport.ingest.files import SourceError
-from gsmreport.ingest.run import PARQUET
+from gsmreport.ingest.run import PARQUET, parquet_bytes
 from gsmreport.ingest.source import ImportedEval, SourceData
 
 _POLARS_THREADS = "POLARS_MAX_THREADS"
@@ -39,6 +39,7 @@ _WORKER_MODULES = (
     "gsmreport.ingest.importer",
     "gsmreport.ingest.trainer_state",
     "gsmreport.analysis.summary_cache",
+    "gsmreport.analysis.run",  # the headline's analysis: else each worker imports it anew
 )
 # Below this many sources, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 8
@@ -220,12 +221,6 @@ def _write_eval(evals_dir: Path, item: ImportedEval) -> None:
     _write(folder / "results.json", (json.dumps(item.results, indent=2) + "\n").encode())
 
 
-def _parquet_bytes(frame: pl.DataFrame, run_id: str) -> bytes:
-    buffer = io.BytesIO()
-    frame.with_columns(pl.lit(run_id, dtype=pl.String).alias("run_id")).write_parquet(buffer)
-    return buffer.getvalue()
-
-
 def _swap_in(tmp: Path, final: Path) -> None:
     """Replace `final` by `tmp` with two renames; the old folder goes only once both worked."""
     if not final.exists():
@@ -257,22 +252,29 @@ def _write_run(job: Job, data: SourceData) -> bool:
     final = store.path(job.run_id)
     previous = store.read(job.run_id) if store.exists(job.run_id) else None
     record = _record(job, data, previous)
-    job.runs_root.mkdir(parents=True, exist_ok=True)
     tmp = job.runs_root / f".import-{job.run_id}-{uuid.uuid4().hex[:8]}"
+    frame = data.frame.with_columns(pl.lit(job.run_id, dtype=pl.String).alias("run_id"))
+    from gsmreport.analysis.summary_cache import cache_summary_of
+
     try:
-        _write(tmp / "run.yaml", dump_yaml(record.model_dump(mode="json")).encode())
-        _write(tmp / PARQUET, _parquet_bytes(data.frame, job.run_id))
+        try:  # once: the two files below go straight in, without a mkdir each
+            tmp.mkdir()
+        except FileNotFoundError:  # the runs folder is new
+            job.runs_root.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
+        (tmp / "run.yaml").write_bytes(dump_yaml(record.model_dump(mode="json")).encode())
+        (tmp / PARQUET).write_bytes(parquet_bytes(frame))
         if data.console is not None:
             _write(tmp / CONSOLE_LOG, data.console.encode("utf-8", "replace"))
         for item in data.evals:
             _write_eval(tmp / "evals", item)
+        # Summarise now, on this worker, from the table in hand (reading metrics.parquet back
+        # would cost as much again), so that listing many imported runs reads only small
+        # caches. Before the rename: the files' mtimes, the cache's key, survive it.
+        cache_summary_of(tmp, record, frame)
         _swap_in(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    # Summarise now, on this worker, so listing many imported runs reads only small caches.
-    from gsmreport.analysis.summary_cache import cached_summary
-
-    cached_summary(final, record)
     return previous is not None
 
 
@@ -321,14 +323,40 @@ def _worker_context() -> BaseContext:
     return context
 
 
+def _run_chunk(chunk: list[Job]) -> list[Outcome]:
+    return [run_job(job) for job in chunk]
+
+
 def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
     """Run jobs on `jobs` processes, one polars thread each: each run's table is small, so
-    per-frame threading only adds contention, while one process per core scales."""
+    per-frame threading only adds contention, while one process per core scales.
+
+    This process is one of them: it has imported the readers already, and works through
+    chunks while the fork server starts the other `jobs - 1` (about a second of imports),
+    which take chunks as they come free. Chunks are small (1/16 of a share) so that
+    no process is left with a long tail at the end.
+    """
+    size = max(1, len(planned) // (jobs * 16))
+    chunks = deque(planned[i : i + size] for i in range(0, len(planned), size))
     saved = os.environ.get(_POLARS_THREADS)
     os.environ[_POLARS_THREADS] = "1"  # inherited by the workers as they are started
     try:
-        with ProcessPoolExecutor(jobs, mp_context=_worker_context()) as pool:
-            yield from pool.map(run_job, planned, chunksize=max(1, len(planned) // (jobs * 8)))
+        with ProcessPoolExecutor(jobs - 1, mp_context=_worker_context()) as pool:
+            pending: set[Future[list[Outcome]]] = set()
+
+            def feed() -> None:  # two chunks queued per worker keeps them busy
+                while chunks and len(pending) < 2 * (jobs - 1):
+                    pending.add(pool.submit(_run_chunk, chunks.popleft()))
+
+            feed()
+            while chunks:
+                yield from _run_chunk(chunks.popleft())
+                for future in [f for f in pending if f.done()]:
+                    pending.discard(future)
+                    yield from future.result()
+                feed()
+            for future in as_completed(pending):
+                yield from future.result()
     finally:
         if saved is None:
             os.environ.pop(_POLARS_THREADS, None)

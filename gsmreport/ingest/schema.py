@@ -240,8 +240,6 @@ def _long_table(
     and the last of each run of equal keys is the write that wins, as in finalize().
     """
     keys = list(metrics)
-    names = sorted(set(metrics.values()))  # (split, metric), in the table's sort order
-    rank_of_key = np.array([names.index(metrics[k]) for k in keys], dtype=np.int64)
     wide = pl.DataFrame(
         {
             "_step": float_series(columns[step_key]),
@@ -249,39 +247,110 @@ def _long_table(
             **{f"_{j}": float_series(columns[key]) for j, key in enumerate(keys)},
         }
     )
-    # Two whole-frame conversions; a null (key absent) becomes NaN in `values`, so presence,
-    # not NaN, says which values exist: a logged NaN is kept like any other value.
+    return long_table_from_wide(
+        wide,
+        "_step",
+        "_epoch",
+        [(f"_{j}", metrics[key]) for j, key in enumerate(keys)],
+        source=source,
+        run_id=run_id,
+    )
+
+
+def _stable_order(step: np.ndarray, rank: np.ndarray, ranks: int) -> np.ndarray:
+    """The stable sort order by (step, rank): one argsort of step * ranks + rank (5x faster
+    than lexsort on 16,000 rows), lexsort where that product could overflow int64."""
+    if len(step) and int(step.max()) < (2**62) // max(ranks, 1):
+        return np.argsort(step * ranks + rank, kind="stable")
+    return np.lexsort((rank, step))
+
+
+def _presence(wide: pl.DataFrame, values: np.ndarray) -> np.ndarray:
+    """Which cells hold a value. A null (key absent) is NaN in `values`, as is a logged NaN:
+    when there are exactly as many NaNs as nulls, every NaN is an absent key and numpy can
+    tell; only a history that logged NaNs pays for asking polars."""
+    nan = np.isnan(values)
+    if int(nan.sum()) == sum(wide.null_count().row(0)):
+        return ~nan
+    return wide.select(pl.all().is_not_null()).to_numpy()
+
+
+def long_table_from_wide(
+    wide: pl.DataFrame,
+    step: str,
+    epoch: str | None,
+    metrics: list[tuple[str, tuple[str, str]]],
+    *,
+    source: str,
+    run_id: str,
+) -> tuple[pl.DataFrame, set[int]]:
+    """The long table from an all-Float64 frame of one row per log entry, whose `step` and
+    `epoch` columns place each entry and whose `metrics` columns, (column, (split, metric)) in
+    log key order, hold the values; also the indices of the entries that produced a row."""
+    column = {name: i for i, name in enumerate(wide.columns)}
     values = wide.to_numpy()
-    present = wide.select(pl.all().is_not_null()).to_numpy()
-    steps, epochs, matrix = values[:, 0], values[:, 1], values[:, 2:]
+    return long_table_from_matrix(
+        values,
+        _presence(wide, values),
+        column[step],
+        column[epoch] if epoch is not None else None,
+        [(column[name], pair) for name, pair in metrics],
+        source=source,
+        run_id=run_id,
+    )
+
+
+def long_table_from_matrix(
+    values: np.ndarray,
+    present_all: np.ndarray,
+    step: int,
+    epoch: int | None,
+    metrics: list[tuple[int, tuple[str, str]]],
+    *,
+    source: str,
+    run_id: str,
+) -> tuple[pl.DataFrame, set[int]]:
+    """`long_table_from_wide` on (entry × key) matrices of values and of presence, the keys
+    given by column index.
+
+    np.nonzero over the (entry × key) presence matrix lists values entry by entry, key by key
+    — log order — so a stable sort on (step, split/metric) keeps log order among duplicates
+    and the last of each run of equal keys is the write that wins, as in finalize(). Built
+    with numpy and Series calls only: each polars DataFrame query costs a plan and a collect,
+    which dominates for the small tables of a sweep's runs.
+    """
+    n = values.shape[0]
+    names = sorted({pair for _, pair in metrics})  # (split, metric), in the table's sort order
+    rank_of_key = np.array([names.index(pair) for _, pair in metrics], dtype=np.int64)
+    metric_columns = [index for index, _ in metrics]
+    steps = values[:, step]
+    epochs = values[:, epoch] if epoch is not None else np.full(n, np.nan)
+    matrix = values[:, metric_columns]
     with np.errstate(invalid="ignore"):
-        placeable = present[:, 0] & np.isfinite(steps) & (steps >= 0) & (steps < _MAX_STEP)
-    present = present[:, 2:]
+        placeable = present_all[:, step] & np.isfinite(steps) & (steps >= 0) & (steps < _MAX_STEP)
+    present = present_all[:, metric_columns]
     entry, key_index = np.nonzero(present & placeable[:, None])
-    step = steps[entry].astype(np.int64)
+    step_of = steps[entry].astype(np.int64)
     rank = rank_of_key[key_index]
-    order = np.lexsort((rank, step))  # stable: equal (step, rank) keep log order
-    step, rank, entry, key_index = step[order], rank[order], entry[order], key_index[order]
-    last = np.ones(len(step), dtype=bool)
-    last[:-1] = (step[1:] != step[:-1]) | (rank[1:] != rank[:-1])
+    order = _stable_order(step_of, rank, len(names))  # equal (step, rank) keep log order
+    step_of, rank, entry, key_index = step_of[order], rank[order], entry[order], key_index[order]
+    last = np.ones(len(step_of), dtype=bool)
+    last[:-1] = (step_of[1:] != step_of[:-1]) | (rank[1:] != rank[:-1])
     kept_rank = pl.Series(rank[last])
+    kept = int(last.sum())
+    epoch_of = epochs[entry[last]]
+    epoch_of = np.where(np.isfinite(epoch_of), epoch_of, np.nan)  # ±inf and NaN: no epoch
     frame = pl.DataFrame(
-        {
-            "step": step[last],
-            "epoch": epochs[entry[last]],
-            "split": pl.Series([split for split, _ in names], dtype=pl.String).gather(kept_rank),
-            "metric": pl.Series([metric for _, metric in names], dtype=pl.String).gather(kept_rank),
-            "value": matrix[entry[last], key_index[last]],
-        }
-    ).select(
-        pl.lit(run_id, dtype=pl.String).alias("run_id"),
-        pl.lit(source, dtype=pl.String).alias("source"),
-        "step",
-        pl.when(pl.col("epoch").is_finite()).then(pl.col("epoch")).alias("epoch"),
-        "split",
-        "metric",
-        "value",
-        pl.lit(None, dtype=pl.Float64).alias("wall_time"),
+        [
+            pl.Series("run_id", [run_id], dtype=pl.String).new_from_index(0, kept),
+            pl.Series("source", [source], dtype=pl.String).new_from_index(0, kept),
+            pl.Series("step", step_of[last], dtype=pl.Int64),
+            pl.Series("epoch", epoch_of, dtype=pl.Float64, nan_to_null=True),
+            pl.Series("split", [split for split, _ in names], dtype=pl.String).gather(kept_rank),
+            pl.Series("metric", [m for _, m in names], dtype=pl.String).gather(kept_rank),
+            pl.Series("value", matrix[entry[last], key_index[last]], dtype=pl.Float64),
+            pl.Series("wall_time", [None], dtype=pl.Float64).new_from_index(0, kept),
+        ]
     )
     used = np.zeros(n, dtype=bool)
     used[entry] = True

@@ -23,6 +23,7 @@ import polars as pl
 from gsmreport.ingest import hf_config
 from gsmreport.ingest.files import SourceError, load_json
 from gsmreport.ingest.metrics_jsonl import ReadResult
+from gsmreport.ingest.numeric_logs import frame_from_numeric_logs
 from gsmreport.ingest.schema import checked_frame, frame_from_logs, rows_from_log
 from gsmreport.ingest.source import SourceData
 
@@ -88,19 +89,23 @@ def _collect(history: list[Any], run_id: str) -> _History:
 
 
 def _collect_fast(history: list[Any], run_id: str) -> _History | None:
-    """Column-wise build (schema.frame_from_logs); None for irregular histories."""
-    built = frame_from_logs(history, source=SOURCE, run_id=run_id)
+    """Column-wise build (numbers only: in polars; else schema.frame_from_logs); None for
+    irregular histories."""
+    built = frame_from_numeric_logs(history, source=SOURCE, run_id=run_id)
+    if built is None:
+        built = frame_from_logs(history, source=SOURCE, run_id=run_id)
     if built is None:
         return None
     frame, with_rows = built
     out = _History(frame=frame, skipped=len(history) - len(with_rows))
-    for index in with_rows:
-        entry = history[index]
-        if _is_summary(entry):
-            if out.summary is None or index > out.summary_index:
-                out.summary, out.summary_index = entry, index
-        else:
-            out.step_entries += 1
+    # The summary entries (one, as a rule) found by a C-level map rather than a Python loop
+    # over every entry: ~0.5 ms of a 2,000-entry history.
+    no_summary_keys = list(map(_SUMMARY_KEYS.isdisjoint, history))
+    summaries = [i for i in with_rows if not no_summary_keys[i]]
+    out.step_entries = len(with_rows) - len(summaries)
+    if summaries:
+        out.summary_index = max(summaries)
+        out.summary = history[out.summary_index]
     return out
 
 

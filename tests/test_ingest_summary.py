@@ -1,0 +1,113 @@
+"""The headline an import caches is the one the run's files give when read back, and
+`summaries` lists from those caches without losing what reading run.yaml would tell."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+from gsmreport import pipeline
+from gsmreport.analysis.summary import summarize
+from gsmreport.analysis.summary_cache import CACHE, cached_summary, peek_summary
+from gsmreport.core.runs import RunRecord, RunStore
+from gsmreport.core.settings import Dirs
+from gsmreport.ingest.importer import import_paths
+from tests.run_fixtures import write_trainer_state
+
+
+def test_cached_headline_equals_the_one_read_back_from_disk(tmp_path: Path) -> None:
+    history = [
+        {"step": s, "epoch": s / 10, "loss": 2.0 / s, "mean_token_accuracy": 0.5 + s / 100}
+        for s in range(1, 11)
+    ]
+    history += [{"step": 5, "eval_loss": 1.1}, {"step": 7, "grad_norm": math.inf}]
+    history.append({"step": 10, "train_runtime": 42.0, "train_loss": 0.7})
+    write_trainer_state(tmp_path / "out", history)
+    runs = tmp_path / "runs"
+    [outcome] = import_paths(runs, [tmp_path / "out"])
+    assert outcome.ok and outcome.run_id is not None, outcome.error
+    run_dir = runs / outcome.run_id
+    assert (run_dir / CACHE).is_file()
+    cached = peek_summary(run_dir)  # valid: the cache's key matches the files in place
+    assert cached is not None
+    fresh = summarize(run_dir, RunStore(runs).read(outcome.run_id))  # metrics.parquet re-read
+    assert cached == fresh
+    assert cached.final_loss == 0.2 and cached.runtime_s == 42.0
+    assert not list(runs.glob(".import-*"))  # no temp folder left behind
+
+
+def _imported(tmp_path: Path) -> tuple[Path, str]:
+    write_trainer_state(tmp_path / "out")
+    runs = tmp_path / "runs"
+    [outcome] = import_paths(runs, [tmp_path / "out"])
+    assert outcome.ok and outcome.run_id is not None, outcome.error
+    return runs, outcome.run_id
+
+
+def test_listing_from_caches_sees_what_run_yaml_says(tmp_path: Path) -> None:
+    """`summaries` skips run.yaml only while the cache is valid: an edit to run.yaml shows."""
+    runs, run_id = _imported(tmp_path)
+    dirs = Dirs(runs=runs, reports=tmp_path / "reports")
+    [before] = pipeline.summaries(dirs)
+    assert before == summarize(runs / run_id, RunStore(runs).read(run_id))
+    store = RunStore(runs)
+    record = store.read(run_id).model_copy(update={"model": "org/edited"})
+    time.sleep(0.01)  # a new mtime even on a coarse clock
+    store.write(record)
+    [after] = pipeline.summaries(dirs)
+    assert after.model == "org/edited"
+
+
+def test_listing_leaves_out_a_copied_folder_despite_its_valid_cache(tmp_path: Path) -> None:
+    runs, run_id = _imported(tmp_path)
+    shutil.copytree(runs / run_id, runs / "a-copy")  # copy2 keeps mtimes: the cache looks valid
+    dirs = Dirs(runs=runs, reports=tmp_path / "reports")
+    assert [s.id for s in pipeline.summaries(dirs)] == [run_id]
+    assert [p.folder.name for p in pipeline.run_problems(dirs)] == ["a-copy"]
+
+
+def test_listing_marks_a_running_run_whose_process_vanished(tmp_path: Path) -> None:
+    runs, run_id = _imported(tmp_path)
+    store = RunStore(runs)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid is gone
+    running = store.read(run_id).model_dump()
+    running.update(status="running", pid=dead.pid, host=socket.gethostname())
+    store.write(RunRecord.model_validate(running))
+    cached_summary(runs / run_id, store.read(run_id, check_alive=False))  # cache says running
+    dirs = Dirs(runs=runs, reports=tmp_path / "reports")
+    [row] = pipeline.summaries(dirs)
+    assert row.status == "interrupted"
+
+
+def test_parallel_import_equals_serial_import(tmp_path: Path) -> None:
+    """This process works beside the pool's workers: every source still becomes exactly one
+    run, with the same table and headline as a one-process import gives."""
+    sources = tmp_path / "logs"
+    for i in range(20):
+        history = [{"step": s, "loss": 3.0 / s + i, "epoch": s / 5} for s in range(1, 6)]
+        write_trainer_state(sources / f"run-{i:02d}", history)
+    serial = import_paths(tmp_path / "serial", [sources], recursive=True, jobs=1)
+    parallel = import_paths(tmp_path / "parallel", [sources], recursive=True, jobs=3)
+    assert all(o.ok for o in serial + parallel)
+    assert sorted(o.run_id or "" for o in parallel) == sorted(o.run_id or "" for o in serial)
+    assert len({o.run_id for o in parallel}) == 20
+    for outcome in serial:
+        assert outcome.run_id is not None
+        one, other = (tmp_path / d / outcome.run_id for d in ("serial", "parallel"))
+        assert pl.read_parquet(one / "metrics.parquet").equals(
+            pl.read_parquet(other / "metrics.parquet")
+        )
+        headlines = [peek_summary(one), peek_summary(other)]
+        assert headlines[0] is not None and headlines[1] is not None
+        # created_at is the import's own clock; every figure must agree
+        same = [dataclasses.replace(h, created_at="") for h in headlines if h is not None]
+        assert same[0] == same[1]
