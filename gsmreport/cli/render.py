@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -116,6 +117,7 @@ def render(
     report comparing runs with --compare A B C."""
     from gsmreport import pipeline
     from gsmreport.core.errors import UsageError
+    from gsmreport.core.runs import RunProblem
     from gsmreport.report.batch import BatchResult, RenderOptions
     from gsmreport.report.gate import parse_gate
 
@@ -155,14 +157,18 @@ def render(
         if result.status == "error" and not single:  # a single run's error ends the command
             typer.echo(f"error: {result.run_id}: {result.error}", err=True)
         elif result.status == "up to date":
-            typer.echo(f"up to date {result.run_id}")
+            # Not typer.echo: it flushes every line, and a thousand flushed lines into a CI
+            # log's pipe took longer than checking the thousand runs (the order is kept:
+            # typer.echo writes to this same sys.stdout).
+            sys.stdout.write(f"up to date {result.run_id}\n")
         elif result.status == "rendered":
             typer.echo(f"rendered {result.run_id}: {', '.join(str(p) for p in result.files)}")
 
+    def warn(problem: RunProblem) -> None:
+        """With --all, a folder that is not a good run is named, once, and left out."""
+        typer.echo(f"warning: {problem}", err=True)
+
     options = RenderOptions(pdf=pdf, html=html, card=card, templates=templates)
-    if all_runs:  # a folder that is not a good run is named, once, and left out
-        for problem in pipeline.run_problems(dirs_of(ctx)):
-            typer.echo(f"warning: {problem}", err=True)
     outcome = pipeline.render_and_gate(
         dirs_of(ctx),
         None if all_runs else list(run_ids or []),
@@ -172,6 +178,7 @@ def render(
         force=force or not all_runs,
         jobs=default_jobs(jobs),
         on_result=show,
+        on_problem=warn,
     )
     if single and outcome.failed:
         first = outcome.failed[0]
