@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from gsmreport.analysis.compare_runs import load_run
 from gsmreport.analysis.stats import wilson_interval
@@ -121,3 +124,34 @@ def test_eval_loss_overlay_and_ids_that_do_not_wrap(tmp_path: Path, dirs: Dirs) 
     html = paths.html.read_text()
     assert '<th class="run-id">lora-a</th>' in html
     assert ".run-id, table.compare thead th { white-space: nowrap; }" in html
+
+
+def test_a_real_wandb_run_row_reads_its_config(tmp_path: Path, dirs: Dirs) -> None:
+    """A real W&B run (HF Trainer names: optim, lr_scheduler_type, per_device_…), imported,
+    compared with a helper run; each cell checked against the run's own config.yaml."""
+    from gsmreport import pipeline
+    from tests.conftest import shared_data
+    from tests.test_ingest_wandb import RAJA, RAJA_RUN
+
+    run = shared_data(*RAJA, RAJA_RUN)
+    [outcome] = pipeline.import_logs(dirs, [run])
+    assert outcome.error is None and outcome.run_id
+    config = yaml.safe_load((run / "files" / "config.yaml").read_text())
+
+    def value(key: str) -> Any:
+        return config[key]["value"]
+
+    train_run(tmp_path, "lora-a")
+    ids = [outcome.run_id, "lora-a"]
+    md = write_comparison(RunStore(dirs.runs), ids, tmp_path / "out").md.read_text()
+    row = _cells(md, outcome.run_id)
+    gpus = json.loads((run / "files" / "wandb-metadata.json").read_text())["gpu_count"]
+    batch, accum = value("per_device_train_batch_size"), value("gradient_accumulation_steps")
+    assert row["optimizer"] == value("optim")
+    assert row["schedule"] == f"lr {float(value('learning_rate')):g}, {value('lr_scheduler_type')}"
+    assert row["effective batch"] == (
+        f"{batch * accum * gpus:g} ({batch:g} × {accum:g} accum × {gpus} devices)"
+    )
+    assert row["warm-up"] == "none"  # warmup_ratio 0 and warmup_steps 0 in its config
+    assert row["trainable parameters"] == "not recorded"
+    assert row["exact match (strict-match, 95 % CI)"] == "not measured"  # no evaluation
