@@ -40,8 +40,10 @@ RENDER_EPILOG = (
     "Exit codes: 0 ok, 1 a render failed, 2 bad usage (unknown run, metric or option), "
     "3 a --fail-under/--fail-over gate failed (1 wins when both happen).\n\n"
     "--compare A B C ... writes one report over the runs, reports/compare-<name or ids>/"
-    "compare.md (+ charts, compare.html/.pdf with --html/--pdf): configuration and results "
-    "side by side, paired tests (McNemar exact, bootstrap CI) against the base run, findings, "
+    "compare.md (+ charts, compare.html/.pdf with --html/--pdf): one row per run (optimizer, "
+    "schedule, warm-up, effective batch, LoRA targets, steps, cost, score), the evaluation "
+    "set-up (prompt text, problems, seed), configuration and results side by side, "
+    "paired tests (McNemar exact, bootstrap CI) against the base run, findings, "
     "and the same problems answered by each run. The base run is --baseline, else an "
     "evaluation-only run of the model the others were trained from, else the first run."
 )
