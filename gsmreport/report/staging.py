@@ -11,6 +11,7 @@ folder for a moment, never a mix of two renders.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -46,6 +47,7 @@ def swap_in(work: Path, final: Path) -> None:
         if entry.name != MANIFEST and not (work / entry.name).exists():
             os.rename(entry, work / entry.name)
     old = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.old")
-    os.rename(final, old)
+    with contextlib.suppress(FileNotFoundError):  # another render of this run moved it first
+        os.rename(final, old)
     os.rename(work, final)
     shutil.rmtree(old, ignore_errors=True)
