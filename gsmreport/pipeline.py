@@ -25,7 +25,13 @@ from gsmreport.core.config import (
     load_yaml_model,
     scale_conflict,
 )
-from gsmreport.core.errors import ConfigError, JobFailed, NotFoundError, UsageError
+from gsmreport.core.errors import (
+    ConfigError,
+    GsmReportError,
+    JobFailed,
+    NotFoundError,
+    UsageError,
+)
 from gsmreport.core.fsutil import atomic_write_text, atomic_write_yaml
 from gsmreport.core.runs import (
     RUN_ID_RE,
@@ -559,24 +565,50 @@ def render_runs(
     force: bool = False,
     jobs: int = 1,
     on_result: Callable[[BatchResult], None] | None = None,
+    on_problem: Callable[[RunProblem], None] | None = None,
 ) -> list[BatchResult]:
     """Render the given runs (None: every readable run) on `jobs` worker processes.
 
-    Without `force`, a run whose report is newer than all of its data is skipped as "up to
-    date" (report/batch.py says what counts). Unknown ids fail before anything is rendered.
+    Without `force`, a run whose report is up to date is skipped (report/freshness.py says
+    what counts). Unknown ids fail before anything is rendered. With None, a folder that is
+    not a good run goes to `on_problem` and is left out; an up-to-date run is skipped before
+    its run.yaml is even read, so `render --all` over unchanged runs only stats files.
     """
-    from gsmreport.report.batch import RenderTask, render_all
+    from gsmreport.report.batch import BatchResult, RenderTask, render_all
+    from gsmreport.report.freshness import FreshnessCheck
 
     store = RunStore(dirs.runs)
-    if run_ids is None:
-        ids = [r.id for r in store.iter_records()]  # a broken run.yaml is not a run
-    else:
+
+    def task(run_id: str) -> RenderTask:
+        return RenderTask(run_id, store.path(run_id), (out or dirs.reports) / run_id, options)
+
+    if run_ids is not None:
         ids = list(dict.fromkeys(run_ids))
         for run_id in ids:
             store.read(run_id)
+        _check_templates(options.templates, out)
+        return render_all([task(i) for i in ids], force=force, jobs=jobs, on_result=on_result)
     _check_templates(options.templates, out)
-    tasks = [RenderTask(rid, store.path(rid), (out or dirs.reports) / rid, options) for rid in ids]
-    return render_all(tasks, force=force, jobs=jobs, on_result=on_result)
+    check = None if force else FreshnessCheck.for_templates(options.templates)
+    fresh: list[BatchResult] = []
+    todo: list[RenderTask] = []
+    for run_id in store.ids():
+        candidate = task(run_id)
+        if check is not None and check.up_to_date(
+            candidate.run_dir, candidate.out_dir, options.outputs()
+        ):
+            fresh.append(BatchResult(run_id, "up to date"))
+            if on_result is not None:
+                on_result(fresh[-1])
+            continue
+        try:
+            store.read(run_id)  # a broken run.yaml is not a run
+        except GsmReportError as err:
+            if on_problem is not None:
+                on_problem(RunProblem(store.path(run_id), str(err)))
+            continue
+        todo.append(candidate)
+    return fresh + render_all(todo, force=True, jobs=jobs, on_result=on_result)
 
 
 def render_and_gate(
@@ -589,13 +621,21 @@ def render_and_gate(
     force: bool = False,
     jobs: int = 1,
     on_result: Callable[[BatchResult], None] | None = None,
+    on_problem: Callable[[RunProblem], None] | None = None,
 ) -> RenderOutcome:
     """`render_runs`, then the gates on every run that rendered: counts, misses and the exit
     decision come back as one value (report/outcome.py)."""
     from gsmreport.report.outcome import RenderOutcome
 
     results = render_runs(
-        dirs, run_ids, options, out=out, force=force, jobs=jobs, on_result=on_result
+        dirs,
+        run_ids,
+        options,
+        out=out,
+        force=force,
+        jobs=jobs,
+        on_result=on_result,
+        on_problem=on_problem,
     )
     if not results:
         raise UsageError(f"nothing to render: give RUN_ID ... or --all (no runs in {dirs.runs})")

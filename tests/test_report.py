@@ -18,6 +18,7 @@ from gsmreport.core.fmt import md_block, num, pct
 from gsmreport.core.redact import REDACTED, is_secret_key
 from gsmreport.core.runs import RunRecord
 from gsmreport.report.context import hyperparameters
+from gsmreport.report.freshness import MANIFEST
 from gsmreport.report.render import ReportPaths, ReportURLFetcher, render_run_report
 from tests.run_fixtures import jsonl_line, make_train_run, write_eval, write_record
 
@@ -60,7 +61,8 @@ def test_charts_written_as_png_and_svg(train_run: tuple[Path, RunRecord], tmp_pa
     out = paths.md.parent
     assert (out / "charts" / "loss.png").read_bytes().startswith(b"\x89PNG")
     assert (out / "charts" / "loss.svg").read_text().lstrip().startswith("<svg")
-    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temp files left
+    # no temp files left; the one dot file is the render's manifest (report/freshness.py)
+    assert [p.name for p in out.rglob("*") if p.name.startswith(".")] == [MANIFEST]
 
 
 def test_html_is_escaped_inlines_svg_and_redacts_secrets(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -35,13 +36,15 @@ RENDER_EPILOG = (
     "for final_loss, cost_usd, device_hours and runtime_s (use --fail-over). The figures are "
     "the ones `gsmreport runs` and `gsmreport show` print. A run without the metric fails its "
     "gate as not measured.\n\n"
-    "--all renders only runs whose run.yaml, metrics or evaluations changed since their last "
-    "report; --force renders them all.\n\n"
+    "--all renders only runs whose run.yaml, metrics, evaluations or templates (or the "
+    "gsmreport version) changed since their last report; --force renders them all.\n\n"
     "Exit codes: 0 ok, 1 a render failed, 2 bad usage (unknown run, metric or option), "
     "3 a --fail-under/--fail-over gate failed (1 wins when both happen).\n\n"
     "--compare A B C ... writes one report over the runs, reports/compare-<name or ids>/"
-    "compare.md (+ charts, compare.html/.pdf with --html/--pdf): configuration and results "
-    "side by side, paired tests (McNemar exact, bootstrap CI) against the base run, findings, "
+    "compare.md (+ charts, compare.html/.pdf with --html/--pdf): one row per run (optimizer, "
+    "schedule, warm-up, effective batch, LoRA targets, steps, cost, score), the evaluation "
+    "set-up (prompt text, problems, seed), configuration and results side by side, "
+    "paired tests (McNemar exact, bootstrap CI) against the base run, findings, "
     "and the same problems answered by each run. The base run is --baseline, else an "
     "evaluation-only run of the model the others were trained from, else the first run."
 )
@@ -117,6 +120,7 @@ def render(
     report comparing runs with --compare A B C."""
     from gsmreport import pipeline
     from gsmreport.core.errors import UsageError
+    from gsmreport.core.runs import RunProblem
     from gsmreport.report.batch import BatchResult, RenderOptions
     from gsmreport.report.gate import parse_gate
 
@@ -156,14 +160,18 @@ def render(
         if result.status == "error" and not single:  # a single run's error ends the command
             typer.echo(f"error: {result.run_id}: {result.error}", err=True)
         elif result.status == "up to date":
-            typer.echo(f"up to date {result.run_id}")
+            # Not typer.echo: it flushes every line, and a thousand flushed lines into a CI
+            # log's pipe took longer than checking the thousand runs (the order is kept:
+            # typer.echo writes to this same sys.stdout).
+            sys.stdout.write(f"up to date {result.run_id}\n")
         elif result.status == "rendered":
             typer.echo(f"rendered {result.run_id}: {', '.join(str(p) for p in result.files)}")
 
+    def warn(problem: RunProblem) -> None:
+        """With --all, a folder that is not a good run is named, once, and left out."""
+        typer.echo(f"warning: {problem}", err=True)
+
     options = RenderOptions(pdf=pdf, html=html, card=card, templates=templates)
-    if all_runs:  # a folder that is not a good run is named, once, and left out
-        for problem in pipeline.run_problems(dirs_of(ctx)):
-            typer.echo(f"warning: {problem}", err=True)
     outcome = pipeline.render_and_gate(
         dirs_of(ctx),
         None if all_runs else list(run_ids or []),
@@ -173,6 +181,7 @@ def render(
         force=force or not all_runs,
         jobs=default_jobs(jobs),
         on_result=show,
+        on_problem=warn,
     )
     if single and outcome.failed:
         first = outcome.failed[0]

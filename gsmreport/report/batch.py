@@ -1,11 +1,11 @@
-"""Render many runs: skip the ones whose report is newer than their data, render the rest in
-worker processes. Shared by `gsmreport render --all` and the TUI (via gsmreport.pipeline).
+"""Render many runs: skip the ones whose report is up to date, render the rest in worker
+processes. Shared by `gsmreport render --all` and the TUI (via gsmreport.pipeline).
 
-Staleness: a report is stale when any requested output (report.md, and report.html /
-report.pdf / README.md when asked for) is missing or older than the newest input of its run:
-run.yaml, metrics.jsonl, metrics.parquet, trainer_state.json, evals/**/results.json and
-evals/**/samples.jsonl. Templates and the gsmreport version are not inputs: `force` after
-changing either.
+Up to date (freshness.py): the report folder's manifest matches the run's inputs (run.yaml,
+metrics.jsonl, metrics.parquet, trainer_state.json, evals/**/{results.json, samples.jsonl,
+eval.yaml}: size and mtime), the template files, the gsmreport version, and it wrote every
+requested output (report.md, and report.html / report.pdf / README.md when asked for).
+The check reads no run.yaml and imports nothing heavy; `force` renders regardless.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Literal
 
 from gsmreport.core.errors import GsmReportError
+from gsmreport.report.freshness import EVAL_INPUTS, INPUTS, FreshnessCheck
 
-RUN_INPUTS = ("run.yaml", "metrics.jsonl", "metrics.parquet", "trainer_state.json")
-EVAL_INPUTS = ("results.json", "samples.jsonl")
+RUN_INPUTS = INPUTS
 
 Status = Literal["rendered", "up to date", "error"]
 
@@ -69,11 +69,8 @@ def report_inputs(run_dir: Path) -> Iterator[Path]:
 
 
 def is_stale(run_dir: Path, out_dir: Path, options: RenderOptions) -> bool:
-    outputs = [out_dir / name for name in options.outputs()]
-    if not all(p.is_file() for p in outputs):
-        return True
-    oldest_output = min(p.stat().st_mtime for p in outputs)
-    return any(p.stat().st_mtime > oldest_output for p in report_inputs(run_dir))
+    check = FreshnessCheck.for_templates(options.templates)
+    return not check.up_to_date(run_dir, out_dir, options.outputs())
 
 
 def render_task(task: RenderTask) -> BatchResult:
@@ -119,8 +116,14 @@ def render_all(
             on_result(result)
 
     todo = []
+    checks: dict[Path | None, FreshnessCheck] = {}  # templates stamped once per batch
     for task in tasks:
-        if force or is_stale(task.run_dir, task.out_dir, task.options):
+        templates = task.options.templates
+        if templates not in checks and not force:
+            checks[templates] = FreshnessCheck.for_templates(templates)
+        if force or not checks[templates].up_to_date(
+            task.run_dir, task.out_dir, task.options.outputs()
+        ):
             todo.append(task)
         else:
             emit(BatchResult(task.run_id, "up to date"))

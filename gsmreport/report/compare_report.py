@@ -30,6 +30,7 @@ from gsmreport.report.compare_findings import (
     paired_tests,
     side_by_side,
 )
+from gsmreport.report.compare_setup import eval_loss_chart, setup_context
 from gsmreport.report.compare_tables import config_table, results_table
 from gsmreport.report.compare_task import results_rows, task_context
 from gsmreport.report.eval_notes import contamination_text, resolvable_text
@@ -78,7 +79,10 @@ def build_charts(runs: Sequence[RunData]) -> dict[str, Chart]:
         if (s := r.strict)
     ]
     ids = [r.id for r in runs]
-    return comparison_charts(ids, curves, x_title, final, speed, accuracy)
+    charts = comparison_charts(ids, curves, x_title, final, speed, accuracy)
+    if (eval_loss := eval_loss_chart(runs)) is not None:
+        charts["eval_loss"] = eval_loss
+    return charts
 
 
 def _cost_note(run: RunData) -> str | None:
@@ -127,6 +131,7 @@ def build_context(
         "side_by_side": problems,
         "side_by_side_note": side_note,
         "smoothing": SMOOTHING_METHOD,
+        **setup_context(runs),  # run_rows, eval_rows, prompt_texts, problems_note
         "charts": {
             name: {"title": chart.title, "png": f"charts/{name}.png", "svg": chart.svg}
             for name, chart in charts.items()

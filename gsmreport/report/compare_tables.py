@@ -9,12 +9,13 @@ returned too, so the report can say where it looked.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gsmreport.analysis.evaluation import FilterScore
+from gsmreport.analysis.run_setup import find_setting as find_setting  # re-exported: it
+from gsmreport.analysis.run_setup import flatten as flatten  # lived here first
 from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, CurveSummary
 from gsmreport.core.fmt import NOT_MEASURED, duration, num, pct, pct_value, usd
 from gsmreport.core.runs import RunRecord
@@ -54,32 +55,6 @@ SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "precision": ("precision", "mixed_precision", "torch_dtype"),
 }
-
-
-def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out |= flatten(value, f"{path}.")
-        else:
-            out[path] = value
-    return out
-
-
-def find_setting(flat: Mapping[str, Any], patterns: Sequence[str]) -> tuple[str, Any] | None:
-    """(key path, value) of the first pattern with a non-empty match; the shallowest path wins."""
-    for pattern in patterns:
-        hits = [
-            path
-            for path, value in flat.items()
-            if value not in (None, "")
-            and (fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, f"*.{pattern}"))
-        ]
-        if hits:
-            path = min(hits, key=lambda p: (p.count("."), p))
-            return path, flat[path]
-    return None
 
 
 def _show(value: Any) -> str:

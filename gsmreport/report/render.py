@@ -23,9 +23,12 @@ from gsmreport import __version__
 from gsmreport.analysis.run import RunAnalysis, analyse_run
 from gsmreport.core.fsutil import atomic_write_bytes, atomic_write_text
 from gsmreport.core.runs import RunRecord, now_iso
+from gsmreport.report import pdf_fonts
 from gsmreport.report.card import card_context, front_matter
 from gsmreport.report.charts import eval_charts, training_charts
 from gsmreport.report.context import build_context
+from gsmreport.report.freshness import input_stamps, write_manifest
+from gsmreport.report.staging import staged_folder
 from gsmreport.report.templating import render_template
 
 
@@ -60,6 +63,7 @@ class ReportURLFetcher(URLFetcher):  # type: ignore[misc]
 
 
 def html_to_pdf(html: str, out_dir: Path) -> bytes:
+    pdf_fonts.install()  # same fonts embedded, subset with less work (pdf_fonts.py)
     fetcher = ReportURLFetcher(out_dir)
     pdf: bytes = HTML(
         string=html, base_url=out_dir.resolve().as_uri() + "/", url_fetcher=fetcher
@@ -118,7 +122,54 @@ def render_run_report(
     templates: Path | None = None,
 ) -> ReportPaths:
     """report.md and analysis.json always; report.html, report.pdf and a model card
-    (README.md) on request. Every figure comes from the run's one analysis."""
+    (README.md) on request. Every figure comes from the run's one analysis.
+
+    Written into a temporary folder that replaces out_dir only when everything is written
+    (staging.py), with the manifest that lets `render --all` skip it until an input changes
+    (freshness.py)."""
+    before = input_stamps(run_dir)
+    with staged_folder(out_dir) as work:
+        paths = _render_into(
+            work, run_dir, record, pdf=pdf, html=html, card=card, templates=templates
+        )
+        written = [p.relative_to(work).as_posix() for p in _files(paths)]
+        write_manifest(work, run_dir, before, written, templates, record.status)
+    return _moved(paths, work, out_dir)
+
+
+def _files(paths: ReportPaths) -> list[Path]:
+    return [p for p in (paths.md, paths.html, paths.pdf, paths.card, paths.analysis) if p]
+
+
+def _moved(paths: ReportPaths, work: Path, out_dir: Path) -> ReportPaths:
+    """The same paths under out_dir, where the staged folder now is."""
+
+    def at(path: Path) -> Path:
+        return out_dir / path.relative_to(work)
+
+    def maybe(path: Path | None) -> Path | None:
+        return None if path is None else at(path)
+
+    return ReportPaths(
+        at(paths.md),
+        maybe(paths.html),
+        maybe(paths.pdf),
+        tuple(at(p) for p in paths.charts),
+        maybe(paths.card),
+        analysis=maybe(paths.analysis),
+    )
+
+
+def _render_into(
+    out_dir: Path,
+    run_dir: Path,
+    record: RunRecord,
+    *,
+    pdf: bool,
+    html: bool,
+    card: bool,
+    templates: Path | None,
+) -> ReportPaths:
     analysis = analyse_run(run_dir, record, rebuild=True)
     sections = analysis.evaluations
     charts = training_charts(analysis.frame) if analysis.frame.height else {}
