@@ -151,6 +151,15 @@ class RunAnalysis:
         return system_usage(self.frame) if self.frame.height else None
 
     @cached_property
+    def steps(self) -> int | None:
+        """How far training got: the highest step of any training row (loss, learning rate,
+        the trainer's final summary), None for a run with no training rows (an evaluation)."""
+        if not self.frame.height:
+            return None
+        last = self.frame.filter(pl.col("split") == "train").get_column("step").max()
+        return int(last) if isinstance(last, int | float) else None
+
+    @cached_property
     def runtime(self) -> Runtime | None:
         return run_runtime(self.record, lambda: last_point(self.frame, "train", "runtime_s"))
 
@@ -216,6 +225,9 @@ class RunAnalysis:
             runtime_s=runtime.seconds if runtime else None,
             device_hours=cost.device_hours if cost else None,
             cost_usd=cost.usd if cost else None,
+            started_at=r.started_at,
+            steps=self.steps,
+            source=r.source.kind if r.source else None,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -36,6 +36,9 @@ class RunSummary:
     runtime_s: float | None = None
     device_hours: float | None = None
     cost_usd: float | None = None
+    started_at: str | None = None  # when training (or the evaluation) began; None: not recorded
+    steps: int | None = None  # the last training step logged (RunAnalysis.steps)
+    source: str | None = None  # what an imported run was read from (trainer_state, wandb, …)
 
 
 def summarize(run_dir: Path, record: RunRecord) -> RunSummary:

@@ -20,7 +20,7 @@ from gsmreport.core.runs import RunRecord
 
 CACHE = ".summary.json"
 _INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")
-_FORMAT = 2  # bump when RunSummary or summarize() changes meaning
+_FORMAT = 3  # bump when RunSummary or summarize() changes meaning
 
 
 def input_stamps(run_dir: Path) -> dict[str, int]:

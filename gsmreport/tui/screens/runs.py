@@ -22,11 +22,13 @@ from gsmreport.tui.cells import (
     COLUMN_BY_KEY,
     COLUMNS,
     Column,
+    id_cap,
     matches,
     placeholder,
     sort_rows,
     visible_columns,
 )
+from gsmreport.tui.id_fit import fit_ids, id_width
 from gsmreport.tui.loading import RunWatcher, first_rows, load_summary
 from gsmreport.tui.messages import OpenCompare, OpenEvaluate, OpenReport, OpenRun, RunsRead
 from gsmreport.tui.screens.base import HostedScreen
@@ -57,6 +59,13 @@ class RunsScreen(HostedScreen):
         Binding("slash", "filter", "Filter", tooltip="Filter the runs by typing (escape clears)"),
         Binding("s", "sort_next", "Sort", tooltip="Sort by the next column"),
         Binding("S", "sort_reverse", "Reverse", show=False, tooltip="Reverse the sort order"),
+        Binding(
+            "d",
+            "sort_newest",
+            "Newest first",
+            show=False,  # the info line names it whenever another order is in force
+            tooltip="Back to the default order: newest first",
+        ),
         Binding("t", "app.train", "Train", tooltip="Train a model from a preset"),
         Binding("e", "evaluate", "Eval", tooltip="Evaluate the selected run (or a base model)"),
         Binding("r", "report", "Report", tooltip="Report for the marked runs (else the selected)"),
@@ -86,6 +95,7 @@ class RunsScreen(HostedScreen):
         # Folders that look like runs but are not readable as one (a copied run, an invalid
         # id, a broken run.yaml): left out of the table, named on the info line.
         self.skipped: set[str] = set()
+        self._labelled: frozenset[str] = frozenset()  # the ids the id labels were cut for
 
     @property
     def table(self) -> RunsTable:
@@ -213,15 +223,41 @@ class RunsScreen(HostedScreen):
     def labels(self) -> dict[str, Text]:
         return {c.key: self._header_label(c) for c in COLUMNS}
 
+    def columns_for_width(self) -> tuple[Column, ...]:
+        """The columns that fit the terminal, the id column as wide as the longest id allows."""
+        width = self.app.size.width
+        return visible_columns(width, id_width(self.summaries, id_cap(width)))
+
+    def id_labels(self, columns: tuple[Column, ...]) -> dict[str, str]:
+        """Every run's id cut to the id column, no two alike (gsmreport.tui.id_fit)."""
+        self._labelled = frozenset(self.summaries)
+        width = next((c.width for c in columns if c.key == "id"), 0)
+        return fit_ids(self.summaries, width)
+
     def relayout(self) -> None:
         """Columns for the terminal's width; every row added again."""
-        self.table.set_layout(visible_columns(self.app.size.width), self.labels())
+        columns = self.columns_for_width()
+        self.table.set_layout(columns, self.labels(), self.id_labels(columns))
         self.show_rows()
+
+    def fit_ids_to_runs(self) -> bool:
+        """After runs came or went: a new id column width means a new layout (True); else
+        only the id cells whose cut changed are redrawn."""
+        if self._labelled == frozenset(self.summaries):
+            return False
+        columns = self.columns_for_width()
+        if columns != self.table.shown_columns:
+            self.relayout()
+            return True
+        self.table.relabel(self.id_labels(columns), self.summaries)
+        return False
 
     def show_rows(self) -> None:
         """Bring the table to the current summaries, sort and filter with the least work:
         rows that come or go are added or removed, the rest only move. Past a screenful, new
         rows are added after the next paint, so a thousand runs paint as fast as a few."""
+        if self.fit_ids_to_runs():
+            return  # relayout showed the rows
         table = self.table
         selected = table.selected()
         order = self._order()
@@ -261,9 +297,12 @@ class RunsScreen(HostedScreen):
             parts.append(f"{len(self.shown)} shown")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
-        if self.sort_key is not None:
+        if self.sort_key is None:
+            parts.append("oldest first (d: newest)" if self.sort_reverse else "newest first")
+        else:
             label = COLUMN_BY_KEY[self.sort_key].label
-            parts.append(f"sorted by {label} {'▼' if self.sort_reverse else '▲'}")
+            arrow = "▼" if self.sort_reverse else "▲"
+            parts.append(f"sorted by {label} {arrow} (d: newest first)")
         if self.query_text:
             parts.append(f"filter: {self.query_text}")
         if self.skipped:
@@ -277,7 +316,7 @@ class RunsScreen(HostedScreen):
             info.update(text, layout=False)  # one line, full width (runs.tcss): size never changes
 
     def on_resize(self, event: Resize) -> None:
-        if visible_columns(self.app.size.width) != self.table.shown_columns:
+        if self.columns_for_width() != self.table.shown_columns:
             self.relayout()
         self.fit_footer()
 
@@ -312,6 +351,10 @@ class RunsScreen(HostedScreen):
 
     def action_sort_reverse(self) -> None:
         self.sort_by(self.sort_key, reverse=not self.sort_reverse)
+
+    def action_sort_newest(self) -> None:
+        """The order the screen opens in: newest first (the `started` column, descending)."""
+        self.sort_by(None)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """A click on a header sorts by it; a second click reverses."""
