@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.widgets import DataTable, Input, Select, Static
 
@@ -40,6 +40,7 @@ class TestIdFit:
         st.lists(st.text("ab-_.x0123456789", min_size=1, max_size=60), unique=True, max_size=30),
         st.integers(min_value=8, max_value=40),
     )
+    @settings(deadline=None)  # a shared, busy machine: correctness only, never speed
     def test_distinct_ids_get_distinct_labels_that_fit(self, ids: list[str], width: int) -> None:
         labels = fit_ids(ids, width)
         assert len(set(labels.values())) == len(ids)
@@ -230,3 +231,181 @@ class TestPresets:
             await pilot.pause()
             error = str(form.query_one("#field-preset-error", Static).content)
             assert error.startswith("config file not found:"), error
+
+
+# --- the daily loop: resume, next steps ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny Llama and GSM8K-format data, built locally (no Hub)."""
+    from gsmreport.datasets.synthetic import write_gsm8k_folder
+    from gsmreport.jobs.tiny_model import build_tiny_model
+
+    root = tmp_path_factory.mktemp("tiny")
+    data = write_gsm8k_folder(root / "data", n_train=80, n_test=20, seed=3)
+    return build_tiny_model(root / "model", data / "train.jsonl"), data
+
+
+def interrupted_run(dirs: Dirs, tmp_path: Path, tiny: tuple[Path, Path]) -> str:
+    """A real training of 8 steps, stopped (as Ctrl-C stops it) once checkpoint-4 is saved."""
+    import threading
+
+    from gsmreport import pipeline
+
+    cancel = threading.Event()
+
+    def on_line(line: str) -> None:
+        if line == "[gsmreport] saved checkpoint-4":
+            cancel.set()
+
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(tiny[0]),
+                "method": "full",
+                "data": {"path": str(tiny[1]), "max_samples": 40},
+                "training": {
+                    "max_steps": 8,
+                    "save_steps": 4,
+                    "logging_steps": 1,
+                    "batch_size": 4,
+                    "max_length": 128,
+                },
+                "logging": {"wandb": "disabled"},
+            }
+        )
+    )
+    record = pipeline.train(dirs, config, run_id="rs", on_line=on_line, cancel=cancel)
+    assert record.status == "interrupted", record.error
+    return "rs"
+
+
+@pytest.mark.slow
+class TestResume:
+    @async_test
+    async def test_resume_from_the_runs_table_completes_without_duplicated_steps(
+        self, tmp_path: Path, tiny: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import asyncio
+        import json
+        import time
+
+        import polars as pl
+
+        from gsmreport.tui.screens.evaluate import EvaluateScreen
+        from gsmreport.tui.screens.live import LiveScreen
+
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+        run_id = interrupted_run(dirs, tmp_path, tiny)
+        app = make_app(dirs)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, RunsScreen)
+            assert app.screen.selected_run_id() == run_id
+            await pilot.press("R")
+            await pilot.pause()
+            live = app.screen
+            assert isinstance(live, LiveScreen) and live.job.run_id == run_id
+            deadline = time.monotonic() + 300  # a safeguard against a hung job only
+            while live.job.status == "running":
+                assert time.monotonic() < deadline, "gave up waiting for the resumed job"
+                await asyncio.sleep(0.1)
+            live.tick()
+            await pilot.pause()
+            assert live.job.status == "completed", live.job.error
+            status = str(live.query_one("#live-status", Static).content)
+            assert "next: e evaluate it · r render the report" in status, status
+            await pilot.press("e")  # the next step: the evaluate form, on this run
+            await pilot.pause()
+            assert isinstance(app.screen, EvaluateScreen)
+        record = RunStore(dirs.runs).read(run_id)
+        assert record.status == "completed"
+        assert (record.model_extra or {})["resumed_from"] == "checkpoint-4"
+        events = (dirs.runs / run_id / "metrics.jsonl").read_text().splitlines()
+        steps = [json.loads(e)["step"] for e in events if '"loss"' in e]
+        assert steps == sorted(set(steps))  # the log holds no replayed step either
+
+        table = pl.read_parquet(dirs.runs / run_id / "metrics.parquet")
+        loss = table.filter((pl.col("split") == "train") & (pl.col("metric") == "loss"))
+        assert loss.get_column("step").to_list() == list(range(1, 9))
+        assert table.select("step", "split", "metric").is_duplicated().sum() == 0
+
+
+# --- samples: every filter's answer, and the model --------------------------------------------
+
+PHI3_RESPONSE = (
+    "Janet's ducks lay 16 eggs per day. She eats 3 and bakes with 4, so 16 - 3 - 4 = 9 eggs "
+    "are sold at $2 each: 9 * 2 = 18. She makes $18 per day"
+)
+
+
+def phi3_like_run(dirs: Dirs) -> str:
+    """An eval run whose one problem is answered in prose: no `####`, the number at the end
+    (doc 0 of the Phi-3 lm-eval samples), written as the lm-eval import writes rows."""
+    import json
+
+    from gsmreport.gsm8k.scoring import sample_row
+
+    store = RunStore(dirs.runs)
+    run_dir = store.create(RunRecord(id="phi3", kind="imported", status="completed"))
+    folder = run_dir / "evals" / "gsm8k"
+    folder.mkdir(parents=True)
+    doc = {
+        "doc_id": 0,
+        "question": "Janet’s ducks lay 16 eggs per day. How much does she make?",
+        "answer": "16 - 3 - 4 = <<16-3-4=9>>9\n9 * 2 = <<9*2=18>>18\n#### 18",
+    }
+    row = sample_row(doc, "Question: …", PHI3_RESPONSE, n_tokens=None, truncated=None)
+    (folder / "samples.jsonl").write_text(json.dumps(row) + "\n")
+    counts = {"strict-match": {"correct": 0, "n": 1}, "flexible-extract": {"correct": 1, "n": 1}}
+    (folder / "results.json").write_text(
+        json.dumps(
+            {"eval_id": "gsm8k", "model": "microsoft/Phi-3-mini-4k-instruct", "counts": counts}
+        )
+    )
+    return "phi3"
+
+
+class TestSamples:
+    def test_both_filters_and_the_numeric_score_of_a_prose_answer(self) -> None:
+        from gsmreport.analysis.sample_scores import filter_answers
+
+        # A raw lm-eval row carries neither filtered_resps as a mapping nor our exact_match.
+        found = {
+            a.name: a for a in filter_answers({"resps": [[PHI3_RESPONSE]]}, PHI3_RESPONSE, "18")
+        }
+        assert found["strict-match"].prediction is None and not found["strict-match"].correct
+        assert found["flexible-extract"].prediction == "18" and found["flexible-extract"].correct
+        assert found["numeric"].prediction == "18" and found["numeric"].correct
+        # lm-eval's flexible rule takes the last token even when it is not a number; the
+        # numeric score takes the last number.
+        odd = "The answer is 18. Hmm..."
+        found = {a.name: a for a in filter_answers({}, odd, "18")}
+        assert not found["flexible-extract"].correct and found["numeric"].correct
+
+    @async_test
+    async def test_browser_shows_each_filter_and_the_model(self, tmp_path: Path) -> None:
+        from gsmreport.tui.messages import OpenSamples
+        from gsmreport.tui.screens.samples import SampleBrowser
+
+        dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+        run_id = phi3_like_run(dirs)
+        app = make_app(dirs)
+        async with app.run_test(size=(100, 30)) as pilot:
+            app.screen.post_message(OpenSamples(run_id, "gsm8k"))
+            await pilot.pause()
+            browser = app.screen
+            assert isinstance(browser, SampleBrowser)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            answers = str(browser.query_one("#sample-answers", Static).content)
+            lines = {line.split()[0]: line for line in answers.splitlines()}
+            assert lines["gold"].split()[-1] == "18"
+            assert "(none found)" in lines["strict-match"] and "✗" in lines["strict-match"]
+            assert lines["flexible-extract"].split()[1:3] == ["18", "✓"]
+            assert lines["numeric"].split()[1:3] == ["18", "✓"]
+            status = str(browser.query_one("#sample-status", Static).content)
+            assert "model microsoft/Phi-3-mini-4k-instruct" in status

@@ -9,6 +9,7 @@ working directory is still found there, so no existing config stops working.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,13 @@ def anchor(value: str, base: Path) -> str:
     when only the working directory has it (older presets) or when it is a Hub id."""
     if not value or value.startswith(("/", "~")) or Path(value).is_absolute():
         return value
-    beside = base / value
-    if beside.exists():
-        return str(beside.resolve())
+    # normpath, not resolve(): `..` goes, symlinks stay as the user named them.
+    beside = os.path.normpath(base.absolute() / value)
+    if Path(beside).exists():
+        return beside
     if Path(value).exists() or _looks_like_hub_id(value):
         return value
-    return str(beside.resolve())
+    return beside
 
 
 def anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from gsmreport.tui.screens.base import HostedScreen
+from gsmreport.tui.widgets.check import Check
 from gsmreport.tui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class ImportScreen(HostedScreen):
         )
         with Horizontal(id="import-form"):
             yield Input(placeholder="path to import", suggester=PathSuggester(), id="import-path")
-            yield Checkbox("recursive", id="import-recursive")
+            yield Check("recursive", id="import-recursive")
             yield Button("Import", variant="primary", id="import-go")
         yield Static(Text("Nothing imported yet.", style="dim"), id="import-status")
         table: DataTable[str | Text] = DataTable(id="import-results", cursor_type="row")
@@ -90,7 +91,7 @@ class ImportScreen(HostedScreen):
         self.query_one("#import-path", Input).focus()
 
     def action_toggle_recursive(self) -> None:
-        self.query_one("#import-recursive", Checkbox).toggle()
+        self.query_one("#import-recursive", Check).toggle()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -107,7 +108,7 @@ class ImportScreen(HostedScreen):
             self.notify("Type the path of a log file or folder first.", severity="warning")
             return
         path = Path(raw).expanduser()
-        recursive = self.query_one("#import-recursive", Checkbox).value
+        recursive = self.query_one("#import-recursive", Check).value
         self.set_status(f"Importing {path}…")
         self.query_one("#import-go", Button).disabled = True
         self.import_worker(path, recursive)

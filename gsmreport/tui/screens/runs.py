@@ -70,6 +70,13 @@ class RunsScreen(HostedScreen):
         Binding("e", "evaluate", "Eval", tooltip="Evaluate the selected run (or a base model)"),
         Binding("r", "report", "Report", tooltip="Report for the marked runs (else the selected)"),
         Binding(
+            "R",
+            "resume",
+            "Resume",
+            show=False,
+            tooltip="Resume the selected interrupted or failed training from its last checkpoint",
+        ),
+        Binding(
             "i",
             "app.import_logs",
             "Import",
@@ -423,6 +430,18 @@ class RunsScreen(HostedScreen):
         s = self.selected_summary()
         usable = s is not None and s.kind == "train" and s.status == "completed"
         self.post_message(OpenEvaluate(s.id if usable and s else None))
+
+    def action_resume(self) -> None:
+        """Continue the selected training run, as `gsmreport train --resume RUN_ID` does."""
+        s = self.selected_summary()
+        if s is None or s.kind != "train" or s.status not in ("interrupted", "failed"):
+            self.notify(
+                "Select an interrupted or failed training run to resume it.", severity="warning"
+            )
+            return
+        from gsmreport.tui.screens.live import launch_resume
+
+        launch_resume(self, s.id)
 
     def action_report(self) -> None:
         run_ids = list(self.marked) or [rid for rid in [self.selected_run_id()] if rid]
