@@ -409,3 +409,139 @@ class TestSamples:
             assert lines["numeric"].split()[1:3] == ["18", "✓"]
             status = str(browser.query_one("#sample-status", Static).content)
             assert "model microsoft/Phi-3-mini-4k-instruct" in status
+
+
+# --- report: preview at once, open with the system opener --------------------------------------
+
+
+class TestReport:
+    @async_test
+    async def test_preview_follows_the_render_and_o_opens_with_the_system_opener(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import asyncio
+        import os
+        import time
+
+        from textual.widgets import Markdown
+
+        from gsmreport.tui.screens.report import RENDERING, ReportScreen
+        from tests.test_tui_views import RUN, build_run, settle
+
+        dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+        build_run(dirs)
+        # A stand-in for xdg-open: a real program on PATH that records what it was asked.
+        bin_dir, opened = tmp_path / "bin", tmp_path / "opened.txt"
+        bin_dir.mkdir()
+        script = bin_dir / "xdg-open"
+        script.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+        script.chmod(0o755)
+        app = make_app(dirs)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.push_screen(ReportScreen([RUN]))
+            screen = app.screen
+            assert isinstance(screen, ReportScreen)
+            screen.query_one("#report-pdf").value = False  # type: ignore[attr-defined]
+            await pilot.press("r")
+            await pilot.pause()
+            preview = screen.query_one(Markdown)
+            assert preview.source in (RENDERING,) or RUN in preview.source
+            assert "No report yet" not in preview.source
+            await settle(app, pilot)
+            assert RUN in preview.source, preview.source[:200]
+            md = dirs.reports / RUN / "report.md"
+            monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+            await pilot.press("o")  # no PDF, no HTML in this render: the Markdown
+            deadline = time.monotonic() + 30  # the opener runs detached: a safeguard only
+            while not opened.exists():
+                assert time.monotonic() < deadline, "the opener was not started"
+                await asyncio.sleep(0.05)
+            assert opened.read_text() == str(md)
+            paths = str(screen.query_one("#report-paths", Static).content)
+            assert paths == f"opened {md}"
+            monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no opener at all
+            await pilot.press("f")
+            await pilot.pause()
+            paths = str(screen.query_one("#report-paths", Static).content)
+            assert paths.endswith(f"the path to copy: {dirs.reports / RUN}"), paths
+
+
+class TestSmallerItems:
+    def test_opener_per_platform(self) -> None:
+        from gsmreport.tui.opener import opener_command
+
+        def which(name: str) -> str | None:
+            return f"/usr/bin/{name}" if name in ("xdg-open", "open") else None
+
+        path = Path("/r/report.pdf")
+        assert opener_command(path, "linux", which) == ["/usr/bin/xdg-open", str(path)]
+        assert opener_command(path, "darwin", which) == ["/usr/bin/open", str(path)]
+        assert opener_command(path, "linux", lambda _: None) is None
+        assert opener_command(path, "win32", which) is None  # os.startfile instead
+
+    def test_next_steps_follow_the_outcome(self, tmp_path: Path) -> None:
+        from gsmreport.tui.next_steps import Ended, next_steps, steps_line
+
+        dirs = Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports")
+        assert next_steps(dirs, Ended("train", "completed", "x")) == ("evaluate", "report")
+        assert next_steps(dirs, Ended("evaluate", "completed", "x")) == ("report",)
+        # Interrupted before any checkpoint: nothing to resume from, so nothing is offered.
+        RunStore(dirs.runs).create(RunRecord(id="nock", kind="train", status="interrupted"))
+        assert next_steps(dirs, Ended("train", "interrupted", "nock")) == ()
+        (dirs.runs / "nock" / "checkpoints" / "checkpoint-4").mkdir(parents=True)
+        (dirs.runs / "nock" / "checkpoints" / "checkpoint-4" / "trainer_state.json").write_text(
+            "{}"
+        )
+        steps = next_steps(dirs, Ended("train", "interrupted", "nock"))
+        assert steps_line(steps) == "next: R resume from the last checkpoint"
+
+    def test_compare_names_fit_or_become_letters(self) -> None:
+        from gsmreport.tui.compare_names import letter, short_names
+
+        assert [letter(i) for i in (0, 25, 26, 27)] == ["A", "Z", "AA", "AB"]
+        assert short_names(["a", "b"], 100) == ["a", "b"]
+        eight = [f"{SHARED}-seed{i}-final" for i in range(8)]
+        assert short_names(eight, 120) == list("ABCDEFGH")
+
+    @async_test
+    async def test_checkbox_reads_without_colour(self, tmp_path: Path) -> None:
+        from gsmreport.tui.screens.import_ import ImportScreen
+        from gsmreport.tui.widgets.check import OFF, ON, Check
+
+        app = make_app(Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.push_screen(ImportScreen())
+            box = app.screen.query_one("#import-recursive", Check)
+            assert OFF in str(box.render()) and ON not in str(box.render())
+            await pilot.press("ctrl+r")
+            await pilot.pause()
+            assert box.value and ON in str(box.render())
+            assert box.has_class("-on")  # Checkbox's own watcher still runs (and posts Changed)
+
+    @async_test
+    async def test_import_counts_the_last_import_and_shows_its_failure(
+        self, tmp_path: Path
+    ) -> None:
+        from gsmreport.tui.screens.import_ import ImportScreen
+        from tests.test_tui_views import import_path
+
+        bad = tmp_path / "logs" / "trainer_state.json"
+        bad.parent.mkdir()
+        bad.write_text("{ not json", encoding="utf-8")
+        app = make_app(Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports"))
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await import_path(app, pilot, bad)
+            assert isinstance(screen, ImportScreen)
+            detail = str(screen.query_one("#import-detail", Static).content)
+            assert str(bad) in detail and len(detail.splitlines()) == 2  # the reason, in full
+            screen.query_one("#import-path", Input).value = str(tmp_path / "nowhere")
+            await pilot.press("enter")
+            await settle_all(app, pilot)
+            status = str(screen.query_one("#import-status", Static).content)
+            assert status.startswith("0 imported, 1 failed"), status  # not 2: this import only
+
+
+async def settle_all(app: object, pilot: object) -> None:
+    from tests.test_tui_views import settle
+
+    await settle(app, pilot)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ mtimes, so a poll re-reads only those.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,11 +98,19 @@ class RunWatcher:
             return self._seen.get(run_id)
 
 
-def first_rows(watcher: RunWatcher) -> tuple[list[RunSummary], list[str]]:
-    """(rows whose cached summary is still valid, ids still to be read): the first paint."""
+def first_rows(
+    watcher: RunWatcher, budget_s: float | None = None
+) -> tuple[list[RunSummary], list[str]]:
+    """(rows whose cached summary is still valid, ids still to be read): the first paint.
+    `budget_s`: stop reading caches after this long and leave the rest to be read after the
+    paint (ten thousand small JSON files take seconds; the first screenful must not wait)."""
     ready: list[RunSummary] = []
     pending: list[str] = []
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     for run_id in watcher.poll().changed:
+        if deadline is not None and time.monotonic() > deadline:
+            pending.append(run_id)
+            continue
         cached = peek_headline(watcher.runs / run_id, watcher.stamps(run_id))
         # A running run's cache lacks its live loss (load_summary reads that): read it later.
         if cached is not None and cached.id == run_id and cached.status != "running":

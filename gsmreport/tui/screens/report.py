@@ -28,6 +28,8 @@ from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.check import Check
 
 RENDER_GROUP = "report-screen-render"
+OPEN_KEYS = "o opens the PDF (else HTML, else Markdown), h the HTML, f the folder"
+RENDERING = "*Rendering: the preview appears as soon as report.md is written…*"
 IMAGE_RE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 
 
@@ -76,21 +78,23 @@ def existing_report(dirs: Dirs, run_ids: list[str]) -> Path | None:
 
 
 def document(dirs: Dirs, run_ids: list[str], kind: str) -> Path:
-    """What `o` (the PDF, else the HTML), `h` (the HTML) and `f` (the folder) open."""
+    """What `o` (the PDF, else the HTML, else the Markdown), `h` (the HTML) and `f` (the
+    folder) open."""
     folder, stem = report_folder(dirs, run_ids)
     if kind == "folder":
         return folder
     if kind == "html":
         return folder / f"{stem}.html"
-    pdf = folder / f"{stem}.pdf"
-    return pdf if pdf.is_file() else folder / f"{stem}.html"
+    # The richest document written: a render without PDF writes no HTML either.
+    candidates = [folder / f"{stem}.{ext}" for ext in ("pdf", "html", "md")]
+    return next((p for p in candidates if p.is_file()), candidates[0])
 
 
 class ReportScreen(HostedScreen):
     CSS_PATH = "report.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "render", "Render"),
-        Binding("o", "open('document')", "Open", tooltip="Open the PDF (else the HTML)"),
+        Binding("o", "open('document')", "Open", tooltip="Open the PDF (else HTML, else Markdown)"),
         Binding("h", "open('html')", "HTML", tooltip="Open the HTML report"),
         Binding("f", "open('folder')", "Folder", tooltip="Open the report's folder"),
         Binding("escape", "app.pop_screen", "Back"),
@@ -151,9 +155,7 @@ class ReportScreen(HostedScreen):
         self.show_paths("Rendering… (charts and PDF take a few seconds)")
         self.query_one("#report-render", Button).disabled = True
         if existing_report(self.dirs, self.run_ids) is None:
-            self.query_one(Markdown).update(
-                "*Rendering: the preview appears once report.md is written…*"
-            )
+            self.query_one(Markdown).update(RENDERING)
         # The preview follows report.md the moment it is written, before HTML and PDF are.
         self._render_started = time.time()
         if self._watch is None:
@@ -203,9 +205,7 @@ class ReportScreen(HostedScreen):
         if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, Rendered):
             self.rendered = event.worker.result
             written = "\n".join(str(p) for p in self.rendered.paths)
-            self.show_paths(
-                f"Written:\n{written}\no opens the PDF (else HTML), h the HTML, f the folder"
-            )
+            self.show_paths(f"Written:\n{written}\n{OPEN_KEYS}")
             md = self.rendered.paths[0]
             mtime = md.stat().st_mtime_ns if md.is_file() else 0
             if mtime != self._previewed:  # not already shown by preview_if_written

@@ -48,6 +48,7 @@ SYNC_READS = 20  # up to this many uncached runs are read before the first paint
 FIRST_ROWS = 100  # rows added before the next paint; the rest right after it
 REFILL_ABOVE = 50  # rows going past which the table is refilled at once
 BATCH_SECONDS = 0.25  # how often rows read in the background are handed to the table
+FIRST_READ_SECONDS = 0.25  # cached rows read before the first paint; the rest right after
 
 
 class RunsScreen(HostedScreen):
@@ -122,7 +123,7 @@ class RunsScreen(HostedScreen):
         self.query_one("#runs-filter", Input).display = False
         self.fit_footer()
         self.watcher = RunWatcher(self.dirs.runs)
-        ready, pending = first_rows(self.watcher)
+        ready, pending = first_rows(self.watcher, budget_s=FIRST_READ_SECONDS)
         # A small folder opens complete; in a big one every uncached run shows its id at once
         # and its figures follow from a worker (reading even a few first would delay the paint).
         now, later = (pending, []) if len(pending) <= SYNC_READS else ([], pending)
@@ -360,7 +361,7 @@ class RunsScreen(HostedScreen):
         self.sort_by(self.sort_key, reverse=not self.sort_reverse)
 
     def action_sort_newest(self) -> None:
-        """The order the screen opens in: newest first (the `started` column, descending)."""
+        """The order the screen opens in: newest first (by creation time, as `gsmreport runs`)."""
         self.sort_by(None)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:

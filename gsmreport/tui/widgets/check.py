@@ -15,9 +15,7 @@ ON, OFF = "✓", " "
 class Check(Checkbox):
     @property
     def _button(self) -> Content:
-        # The base class draws BUTTON_INNER; swap it for the state before drawing.
+        # The base class draws BUTTON_INNER; swap it for the state before drawing (`value`
+        # repaints the widget when it changes, so this runs on every change).
         self.BUTTON_INNER = ON if self.value else OFF
         return super()._button
-
-    def watch_value(self) -> None:
-        self.refresh()  # the mark changes with the value, not only the colour
