@@ -545,3 +545,29 @@ async def settle_all(app: object, pilot: object) -> None:
     from tests.test_tui_views import settle
 
     await settle(app, pilot)  # type: ignore[arg-type]
+
+
+class TestCompareEight:
+    @async_test
+    async def test_eight_long_ids_are_lettered_with_a_key(self, tmp_path: Path) -> None:
+        from gsmreport.tui.screens.compare import CompareScreen
+        from tests.test_tui_views import settle
+
+        store = RunStore(tmp_path / "runs")
+        ids = [f"{SHARED}-seed{i}-final" for i in range(8)]
+        for i, run_id in enumerate(ids):
+            run_dir = store.create(RunRecord(id=run_id, kind="train", status="completed"))
+            write_metrics(run_dir, run_id, [2.0, 1.5 - i / 20, 1.0], [0.3, 0.4, 0.5])
+        app = make_app(Dirs(runs=tmp_path / "runs", reports=tmp_path / "reports"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.push_screen(CompareScreen(ids))
+            await settle(app, pilot)
+            screen = app.screen
+            assert isinstance(screen, CompareScreen)
+            key = str(screen.query_one("#compare-key", Static).content).splitlines()
+            assert [line.split()[1:3] for line in key] == [
+                [letter, run_id] for letter, run_id in zip("ABCDEFGH", ids, strict=True)
+            ]
+            results = screen.query_one("#compare-results", Static).content
+            headers = [str(c.header) for c in results.columns[1:]]  # type: ignore[attr-defined]
+            assert headers == list("ABCDEFGH")
