@@ -550,6 +550,8 @@ async def settle_all(app: object, pilot: object) -> None:
 class TestCompareEight:
     @async_test
     async def test_eight_long_ids_are_lettered_with_a_key(self, tmp_path: Path) -> None:
+        from rich.table import Table
+
         from gsmreport.tui.screens.compare import CompareScreen
         from tests.test_tui_views import settle
 
@@ -569,5 +571,6 @@ class TestCompareEight:
                 [letter, run_id] for letter, run_id in zip("ABCDEFGH", ids, strict=True)
             ]
             results = screen.query_one("#compare-results", Static).content
-            headers = [str(c.header) for c in results.columns[1:]]  # type: ignore[attr-defined]
+            assert isinstance(results, Table)
+            headers = [str(c.header) for c in results.columns[1:]]
             assert headers == list("ABCDEFGH")
