@@ -202,7 +202,7 @@ class RunsScreen(HostedScreen):
         for summary in message.summaries:
             self.skipped.discard(summary.id)
             self.summaries[summary.id] = summary
-            if summary.id in table.rows:
+            if summary.id in table.ids:
                 table.update(summary)
         self.show_rows()
 
@@ -270,19 +270,20 @@ class RunsScreen(HostedScreen):
         selected = table.selected()
         order = self._order()
         wanted = set(order)
-        gone = [str(key.value) for key in table.rows if key.value not in wanted]
-        new = [rid for rid in order if rid not in table.rows]
+        present = table.ids
+        gone = [rid for rid in table.order if rid not in wanted]
+        new = [rid for rid in order if rid not in present]
         if len(gone) > REFILL_ABOVE:  # removing rows one by one costs O(rows) each
-            table.clear()
+            table.clear_rows()
             gone, new = [], order
         for rid in gone:
-            table.remove_row(rid)
+            table.drop_row(rid)
         new, later = new[:FIRST_ROWS], new[FIRST_ROWS:]
         marked = set(self.marked)
         for rid in new:
             table.add(self.summaries[rid], rid in marked)
-        expected = [rid for rid in order if rid in table.rows]
-        if expected != [row.key.value for row in table.ordered_rows]:
+        expected = [rid for rid in order if rid in table.ids]
+        if expected != table.order:
             table.reorder(expected)
         self.shown = order
         table.select(selected)
