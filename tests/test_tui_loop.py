@@ -574,3 +574,28 @@ class TestCompareEight:
             assert isinstance(results, Table)
             headers = [str(c.header) for c in results.columns[1:]]
             assert headers == list("ABCDEFGH")
+
+
+class TestBigFolder:
+    @async_test
+    async def test_a_big_folder_paints_ids_then_every_figure(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from gsmreport.tui.screens import runs as runs_module
+        from tests.test_tui import build_runs, row_ids
+        from tests.test_tui_views import settle
+
+        monkeypatch.setattr(runs_module, "BIG_FOLDER", 1)  # three runs count as a big folder
+        runs = build_runs(tmp_path / "runs")
+        (runs / "not-a-run").mkdir()  # listed by name, gone once read
+        app = make_app(Dirs(runs=runs, reports=tmp_path / "reports"))
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, RunsScreen)
+            for _ in range(50):  # a safeguard for a hung worker, not a timing claim
+                await settle(app, pilot)
+                if all(s.status != "…" for s in screen.summaries.values()):
+                    break
+            assert row_ids(app) == ["tiny-lora", "tiny-full", "broken"]  # newest first
+            assert screen.summaries["tiny-lora"].final_loss == 1.2
+            assert "not-a-run" not in screen.summaries

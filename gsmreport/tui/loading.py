@@ -9,6 +9,7 @@ mtimes, so a poll re-reads only those.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -96,6 +97,23 @@ class RunWatcher:
         """The mtimes the last poll saw for `run_id`."""
         with self._lock:
             return self._seen.get(run_id)
+
+
+def listed_runs(runs: Path) -> list[str]:
+    """The names under the runs folder that may be runs, without opening or stat-ing them."""
+    try:
+        names = [e.name for e in os.scandir(runs)]
+    except OSError:
+        return []
+    return sorted(n for n in names if RUN_ID_RE.fullmatch(n) and ".." not in n)
+
+
+def cached_row(watcher: RunWatcher, run_id: str) -> RunSummary | None:
+    """The run's cached headline when still valid (and not a run still training)."""
+    cached = peek_headline(watcher.runs / run_id, watcher.stamps(run_id))
+    if cached is not None and cached.id == run_id and cached.status != "running":
+        return cached
+    return None
 
 
 def first_rows(

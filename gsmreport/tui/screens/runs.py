@@ -29,7 +29,13 @@ from gsmreport.tui.cells import (
     visible_columns,
 )
 from gsmreport.tui.id_fit import fit_ids, id_width
-from gsmreport.tui.loading import RunWatcher, first_rows, load_summary
+from gsmreport.tui.loading import (
+    RunWatcher,
+    cached_row,
+    first_rows,
+    listed_runs,
+    load_summary,
+)
 from gsmreport.tui.messages import OpenCompare, OpenEvaluate, OpenReport, OpenRun, RunsRead
 from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.runs_table import RunsTable
@@ -49,6 +55,7 @@ FIRST_ROWS = 100  # rows added before the next paint; the rest right after it
 REFILL_ABOVE = 50  # rows going past which the table is refilled at once
 BATCH_SECONDS = 0.25  # how often rows read in the background are handed to the table
 FIRST_READ_SECONDS = 0.25  # cached rows read before the first paint; the rest right after
+BIG_FOLDER = 2000  # runs from which the first paint shows ids only, figures right after
 
 
 class RunsScreen(HostedScreen):
@@ -123,6 +130,15 @@ class RunsScreen(HostedScreen):
         self.query_one("#runs-filter", Input).display = False
         self.fit_footer()
         self.watcher = RunWatcher(self.dirs.runs)
+        names = listed_runs(self.dirs.runs)
+        if len(names) > BIG_FOLDER:
+            # Stat-ing ten thousand runs' files alone takes a second: paint their ids now,
+            # the watcher's first look and every figure follow from the reading worker.
+            self.summaries = {rid: placeholder(rid) for rid in names}
+            self.relayout()
+            self.call_after_refresh(self._read_pending, names, True)
+            self.set_interval(self.poll_seconds, self._tick)
+            return
         ready, pending = first_rows(self.watcher, budget_s=FIRST_READ_SECONDS)
         # A small folder opens complete; in a big one every uncached run shows its id at once
         # and its figures follow from a worker (reading even a few first would delay the paint).
@@ -140,17 +156,23 @@ class RunsScreen(HostedScreen):
     # --- reading runs ---------------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group=READ_GROUP, description="read run summaries")
-    def _read_pending(self, pending: list[str]) -> None:
-        """Read the summaries the first paint lacked, handing them over a batch at a time."""
+    def _read_pending(self, pending: list[str], look_first: bool = False) -> None:
+        """Read the summaries the first paint lacked, handing them over a batch at a time;
+        `look_first`: the watcher has not looked yet (a big folder): look, then take each
+        run's valid cache before analysing it."""
         worker = get_current_worker()
         runs = self.dirs.runs
+        watcher = self.watcher
+        if look_first and watcher is not None:
+            watcher.poll()
         batch: list[RunSummary] = []
         unreadable: list[str] = []
         sent = time.monotonic()
         for run_id in pending:
             if worker.is_cancelled:
                 return
-            summary = load_summary(runs, run_id)
+            cached = cached_row(watcher, run_id) if look_first and watcher else None
+            summary = cached or load_summary(runs, run_id)
             if summary is None:
                 unreadable.append(run_id)
             else:
