@@ -192,6 +192,21 @@ def resume(
 ) -> RunRecord:
     """Continue an interrupted or failed training run in its own folder from its newest
     checkpoint; the job cuts metrics.jsonl back to that step so no step appears twice."""
+    store, record = RunStore(dirs.runs), check_resumable(dirs, run_id)
+    run_dir = store.path(run_id)
+    # The command is rebuilt for the folder in use, never taken from run.yaml: a copied or
+    # moved run must train itself, not the folder it was copied from.
+    launch = TrainConfig.model_validate(record.config).launch
+    command = [*train_command(run_dir.resolve(), launch), "--resume"]
+    code = run_job(
+        command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel, detached=detached
+    )
+    return _after_training(dirs, store, run_id, code)
+
+
+def check_resumable(dirs: Dirs, run_id: str) -> RunRecord:
+    """The run's record when `resume` can continue it; else UsageError saying why (the TUI
+    asks before it starts a job, the CLI on `train --resume`)."""
     from gsmreport.core.checkpoints import newest_checkpoint
 
     store = RunStore(dirs.runs)
@@ -211,14 +226,7 @@ def resume(
         raise UsageError(
             f"run {run_id!r} was written for SLURM (sbatch); --resume continues local runs only"
         )
-    # The command is rebuilt for the folder in use, never taken from run.yaml: a copied or
-    # moved run must train itself, not the folder it was copied from.
-    launch = TrainConfig.model_validate(record.config).launch
-    command = [*train_command(run_dir.resolve(), launch), "--resume"]
-    code = run_job(
-        command, run_dir / "logs" / "stdout.log", on_line=on_line, cancel=cancel, detached=detached
-    )
-    return _after_training(dirs, store, run_id, code)
+    return record
 
 
 def _after_training(

@@ -98,9 +98,10 @@ class TestCells:
         assert matches(s, "") and matches(s, "LORA failed") and matches(s, "gsm8k m")
         assert not matches(s, "full")
 
-    def test_em_and_status_survive_80_columns(self) -> None:
+    def test_em_status_and_start_survive_80_columns(self) -> None:
         keys = [c.key for c in visible_columns(80)]
-        assert {"id", "status", "em", "final_loss"} <= set(keys)
+        assert {"id", "status", "em", "started"} <= set(keys)
+        assert "final_loss" in [c.key for c in visible_columns(100)]
         room = 80 - 2 - 3  # scrollbar, mark column
         assert sum(c.width + 2 for c in visible_columns(80)) <= room
         assert [c.key for c in visible_columns(400)] == [c.key for c in COLUMNS]
@@ -146,9 +147,14 @@ class TestSort:
             assert row_ids(app) == ["broken", "tiny-full", "tiny-lora"]
             await pilot.press("S")  # reversed
             assert row_ids(app) == ["tiny-lora", "tiny-full", "broken"]
-            await pilot.press("s")  # next column: model (all the same: newest first)
-            assert runs_screen(app).sort_key == "model"
-            assert "sorted by model ▲" in text_of(app, "#runs-info")
+            await pilot.press("s")  # next column: started, oldest first
+            assert runs_screen(app).sort_key == "started"
+            assert "sorted by started ▲" in text_of(app, "#runs-info")
+            assert row_ids(app) == ["broken", "tiny-full", "tiny-lora"]
+            await pilot.press("d")  # back to the default: newest first
+            assert runs_screen(app).sort_key is None
+            assert row_ids(app) == ["tiny-lora", "tiny-full", "broken"]
+            assert "newest first" in text_of(app, "#runs-info")
 
     @async_test
     async def test_loss_sorts_numerically_with_missing_last(self, runs_dirs: Dirs) -> None:
@@ -166,7 +172,7 @@ class TestSort:
         app = make_app(runs_dirs)
         async with app.run_test(size=SIZE) as pilot:
             x = 3  # the mark column, with its padding
-            for column in visible_columns(SIZE[0]):
+            for column in runs_screen(app).table.shown_columns:
                 if column.key == "final_loss":
                     break
                 x += column.width + 2

@@ -120,7 +120,9 @@ class TestTrainFromTheForm:
         app = make_app(project)
         async with app.run_test(size=SIZE) as pilot:
             form = await open_train_form(app, pilot)
-            assert form.query_one("#field-model", Input).value == ".demo/tiny-llama"
+            # The preset's ../../.demo/tiny-llama, relative to the preset's own folder.
+            model = str(Path.cwd() / ".demo" / "tiny-llama")
+            assert form.query_one("#field-model", Input).value == model
             await type_into(pilot, form, "field-training-max-steps", "3")
             await type_into(pilot, form, "field-data-max-samples", "40")
             await type_into(pilot, form, "field-training-logging-steps", "1")

@@ -155,7 +155,7 @@ class TestSampleBrowser:
             assert "2 of 12" in plain(app, "#sample-status")
             assert "✗ arithmetic slip" in plain(app, "#sample-verdict")
             assert "2 + 1 = 4" in plain(app, "#sample-verdict")  # the evidence
-            assert "prediction 4" in plain(app, "#sample-answers")
+            assert "strict-match      4" in plain(app, "#sample-answers")
             assert "2/2=<<2/2=1>>1" in plain(app, "#sample-solution")
             await pilot.press("p", "p")  # back to the first, then wrap to the last
             assert "12 of 12" in plain(app, "#sample-status")

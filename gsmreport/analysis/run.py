@@ -201,6 +201,15 @@ class RunAnalysis:
         return system_usage(self.frame) if self.frame.height else None
 
     @cached_property
+    def steps(self) -> int | None:
+        """How far training got: the highest step of any training row (loss, learning rate,
+        the trainer's final summary), None for a run with no training rows (an evaluation)."""
+        if not self.frame.height:
+            return None
+        last = self.frame.filter(pl.col("split") == "train").get_column("step").max()
+        return int(last) if isinstance(last, int | float) else None
+
+    @cached_property
     def runtime(self) -> Runtime | None:
         return run_runtime(self.record, lambda: last_point(self.frame, "train", "runtime_s"))
 
@@ -322,6 +331,9 @@ class RunAnalysis:
             run_kind=self.run_kind.kind,
             em_flexible=self._latest_score("flexible-extract"),
             em_numeric=self._latest_score("numeric-match"),
+            started_at=r.started_at,
+            steps=self.steps,
+            source=r.source.kind if r.source else None,
         )
 
     def _latest_score(self, name: str) -> float | None:

@@ -6,13 +6,16 @@ table, so the category a person browses is the one the report counts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gsmreport.analysis.eval_sections import written_order
 from gsmreport.analysis.evaluation import read_sample_dicts
 from gsmreport.analysis.failures import CATEGORIES, CORRECT, diagnose
+from gsmreport.analysis.sample_scores import FilterAnswer, filter_answers
 from gsmreport.analysis.sample_view import sample_view
 from gsmreport.core.errors import NotFoundError
 from gsmreport.core.runs import RunStore
@@ -32,6 +35,7 @@ class SampleRow:
     correct: bool
     category: str  # "correct" or one of failures.CATEGORIES
     evidence: str
+    answers: tuple[FilterAnswer, ...] = ()  # strict-match, flexible-extract, numeric
 
 
 def to_row(raw: dict[str, Any]) -> SampleRow:
@@ -47,6 +51,7 @@ def to_row(raw: dict[str, Any]) -> SampleRow:
         correct=view.correct,
         category=diagnosis.category,
         evidence=diagnosis.evidence,
+        answers=filter_answers(raw, view.response, view.gold),
     )
 
 
@@ -89,6 +94,7 @@ class SampleSet:
     """One evaluation's rows with the filters the browser cycles through."""
 
     rows: tuple[SampleRow, ...]
+    model: str | None = None  # the model this evaluation ran (results.json), when recorded
 
     def filters(self) -> list[str]:
         return categories_present(self.rows)
@@ -97,5 +103,17 @@ class SampleSet:
         return [row for row in self.rows if matches(row, category)]
 
 
+def eval_model(eval_dir: Path) -> str | None:
+    """The model an evaluation ran, as its results.json records it (ours and lm-eval's
+    imports alike write `model`); None when it is not recorded or unreadable."""
+    try:
+        data = json.loads((eval_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    model = data.get("model") if isinstance(data, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
 def load_set(dirs: Dirs, run_id: str, eval_id: str) -> SampleSet:
-    return SampleSet(tuple(load_rows(dirs, run_id, eval_id)))
+    folder = RunStore(dirs.runs).path(run_id) / "evals" / eval_id
+    return SampleSet(tuple(load_rows(dirs, run_id, eval_id)), eval_model(folder))

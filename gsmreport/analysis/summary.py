@@ -44,6 +44,9 @@ class RunSummary:
     # the latest evaluation's other two scores (em is its strict-match), for gates and tables
     em_flexible: float | None = None
     em_numeric: float | None = None
+    started_at: str | None = None  # when training (or the evaluation) began; None: not recorded
+    steps: int | None = None  # the last training step logged (RunAnalysis.steps)
+    source: str | None = None  # what an imported run was read from (trainer_state, wandb, …)
 
 
 def summarize(run_dir: Path, record: RunRecord, frame: pl.DataFrame | None = None) -> RunSummary:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 CACHE = ".summary.json"
 _INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")
-_FORMAT = 4  # bump when RunSummary or summarize() changes meaning (4: run kind, lm-eval's scoring)
+_FORMAT = 5  # bump when RunSummary or summarize() changes meaning (5: kind, lm-eval scoring, started/steps/source)
 
 
 def input_stamps(run_dir: Path) -> dict[str, int]:

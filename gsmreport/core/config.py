@@ -262,6 +262,10 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
 def load_yaml_model(path: Path, model: type[M], overrides: dict[str, Any] | None = None) -> M:
     """Read YAML at `path` into `model`; any problem becomes one ConfigError line."""
     data = read_yaml_mapping(path)
+    if model is TrainConfig:  # a preset's relative paths are relative to the preset itself
+        from gsmreport.core.preset_paths import anchor_paths
+
+        data = anchor_paths(data, path.parent)
     for key, value in (overrides or {}).items():
         set_dotted(data, key, value)
     return validate_model(data, model, where=str(path))

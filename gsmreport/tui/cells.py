@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gsmreport.core.fmt import DASH, duration, num, pct, pct_value, usd
 from gsmreport.pipeline import RunSummary
@@ -58,6 +58,10 @@ def fmt_duration(seconds: float | None) -> str:
     return duration(seconds, missing=MISSING)
 
 
+def _int(value: int | None) -> str:
+    return MISSING if value is None else f"{value:,}"
+
+
 def short_model(model: str | None) -> str:
     """A Hub id as is (`org/name`); a local folder by its last component, to keep rows narrow."""
     if not model:
@@ -96,24 +100,77 @@ def _text(value: str | None) -> str | None:
     return value.casefold() if value else None
 
 
+def started(s: RunSummary) -> str:
+    """When the run started: training's start when recorded, else when the run was created."""
+    return s.started_at or s.created_at
+
+
+def source(s: RunSummary) -> str:
+    """What the row is: an imported run by the tool it came from, else train or eval."""
+    return s.source or s.kind or MISSING
+
+
+def _shown(text: Callable[[RunSummary], str]) -> Callable[[RunSummary], str | None]:
+    """Sort by the text the cell shows (casefolded), so the order matches what one reads."""
+
+    def value(s: RunSummary) -> str | None:
+        shown = text(s)
+        return None if shown == MISSING else shown.casefold()
+
+    return value
+
+
+ID_WIDTH = 18  # the id column's width before the runs are known (RunsScreen sizes it)
+
+
+def _model(s: RunSummary) -> str:
+    return short_model(s.model)
+
+
+def _method(s: RunSummary) -> str:
+    return s.method or MISSING
+
+
+def _data(s: RunSummary) -> str:
+    return short_data(s.data)
+
+
+# Display order. Priority (4th): which columns stay as the terminal narrows; the id, status,
+# exact match and start time stay at 100 columns, so runs can always be told apart.
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "id", 18, 0, False, lambda s: s.id, lambda s: s.id),
+    Column("id", "id", ID_WIDTH, 0, False, lambda s: s.id, lambda s: s.id),
     Column(
-        "model", "model", 16, 7, False, lambda s: short_model(s.model), lambda s: _text(s.model)
+        "started",
+        "started",
+        16,
+        3,
+        False,
+        lambda s: fmt_time(started(s)),
+        lambda s: started(s) or None,
     ),
-    Column(
-        "method", "method", 6, 6, False, lambda s: s.method or MISSING, lambda s: _text(s.method)
-    ),
-    Column("data", "data", 14, 8, False, lambda s: short_data(s.data), lambda s: _text(s.data)),
+    Column("source", "source", 12, 5, False, source, _shown(source)),
+    Column("model", "model", 16, 11, False, _model, _shown(_model)),
+    Column("method", "method", 6, 10, False, _method, _shown(_method)),
+    Column("data", "data", 14, 12, False, _data, _shown(_data)),
     Column("status", "status", 11, 1, False, lambda s: s.status, lambda s: _text(s.status)),
+    Column("steps", "steps", 6, 7, True, lambda s: _int(s.steps), lambda s: s.steps),
     Column(
-        "final_loss", "loss", 6, 3, True, lambda s: fmt_float(s.final_loss), lambda s: s.final_loss
+        "runtime",
+        "runtime",
+        11,
+        6,
+        True,
+        lambda s: fmt_duration(s.runtime_s),
+        lambda s: s.runtime_s,
+    ),
+    Column(
+        "final_loss", "loss", 6, 4, True, lambda s: fmt_float(s.final_loss), lambda s: s.final_loss
     ),
     Column(
         "loss_drop",
         "drop",
         7,
-        5,
+        9,
         True,
         lambda s: fmt_pct(s.loss_drop_pct, fraction=False),
         lambda s: s.loss_drop_pct,
@@ -122,13 +179,13 @@ COLUMNS: tuple[Column, ...] = (
         "token_acc",
         "tok acc",
         7,
-        4,
+        8,
         True,
         lambda s: fmt_pct(s.token_acc_final, fraction=True),
         lambda s: s.token_acc_final,
     ),
     Column("em", "EM ± 95% CI", 20, 2, True, fmt_em, lambda s: s.em),
-    Column("cost", "cost", 8, 9, True, lambda s: fmt_money(s.cost_usd), lambda s: s.cost_usd),
+    Column("cost", "cost", 8, 13, True, lambda s: fmt_money(s.cost_usd), lambda s: s.cost_usd),
 )
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 NUMERIC_COLUMNS = frozenset(c.key for c in COLUMNS if c.numeric)
@@ -139,16 +196,29 @@ def row_cells(s: RunSummary) -> tuple[str, ...]:
     return tuple(c.text(s) for c in COLUMNS)
 
 
-def visible_columns(width: int) -> tuple[Column, ...]:
-    """The columns that fit `width` terminal cells, most important first, in display order."""
-    room = width - SCROLLBAR_WIDTH - (MARK_WIDTH + 2 * CELL_PADDING)
+def table_room(width: int) -> int:
+    """Cells left for the columns of a `width`-wide terminal (mark column and scrollbar off)."""
+    return width - SCROLLBAR_WIDTH - (MARK_WIDTH + 2 * CELL_PADDING)
+
+
+def id_cap(width: int) -> int:
+    """The widest the id column may grow: two fifths of the table, so that status, EM and
+    the start time still fit beside it at 100 columns."""
+    return table_room(width) * 2 // 5 - 2 * CELL_PADDING
+
+
+def visible_columns(width: int, id_width: int = ID_WIDTH) -> tuple[Column, ...]:
+    """The columns that fit `width` terminal cells, most important first, in display order;
+    the id column `id_width` wide."""
+    room = table_room(width)
     keep: set[str] = set()
-    for column in sorted(COLUMNS, key=lambda c: c.priority):
+    columns = tuple(replace(c, width=id_width) if c.key == "id" else c for c in COLUMNS)
+    for column in sorted(columns, key=lambda c: c.priority):
         need = column.width + 2 * CELL_PADDING
         if need <= room or not keep:  # the id column stays, however narrow the terminal
             keep.add(column.key)
             room -= need
-    return tuple(c for c in COLUMNS if c.key in keep)
+    return tuple(c for c in columns if c.key in keep)
 
 
 def newest_first(rows: Iterable[RunSummary]) -> list[RunSummary]:

@@ -157,6 +157,29 @@ class JobManager:
 
         return self._start("train", rid, body, on_done)
 
+    def start_resume(self, run_id: str, *, on_done: JobCallback | None = None) -> Job:
+        """Continue an interrupted or failed training run from its newest checkpoint, as
+        `gsmreport train --resume RUN_ID` does; why it cannot is raised here, before anything
+        starts."""
+        from gsmreport import pipeline
+
+        pipeline.check_resumable(self.dirs, run_id)
+        if run_id in self._live_ids():
+            raise UsageError(f"run {run_id!r} is already running in this session")
+
+        def body(job: Job) -> None:
+            record = pipeline.resume(
+                self.dirs,
+                job.run_id,
+                on_line=job.add_line,
+                cancel=job.cancel_event,
+                detached=True,
+            )
+            final = record.status if record.status in ("completed", "interrupted") else "failed"
+            job.finish(final, record.error)
+
+        return self._start("train", run_id, body, on_done)
+
     def start_evaluate(
         self,
         *,

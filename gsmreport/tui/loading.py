@@ -9,7 +9,9 @@ mtimes, so a poll re-reads only those.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,11 +99,36 @@ class RunWatcher:
             return self._seen.get(run_id)
 
 
-def first_rows(watcher: RunWatcher) -> tuple[list[RunSummary], list[str]]:
-    """(rows whose cached summary is still valid, ids still to be read): the first paint."""
+def listed_runs(runs: Path) -> list[str]:
+    """The names under the runs folder that may be runs, without opening or stat-ing them."""
+    try:
+        names = [e.name for e in os.scandir(runs)]
+    except OSError:
+        return []
+    return sorted(n for n in names if RUN_ID_RE.fullmatch(n) and ".." not in n)
+
+
+def cached_row(watcher: RunWatcher, run_id: str) -> RunSummary | None:
+    """The run's cached headline when still valid (and not a run still training)."""
+    cached = peek_headline(watcher.runs / run_id, watcher.stamps(run_id))
+    if cached is not None and cached.id == run_id and cached.status != "running":
+        return cached
+    return None
+
+
+def first_rows(
+    watcher: RunWatcher, budget_s: float | None = None
+) -> tuple[list[RunSummary], list[str]]:
+    """(rows whose cached summary is still valid, ids still to be read): the first paint.
+    `budget_s`: stop reading caches after this long and leave the rest to be read after the
+    paint (ten thousand small JSON files take seconds; the first screenful must not wait)."""
     ready: list[RunSummary] = []
     pending: list[str] = []
+    deadline = None if budget_s is None else time.monotonic() + budget_s
     for run_id in watcher.poll().changed:
+        if deadline is not None and time.monotonic() > deadline:
+            pending.append(run_id)
+            continue
         cached = peek_headline(watcher.runs / run_id, watcher.stamps(run_id))
         # A running run's cache lacks its live loss (load_summary reads that): read it later.
         if cached is not None and cached.id == run_id and cached.status != "running":

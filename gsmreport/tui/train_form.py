@@ -87,8 +87,10 @@ def discover_presets(root: Path = Path("configs")) -> list[Path]:
 def read_preset(path: Path) -> dict[str, Any]:
     """The preset's raw mapping, validated as a TrainConfig (one ConfigError line if not)."""
     from gsmreport.core.config import read_yaml_mapping
+    from gsmreport.core.preset_paths import anchor_paths
 
-    data = read_yaml_mapping(path)
+    # Anchored as `gsmreport train` anchors them: the form shows the folders it will use.
+    data = anchor_paths(read_yaml_mapping(path), path.parent)
     validate_model(data, TrainConfig, where=str(path))  # the same checks as `gsmreport train`
     return data
 

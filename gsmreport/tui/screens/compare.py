@@ -19,8 +19,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from gsmreport.tui.compare_names import short_names
 from gsmreport.tui.messages import OpenReport
 from gsmreport.tui.screens.base import HostedScreen
+from gsmreport.tui.widgets.braille import colour
 from gsmreport.tui.widgets.curve import CurveChart
 
 if TYPE_CHECKING:
@@ -37,6 +39,23 @@ def rows_table(run_ids: Sequence[str], rows: Sequence[TableRow]) -> Table:
     for row in rows:
         table.add_row(Text(row.label), *(Text(c) for c in row.cells))
     return table
+
+
+def key_text(run_ids: Sequence[str], names: Sequence[str], drawn: Sequence[str]) -> Text:
+    """Which run each letter stands for, in the curve's colour; empty when ids are shown."""
+    text = Text()
+    if list(names) == list(run_ids):
+        return text
+    for run_id, name in zip(run_ids, names, strict=True):
+        if text:
+            text.append("\n")
+        if run_id in drawn:
+            text.append("⣿ ", style=colour(drawn.index(run_id)))
+        else:
+            text.append("  ")
+        text.append(f"{name}  ", style="bold")
+        text.append(run_id + ("" if run_id in drawn else "  (no loss curve)"))
+    return text
 
 
 class CompareScreen(HostedScreen):
@@ -57,6 +76,7 @@ class CompareScreen(HostedScreen):
         with VerticalScroll(id="compare"):
             yield Static(Text(f"Compare {' · '.join(self.run_ids)}"), id="compare-title")
             yield CurveChart("train loss (smoothed)", id="compare-curve")
+            yield Static(id="compare-key", classes="section")  # letter → run id, when used
             yield Static("Results", classes="heading")
             yield Static(Text("Loading…", style="dim"), id="compare-results", classes="section")
             yield Static("Configuration", classes="heading")
@@ -86,10 +106,14 @@ class CompareScreen(HostedScreen):
         self.comparison = comparison
         chart = self.query_one("#compare-curve", CurveChart)
         chart.border_title = comparison.smoothing
-        chart.set_series({k: v for k, v in comparison.curves.items() if v}, y_label="loss")
+        names = short_names(self.run_ids, self.app.size.width)
+        by_id = dict(zip(self.run_ids, names, strict=True))
+        drawn = [rid for rid in self.run_ids if comparison.curves.get(rid)]
+        chart.set_series({by_id[rid]: comparison.curves[rid] for rid in drawn}, y_label="loss")
+        self.query_one("#compare-key", Static).update(key_text(self.run_ids, names, drawn))
         results = self.query_one("#compare-results", Static)
-        results.update(rows_table(self.run_ids, comparison.results))
-        config = rows_table(self.run_ids, comparison.config)
+        results.update(rows_table(names, comparison.results))
+        config = rows_table(names, comparison.config)
         self.query_one("#compare-config", Static).update(config)
         notes = "\n".join(comparison.notes)
         self.query_one("#compare-notes", Static).update(

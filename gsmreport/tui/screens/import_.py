@@ -15,10 +15,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
 from gsmreport.tui.screens.base import HostedScreen
+from gsmreport.tui.widgets.check import Check
 from gsmreport.tui.widgets.path_suggester import PathSuggester
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class ImportScreen(HostedScreen):
     def __init__(self) -> None:
         super().__init__()
         self.outcomes: list[Outcome] = []
+        self.first_of_last = 0  # index in `outcomes` where the latest import's results begin
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,7 +76,7 @@ class ImportScreen(HostedScreen):
         )
         with Horizontal(id="import-form"):
             yield Input(placeholder="path to import", suggester=PathSuggester(), id="import-path")
-            yield Checkbox("recursive", id="import-recursive")
+            yield Check("recursive", id="import-recursive")
             yield Button("Import", variant="primary", id="import-go")
         yield Static(Text("Nothing imported yet.", style="dim"), id="import-status")
         table: DataTable[str | Text] = DataTable(id="import-results", cursor_type="row")
@@ -90,7 +92,7 @@ class ImportScreen(HostedScreen):
         self.query_one("#import-path", Input).focus()
 
     def action_toggle_recursive(self) -> None:
-        self.query_one("#import-recursive", Checkbox).toggle()
+        self.query_one("#import-recursive", Check).toggle()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -107,7 +109,8 @@ class ImportScreen(HostedScreen):
             self.notify("Type the path of a log file or folder first.", severity="warning")
             return
         path = Path(raw).expanduser()
-        recursive = self.query_one("#import-recursive", Checkbox).value
+        recursive = self.query_one("#import-recursive", Check).value
+        self.first_of_last = len(self.outcomes)
         self.set_status(f"Importing {path}…")
         self.query_one("#import-go", Button).disabled = True
         self.import_worker(path, recursive)
@@ -128,12 +131,16 @@ class ImportScreen(HostedScreen):
         self.outcomes.append(outcome)
         table = self.query_one("#import-results", DataTable)
         table.add_row(*outcome_cells(outcome))
+        if not outcome.ok:  # a failure's reason rarely fits its cell: show it in full at once
+            self.show_detail(outcome)
+
+    def show_detail(self, outcome: Outcome) -> None:
+        text = f"{outcome.path}\n{outcome_cells(outcome)[3]}"
+        self.query_one("#import-detail", Static).update(Text(text))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if 0 <= event.cursor_row < len(self.outcomes):
-            outcome = self.outcomes[event.cursor_row]
-            text = f"{outcome.path}\n{outcome_cells(outcome)[3]}"
-            self.query_one("#import-detail", Static).update(Text(text))
+            self.show_detail(self.outcomes[event.cursor_row])
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != IMPORT_GROUP:
@@ -142,8 +149,9 @@ class ImportScreen(HostedScreen):
             return
         self.query_one("#import-go", Button).disabled = False
         if event.state == WorkerState.SUCCESS:
-            ok = sum(1 for o in self.outcomes if o.ok)
-            failed = len(self.outcomes) - ok
+            latest = self.outcomes[self.first_of_last :]  # this import, not the session
+            ok = sum(1 for o in latest if o.ok)
+            failed = len(latest) - ok
             self.set_status(f"{ok} imported, {failed} failed (g on the runs screen refreshes).")
         else:  # the dialog with the reason comes from HostedScreen
             self.set_status("Import stopped: see the error.")

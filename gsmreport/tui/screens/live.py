@@ -14,13 +14,16 @@ from typing import ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Log, ProgressBar, Static
 
+from gsmreport.core.errors import GsmReportError
 from gsmreport.core.settings import Dirs
 from gsmreport.tui.job_progress import CurveTail, eta_seconds, fmt_eta
 from gsmreport.tui.jobs import Job
-from gsmreport.tui.messages import ShowError
+from gsmreport.tui.messages import OpenEvaluate, OpenReport, ShowError
+from gsmreport.tui.next_steps import Ended, Step, next_steps, steps_line
 from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.screens.confirm import ConfirmDialog
 from gsmreport.tui.widgets.curve import CurveChart
@@ -73,6 +76,10 @@ class LiveScreen(HostedScreen):
         # One key, two labels: the footer says whether leaving leaves a job running.
         Binding("escape", "back('running')", "Back (job keeps running)"),
         Binding("escape", "back('ended')", "Back"),
+        # The daily loop's next step once the job has ended (tui/next_steps.py).
+        Binding("e", "next('evaluate')", "Evaluate"),
+        Binding("r", "next('report')", "Report"),
+        Binding("R", "next('resume')", "Resume"),
     ]
 
     def __init__(self, job: Job) -> None:
@@ -82,6 +89,7 @@ class LiveScreen(HostedScreen):
         self._ended = False
         self._timer: Timer | None = None
         self._curve: CurveTail | None = None
+        self.steps: tuple[Step, ...] = ()  # offered once the job has ended
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -110,7 +118,19 @@ class LiveScreen(HostedScreen):
             return running
         if action == "back":
             return parameters == (("running",) if running else ("ended",))
+        if action == "next":
+            return bool(parameters) and parameters[0] in self.steps
         return True
+
+    def action_next(self, step: str) -> None:
+        """Evaluate the run, render its report, or resume it: the next step of the loop."""
+        run_id = self.job.run_id
+        if step == "evaluate":
+            self.post_message(OpenEvaluate(run_id))
+        elif step == "report":
+            self.post_message(OpenReport((run_id,), render=True))
+        elif step == "resume":
+            launch_resume(self, run_id, replace=True)
 
     def action_back(self, when: str) -> None:
         self.app.pop_screen()
@@ -153,7 +173,10 @@ class LiveScreen(HostedScreen):
     def _show_end(self) -> None:
         job = self.job
         line = outcome_line(job, self.dirs)
-        self.query_one("#live-status", Static).update(f"{job.title}  ·  {line}")
+        self.steps = next_steps(self.dirs, Ended(job.kind, job.status, job.run_id))
+        offer = steps_line(self.steps)
+        status = f"{job.title}  ·  {line}" + (f"\n{offer}" if offer else "")
+        self.query_one("#live-status", Static).update(status)
         if job.status == "completed":
             progress = job.progress
             if progress is not None and progress.total > 0:
@@ -182,3 +205,22 @@ class LiveScreen(HostedScreen):
         if choice == "stop":
             self.job.cancel()
             self._show_progress()
+
+
+def launch_resume(screen: Screen[None], run_id: str, *, replace: bool = False) -> None:
+    """Resume `run_id` (pipeline.resume, as `gsmreport train --resume`) and watch it live;
+    a run that cannot be resumed becomes an error dialog with the reason."""
+    from gsmreport.tui.jobs import manager_of
+
+    app = screen.app
+    try:
+        jobs = manager_of(app)
+        job = jobs.start_resume(run_id, on_done=announce_when_unwatched(app, jobs.dirs))
+    except GsmReportError as exc:
+        screen.post_message(ShowError("Cannot resume the run", str(exc)))
+        return
+    live = LiveScreen(job)
+    if replace:
+        app.switch_screen(live)
+    else:
+        app.push_screen(live)

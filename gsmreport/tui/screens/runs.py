@@ -22,12 +22,20 @@ from gsmreport.tui.cells import (
     COLUMN_BY_KEY,
     COLUMNS,
     Column,
+    id_cap,
     matches,
     placeholder,
     sort_rows,
     visible_columns,
 )
-from gsmreport.tui.loading import RunWatcher, first_rows, load_summary
+from gsmreport.tui.id_fit import fit_ids, id_width
+from gsmreport.tui.loading import (
+    RunWatcher,
+    cached_row,
+    first_rows,
+    listed_runs,
+    load_summary,
+)
 from gsmreport.tui.messages import OpenCompare, OpenEvaluate, OpenReport, OpenRun, RunsRead
 from gsmreport.tui.screens.base import HostedScreen
 from gsmreport.tui.widgets.runs_table import RunsTable
@@ -46,6 +54,8 @@ SYNC_READS = 20  # up to this many uncached runs are read before the first paint
 FIRST_ROWS = 100  # rows added before the next paint; the rest right after it
 REFILL_ABOVE = 50  # rows going past which the table is refilled at once
 BATCH_SECONDS = 0.25  # how often rows read in the background are handed to the table
+FIRST_READ_SECONDS = 0.25  # cached rows read before the first paint; the rest right after
+BIG_FOLDER = 2000  # runs from which the first paint shows ids only, figures right after
 
 
 class RunsScreen(HostedScreen):
@@ -57,9 +67,23 @@ class RunsScreen(HostedScreen):
         Binding("slash", "filter", "Filter", tooltip="Filter the runs by typing (escape clears)"),
         Binding("s", "sort_next", "Sort", tooltip="Sort by the next column"),
         Binding("S", "sort_reverse", "Reverse", show=False, tooltip="Reverse the sort order"),
+        Binding(
+            "d",
+            "sort_newest",
+            "Newest first",
+            show=False,  # the info line names it whenever another order is in force
+            tooltip="Back to the default order: newest first",
+        ),
         Binding("t", "app.train", "Train", tooltip="Train a model from a preset"),
         Binding("e", "evaluate", "Eval", tooltip="Evaluate the selected run (or a base model)"),
         Binding("r", "report", "Report", tooltip="Report for the marked runs (else the selected)"),
+        Binding(
+            "R",
+            "resume",
+            "Resume",
+            show=False,
+            tooltip="Resume the selected interrupted or failed training from its last checkpoint",
+        ),
         Binding(
             "i",
             "app.import_logs",
@@ -86,6 +110,7 @@ class RunsScreen(HostedScreen):
         # Folders that look like runs but are not readable as one (a copied run, an invalid
         # id, a broken run.yaml): left out of the table, named on the info line.
         self.skipped: set[str] = set()
+        self._labelled: frozenset[str] = frozenset()  # the ids the id labels were cut for
 
     @property
     def table(self) -> RunsTable:
@@ -105,7 +130,16 @@ class RunsScreen(HostedScreen):
         self.query_one("#runs-filter", Input).display = False
         self.fit_footer()
         self.watcher = RunWatcher(self.dirs.runs)
-        ready, pending = first_rows(self.watcher)
+        names = listed_runs(self.dirs.runs)
+        if len(names) > BIG_FOLDER:
+            # Stat-ing ten thousand runs' files alone takes a second: paint their ids now,
+            # the watcher's first look and every figure follow from the reading worker.
+            self.summaries = {rid: placeholder(rid) for rid in names}
+            self.relayout()
+            self.call_after_refresh(self._read_pending, names, True)
+            self.set_interval(self.poll_seconds, self._tick)
+            return
+        ready, pending = first_rows(self.watcher, budget_s=FIRST_READ_SECONDS)
         # A small folder opens complete; in a big one every uncached run shows its id at once
         # and its figures follow from a worker (reading even a few first would delay the paint).
         now, later = (pending, []) if len(pending) <= SYNC_READS else ([], pending)
@@ -122,17 +156,23 @@ class RunsScreen(HostedScreen):
     # --- reading runs ---------------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group=READ_GROUP, description="read run summaries")
-    def _read_pending(self, pending: list[str]) -> None:
-        """Read the summaries the first paint lacked, handing them over a batch at a time."""
+    def _read_pending(self, pending: list[str], look_first: bool = False) -> None:
+        """Read the summaries the first paint lacked, handing them over a batch at a time;
+        `look_first`: the watcher has not looked yet (a big folder): look, then take each
+        run's valid cache before analysing it."""
         worker = get_current_worker()
         runs = self.dirs.runs
+        watcher = self.watcher
+        if look_first and watcher is not None:
+            watcher.poll()
         batch: list[RunSummary] = []
         unreadable: list[str] = []
         sent = time.monotonic()
         for run_id in pending:
             if worker.is_cancelled:
                 return
-            summary = load_summary(runs, run_id)
+            cached = cached_row(watcher, run_id) if look_first and watcher else None
+            summary = cached or load_summary(runs, run_id)
             if summary is None:
                 unreadable.append(run_id)
             else:
@@ -184,7 +224,7 @@ class RunsScreen(HostedScreen):
         for summary in message.summaries:
             self.skipped.discard(summary.id)
             self.summaries[summary.id] = summary
-            if summary.id in table.rows:
+            if summary.id in table.ids:
                 table.update(summary)
         self.show_rows()
 
@@ -213,32 +253,59 @@ class RunsScreen(HostedScreen):
     def labels(self) -> dict[str, Text]:
         return {c.key: self._header_label(c) for c in COLUMNS}
 
+    def columns_for_width(self) -> tuple[Column, ...]:
+        """The columns that fit the terminal, the id column as wide as the longest id allows."""
+        width = self.app.size.width
+        return visible_columns(width, id_width(self.summaries, id_cap(width)))
+
+    def id_labels(self, columns: tuple[Column, ...]) -> dict[str, str]:
+        """Every run's id cut to the id column, no two alike (gsmreport.tui.id_fit)."""
+        self._labelled = frozenset(self.summaries)
+        width = next((c.width for c in columns if c.key == "id"), 0)
+        return fit_ids(self.summaries, width)
+
     def relayout(self) -> None:
         """Columns for the terminal's width; every row added again."""
-        self.table.set_layout(visible_columns(self.app.size.width), self.labels())
+        columns = self.columns_for_width()
+        self.table.set_layout(columns, self.labels(), self.id_labels(columns))
         self.show_rows()
+
+    def fit_ids_to_runs(self) -> bool:
+        """After runs came or went: a new id column width means a new layout (True); else
+        only the id cells whose cut changed are redrawn."""
+        if self._labelled == frozenset(self.summaries):
+            return False
+        columns = self.columns_for_width()
+        if columns != self.table.shown_columns:
+            self.relayout()
+            return True
+        self.table.relabel(self.id_labels(columns), self.summaries)
+        return False
 
     def show_rows(self) -> None:
         """Bring the table to the current summaries, sort and filter with the least work:
         rows that come or go are added or removed, the rest only move. Past a screenful, new
         rows are added after the next paint, so a thousand runs paint as fast as a few."""
+        if self.fit_ids_to_runs():
+            return  # relayout showed the rows
         table = self.table
         selected = table.selected()
         order = self._order()
         wanted = set(order)
-        gone = [str(key.value) for key in table.rows if key.value not in wanted]
-        new = [rid for rid in order if rid not in table.rows]
+        present = table.ids
+        gone = [rid for rid in table.order if rid not in wanted]
+        new = [rid for rid in order if rid not in present]
         if len(gone) > REFILL_ABOVE:  # removing rows one by one costs O(rows) each
-            table.clear()
+            table.clear_rows()
             gone, new = [], order
         for rid in gone:
-            table.remove_row(rid)
+            table.drop_row(rid)
         new, later = new[:FIRST_ROWS], new[FIRST_ROWS:]
         marked = set(self.marked)
         for rid in new:
             table.add(self.summaries[rid], rid in marked)
-        expected = [rid for rid in order if rid in table.rows]
-        if expected != [row.key.value for row in table.ordered_rows]:
+        expected = [rid for rid in order if rid in table.ids]
+        if expected != table.order:
             table.reorder(expected)
         self.shown = order
         table.select(selected)
@@ -261,9 +328,12 @@ class RunsScreen(HostedScreen):
             parts.append(f"{len(self.shown)} shown")
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
-        if self.sort_key is not None:
+        if self.sort_key is None:
+            parts.append("oldest first (d: newest)" if self.sort_reverse else "newest first")
+        else:
             label = COLUMN_BY_KEY[self.sort_key].label
-            parts.append(f"sorted by {label} {'▼' if self.sort_reverse else '▲'}")
+            arrow = "▼" if self.sort_reverse else "▲"
+            parts.append(f"sorted by {label} {arrow} (d: newest first)")
         if self.query_text:
             parts.append(f"filter: {self.query_text}")
         if self.skipped:
@@ -277,7 +347,7 @@ class RunsScreen(HostedScreen):
             info.update(text, layout=False)  # one line, full width (runs.tcss): size never changes
 
     def on_resize(self, event: Resize) -> None:
-        if visible_columns(self.app.size.width) != self.table.shown_columns:
+        if self.columns_for_width() != self.table.shown_columns:
             self.relayout()
         self.fit_footer()
 
@@ -312,6 +382,10 @@ class RunsScreen(HostedScreen):
 
     def action_sort_reverse(self) -> None:
         self.sort_by(self.sort_key, reverse=not self.sort_reverse)
+
+    def action_sort_newest(self) -> None:
+        """The order the screen opens in: newest first (by creation time, as `gsmreport runs`)."""
+        self.sort_by(None)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         """A click on a header sorts by it; a second click reverses."""
@@ -380,6 +454,18 @@ class RunsScreen(HostedScreen):
         s = self.selected_summary()
         usable = s is not None and s.kind == "train" and s.status == "completed"
         self.post_message(OpenEvaluate(s.id if usable and s else None))
+
+    def action_resume(self) -> None:
+        """Continue the selected training run, as `gsmreport train --resume RUN_ID` does."""
+        s = self.selected_summary()
+        if s is None or s.kind != "train" or s.status not in ("interrupted", "failed"):
+            self.notify(
+                "Select an interrupted or failed training run to resume it.", severity="warning"
+            )
+            return
+        from gsmreport.tui.screens.live import launch_resume
+
+        launch_resume(self, s.id)
 
     def action_report(self) -> None:
         run_ids = list(self.marked) or [rid for rid in [self.selected_run_id()] if rid]

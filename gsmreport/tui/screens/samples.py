@@ -41,11 +41,24 @@ def verdict(row: SampleRow) -> Text:
 
 
 def answers(row: SampleRow) -> Text:
+    """The gold answer, then each filter's answer with its verdict (strict-match,
+    flexible-extract, numeric: analysis/sample_scores.py), one line each."""
     text = Text()
-    text.append("prediction ", style="bold")
-    text.append(row.prediction if row.prediction is not None else f"{MISSING} (none found)")
-    text.append("   gold ", style="bold")
+    text.append("gold              ", style="bold")
     text.append(row.gold if row.gold is not None else MISSING)
+    found = row.answers or ()
+    if not found:  # a row built without them: the strict-match prediction alone
+        text.append("\nprediction        ", style="bold")
+        text.append(row.prediction if row.prediction is not None else f"{MISSING} (none found)")
+        return text
+    for answer in found:
+        text.append(f"\n{answer.name:<18}", style="bold")
+        shown = answer.prediction if answer.prediction is not None else f"{MISSING} (none found)"
+        text.append(f"{shown:<14} ")
+        if answer.correct:
+            text.append("✓ correct", style="green")
+        else:
+            text.append("✗ wrong", style="red")
     return text
 
 
@@ -116,8 +129,11 @@ class SampleBrowser(HostedScreen):
         row = self.current
         at = self.index + 1 if row else 0
         shown = f"{at} of {len(self.shown_rows)}"
-        status = f"{self.run_id} / {self.eval_id} · {shown} · filter: {self.category}" + (
-            f" · doc {row.doc_id}" if row else ""
+        model = self.samples.model if self.samples and self.samples.model else MISSING
+        status = (
+            f"{self.run_id} / {self.eval_id} · {shown} · filter: {self.category}"
+            + (f" · doc {row.doc_id}" if row else "")
+            + f" · model {model}"
         )
         self.query_one("#sample-status", Static).update(Text(status))
         empty = Text("No rows match this filter: press f for the next one.", style="dim")

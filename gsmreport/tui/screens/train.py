@@ -16,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from gsmreport.core.errors import GsmReportError
+from gsmreport.core.user_settings import load_user_settings, remember
 from gsmreport.tui.jobs import JobManager, manager_of
 from gsmreport.tui.messages import ShowError
+from gsmreport.tui.presets import find_presets, initial_preset, searched_text
 from gsmreport.tui.train_form import (
     FIELDS,
     Field,
@@ -28,9 +30,14 @@ from gsmreport.tui.train_form import (
     preset_texts,
     read_preset,
 )
+from gsmreport.tui.widgets.path_suggester import PathSuggester
 
 PRESET_ID = "field-preset"
-NO_PRESETS = "no presets found under configs/ (add a YAML there, see README)"
+CONFIG_ID = "field-config"
+NO_PRESETS = (
+    "no presets found in {where}: type a config path above (→ completes), or set "
+    "presets_dir in {settings}"
+)
 
 
 class TrainScreen(Screen[None]):
@@ -40,13 +47,14 @@ class TrainScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, preset: str | None = None, *, presets_root: Path = Path("configs")) -> None:
+    def __init__(self, preset: str | None = None, *, presets_root: Path | None = None) -> None:
+        """`preset`: open on it; `presets_root`: list that folder's presets only (else the
+        folders of gsmreport.tui.presets, found from the working directory and runs folder)."""
         super().__init__()
-        self.presets = discover_presets(presets_root)
-        chosen = Path(preset) if preset else (self.presets[0] if self.presets else None)
-        if chosen is not None and chosen not in self.presets:
-            self.presets.insert(0, chosen)
-        self.preset = chosen
+        self.wanted = Path(preset) if preset else None
+        self.presets_root = presets_root
+        self.presets: list[Path] = []
+        self.preset: Path | None = None
         self.raw: dict[str, Any] | None = None  # the preset as read; None when unreadable
         self.start: dict[str, str] = {}  # each field's text as the preset fills it
         self.errors: dict[str, str] = {}  # field key (or "preset", "form") -> one line
@@ -55,7 +63,19 @@ class TrainScreen(Screen[None]):
     def jobs(self) -> JobManager:
         return manager_of(self.app)
 
+    def _find_presets(self) -> None:
+        settings = load_user_settings()
+        if self.presets_root is not None:
+            self.presets = discover_presets(self.presets_root)
+        else:
+            self.presets = find_presets(self.jobs.dirs, settings)
+        chosen = self.wanted or initial_preset(self.presets, settings)
+        if chosen is not None and chosen not in self.presets:
+            self.presets.insert(0, chosen)
+        self.preset = chosen
+
     def compose(self) -> ComposeResult:
+        self._find_presets()
         yield Header()
         with VerticalScroll(id="train-form"):
             with Horizontal(classes="field-row"):
@@ -66,6 +86,15 @@ class TrainScreen(Screen[None]):
                     allow_blank=self.preset is None,
                     compact=True,
                     id=PRESET_ID,
+                )
+            with Horizontal(classes="field-row"):
+                yield Label("config path", classes="field-label")
+                yield Input(
+                    str(self.preset) if self.preset else "",
+                    placeholder="a training YAML anywhere (→ completes the path)",
+                    suggester=PathSuggester(),
+                    compact=True,
+                    id=CONFIG_ID,
                 )
             yield Static("", id=f"{PRESET_ID}-error", classes="field-error", markup=False)
             for field in FIELDS:
@@ -110,13 +139,34 @@ class TrainScreen(Screen[None]):
         event.stop()
         if event.select.id == PRESET_ID:
             self.preset = Path(str(event.value)) if event.value is not Select.NULL else None
+            with self.prevent(Input.Changed):
+                self.query_one(f"#{CONFIG_ID}", Input).value = str(self.preset or "")
             self.load_preset()
         else:
             self.revalidate()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.revalidate()
+        if event.input.id == CONFIG_ID:
+            self.use_config_path(event.value)
+        else:
+            self.revalidate()
+
+    def use_config_path(self, text: str) -> None:
+        """A typed config path: load it once it names a file; until then say what is wrong."""
+        path = Path(text.strip()).expanduser()
+        if not text.strip():
+            self.preset, self.raw = None, None
+            self.errors = {}
+            self.revalidate()
+            return
+        if not path.is_file():
+            self.preset, self.raw = path, None
+            self.errors = {"preset": f"config file not found: {path}"}
+            self.revalidate()
+            return
+        self.preset = path
+        self.load_preset()
 
     # --- validation and preview ---------------------------------------------------------------
 
@@ -134,7 +184,10 @@ class TrainScreen(Screen[None]):
         """Check every field against the preset; show each problem under its field."""
         errors: dict[str, str] = {}
         if self.preset is None:
-            errors["preset"] = NO_PRESETS
+            from gsmreport.core.user_settings import settings_path
+
+            where = searched_text(self.jobs.dirs, load_user_settings())
+            errors["preset"] = NO_PRESETS.format(where=where, settings=settings_path())
         elif self.raw is None:
             errors["preset"] = self.errors.get("preset", "the preset could not be read")
         texts = self.texts()
@@ -158,8 +211,8 @@ class TrainScreen(Screen[None]):
         self.query_one("#train-launch", Button).disabled = bool(errors)
 
     def _show_errors(self) -> None:
-        for key, widget_id in [("preset", PRESET_ID)] + [(f.key, f.widget_id) for f in FIELDS]:
-            label = self.query_one(f"#{widget_id}-error", Static)
+        for key, widget_id in [("preset", CONFIG_ID)] + [(f.key, f.widget_id) for f in FIELDS]:
+            label = self.query_one(f"#{PRESET_ID if key == 'preset' else widget_id}-error", Static)
             label.update(self.errors.get(key, ""))
             label.display = key in self.errors
             self.query_one(f"#{widget_id}").set_class(key in self.errors, "invalid")
@@ -192,6 +245,7 @@ class TrainScreen(Screen[None]):
         except GsmReportError as exc:
             self.post_message(ShowError("Cannot launch the training", str(exc)))
             return
+        remember(last_preset=str(self.preset.resolve()))  # the form opens on it next time
         self.app.switch_screen(LiveScreen(job))
 
 

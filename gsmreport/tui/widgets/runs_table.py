@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
@@ -33,10 +34,12 @@ STATUS_STYLE = {
 Cell = Text
 
 
-def cell(column: Column, summary: RunSummary) -> Cell:
+def cell(column: Column, summary: RunSummary, id_label: str | None = None) -> Cell:
+    """One cell; the id column shows `id_label` (the id cut to fit, gsmreport.tui.id_fit)."""
     style = STATUS_STYLE.get(summary.status, "") if column.key == "status" else ""
+    text = id_label if column.key == "id" and id_label is not None else column.text(summary)
     return Text(
-        column.text(summary),
+        text,
         style=style,
         justify="right" if column.numeric else "left",
         no_wrap=True,
@@ -58,9 +61,18 @@ class RunsTable(DataTable[Cell]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.shown_columns: tuple[Column, ...] = ()
+        self.id_labels: dict[str, str] = {}  # run id -> what its id cell shows
+        # The row keys as plain strings, in screen order: set and list operations on them run
+        # at C speed, where DataTable's RowKeys compare in Python (a sort of 10,000 rows).
+        self.ids: set[str] = set()
+        self.order: list[str] = []
 
-    def set_layout(self, columns: tuple[Column, ...], labels: dict[str, Text]) -> None:
+    def set_layout(
+        self, columns: tuple[Column, ...], labels: dict[str, Text], id_labels: dict[str, str]
+    ) -> None:
+        self.id_labels = id_labels
         self.clear(columns=True)
+        self.ids, self.order = set(), []
         self.add_column(Text(MARK), width=MARK_WIDTH, key="mark")
         for column in columns:
             self.add_column(labels[column.key], width=column.width, key=column.key)
@@ -73,20 +85,49 @@ class RunsTable(DataTable[Cell]):
         self.refresh()
 
     def add(self, summary: RunSummary, marked: bool) -> None:
+        label = self.id_labels.get(summary.id)
         self.add_row(
-            mark_cell(marked), *(cell(c, summary) for c in self.shown_columns), key=summary.id
+            mark_cell(marked),
+            *(cell(c, summary, label) for c in self.shown_columns),
+            key=summary.id,
         )
+        self.ids.add(summary.id)
+        self.order.append(summary.id)
+
+    def drop_row(self, run_id: str) -> None:
+        self.remove_row(run_id)
+        self.ids.discard(run_id)
+        self.order.remove(run_id)
+
+    def clear_rows(self) -> None:
+        self.clear()
+        self.ids, self.order = set(), []
 
     def update(self, summary: RunSummary) -> None:
+        label = self.id_labels.get(summary.id)
         for column in self.shown_columns:
-            self.update_cell(summary.id, column.key, cell(column, summary))
+            self.update_cell(summary.id, column.key, cell(column, summary, label))
+
+    def relabel(self, id_labels: dict[str, str], summaries: dict[str, RunSummary]) -> None:
+        """New id labels (a run came or went and cuts changed): only changed cells redrawn."""
+        old, self.id_labels = self.id_labels, id_labels
+        column = next((c for c in self.shown_columns if c.key == "id"), None)
+        if column is None:
+            return
+        for run_id, label in id_labels.items():
+            if old.get(run_id) != label and run_id in self.rows and run_id in summaries:
+                self.update_cell(run_id, "id", cell(column, summaries[run_id], label))
 
     def set_mark(self, run_id: str, marked: bool) -> None:
         self.update_cell(run_id, "mark", mark_cell(marked))
 
     def reorder(self, order: list[str]) -> None:
-        rank = {run_id: i for i, run_id in enumerate(order)}
-        self.sort("id", key=lambda id_cell: rank[id_cell.plain])
+        """Rows in `order` (every row's id, once): positions set directly, as DataTable.sort
+        sets them, but by row key, since an id cell may show the id cut short."""
+        self._row_locations = TwoWayDict({RowKey(rid): i for i, rid in enumerate(order)})
+        self.order = list(order)
+        self._update_count += 1
+        self.refresh()
 
     def selected(self) -> str | None:
         if self.row_count == 0:
