@@ -379,12 +379,15 @@ class TestSamples:
         }
         assert found["strict-match"].prediction is None and not found["strict-match"].correct
         assert found["flexible-extract"].prediction == "18" and found["flexible-extract"].correct
-        assert found["numeric"].prediction == "18" and found["numeric"].correct
+        assert found["numeric-match"].prediction == "18" and found["numeric-match"].correct
         # lm-eval's flexible rule takes the last token even when it is not a number; the
-        # numeric score takes the last number.
+        # browser shows what gsm8k.scoring scores, with no rule of its own.
+        from gsmreport.gsm8k.scoring import score
+
         odd = "The answer is 18. Hmm..."
         found = {a.name: a for a in filter_answers({}, odd, "18")}
-        assert not found["flexible-extract"].correct and found["numeric"].correct
+        expected = score(odd, "#### 18")[1]
+        assert {k: int(v.correct) for k, v in found.items()} == expected
 
     @async_test
     async def test_browser_shows_each_filter_and_the_model(self, tmp_path: Path) -> None:
@@ -406,7 +409,7 @@ class TestSamples:
             assert lines["gold"].split()[-1] == "18"
             assert "(none found)" in lines["strict-match"] and "✗" in lines["strict-match"]
             assert lines["flexible-extract"].split()[1:3] == ["18", "✓"]
-            assert lines["numeric"].split()[1:3] == ["18", "✓"]
+            assert lines["numeric-match"].split()[1:3] == ["18", "✓"]
             status = str(browser.query_one("#sample-status", Static).content)
             assert "model microsoft/Phi-3-mini-4k-instruct" in status
 

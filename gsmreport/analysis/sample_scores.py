@@ -1,73 +1,48 @@
-"""Every answer one sample's response gives, filter by filter, for the sample browser.
+"""Every answer one sample's response gives, score by score, for the sample browser.
 
 lm-eval scores GSM8K twice: strict-match (the first `#### n`) and flexible-extract (the last
-number-looking token). A response that ends `…18 per day` has no strict answer but a correct
-flexible one, so the browser shows both, and beside them a numeric score: the response's last
-number, normalised, compared with the gold as a number. That third score is computed here
-only, in `numeric_answer`, so that it can be switched to gsm8k/answers.py's own numeric
-score in one place once that exists.
+number-looking token); numeric-match is ours (gsm8k/answers.py). A response that ends
+`…18 per day` has no strict answer but a correct flexible one, so the browser shows all three.
+The scores are the row's own when it carries all three, else gsm8k.scoring.score's, the
+function that wrote them: the browser never has a rule of its own.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gsmreport.gsm8k.answers import FILTERS, extract, normalize_number
-from gsmreport.gsm8k.scoring import STOP
-
-NUMERIC = "numeric"
-NAMES = (*FILTERS, NUMERIC)  # the order the browser lists them in
-NUMBER_RE = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
+from gsmreport.gsm8k.answers import FILTERS, normalize_number
+from gsmreport.gsm8k.scoring import score, scored_text
 
 
 @dataclass(frozen=True)
 class FilterAnswer:
-    name: str  # strict-match, flexible-extract or numeric
+    name: str  # strict-match, flexible-extract or numeric-match
     prediction: str | None  # normalised; None when the response gives none
     correct: bool
-
-
-def numeric_answer(response: str) -> str | None:
-    """The last number in the response (commas, `$`, a trailing `.` dropped), normalised."""
-    found = NUMBER_RE.findall(response.split(STOP)[0])
-    return normalize_number(found[-1]) if found else None
-
-
-def same_number(a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
-        return False
-    try:
-        return Decimal(a) == Decimal(b)
-    except InvalidOperation:
-        return a == b
 
 
 def filter_answers(
     row: Mapping[str, Any], response: str, gold: str | None
 ) -> tuple[FilterAnswer, ...]:
-    """Each filter's answer and verdict: as the row stored them (`filtered_resps`,
-    `exact_match`, written by gsm8k.scoring.sample_row), else extracted from the response the
-    way that function does; then the numeric score."""
+    """Each score's answer and verdict: as the row stored them (`filtered_resps`,
+    `exact_match`, written by gsm8k.scoring.sample_row) when it holds all three, else scored
+    again from the response against the row's gold solution (`#### gold` when it has none)."""
     stored = row.get("filtered_resps")
     stored = stored if isinstance(stored, Mapping) else {}
-    scored = row.get("exact_match")
-    scored = scored if isinstance(scored, Mapping) else {}
-    text = response.split(STOP)[0]
+    marks = row.get("exact_match")
+    marks = marks if isinstance(marks, Mapping) else {}
+    if not all(name in stored and marks.get(name) is not None for name in FILTERS):
+        doc = row.get("doc")
+        solution = doc.get("answer") if isinstance(doc, Mapping) else None
+        if not isinstance(solution, str):
+            solution = f"#### {gold}" if gold is not None else ""
+        stored, marks = score(scored_text(dict(row), response), solution)
     out = []
     for name in FILTERS:
-        raw = stored[name] if name in stored else extract(text, name)
+        raw = stored.get(name)
         prediction = normalize_number(None if raw is None else str(raw))
-        verdict = scored.get(name)
-        correct = (
-            bool(verdict)
-            if isinstance(verdict, bool | int | float)
-            else prediction is not None and prediction == gold
-        )
-        out.append(FilterAnswer(name, prediction, correct))
-    numeric = numeric_answer(response)
-    out.append(FilterAnswer(NUMERIC, numeric, same_number(numeric, gold)))
+        out.append(FilterAnswer(name, prediction, bool(marks.get(name))))
     return tuple(out)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 CACHE = ".summary.json"
 _INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")
-_FORMAT = 5  # bump when RunSummary or summarize() changes meaning (5: kind, lm-eval scoring, started/steps/source)
+_FORMAT = 5  # bump when RunSummary or summarize() changes meaning (5: kind, scores, steps)
 
 
 def input_stamps(run_dir: Path) -> dict[str, int]:

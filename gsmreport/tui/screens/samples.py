@@ -42,7 +42,7 @@ def verdict(row: SampleRow) -> Text:
 
 def answers(row: SampleRow) -> Text:
     """The gold answer, then each filter's answer with its verdict (strict-match,
-    flexible-extract, numeric: analysis/sample_scores.py), one line each."""
+    flexible-extract, numeric-match: analysis/sample_scores.py), one line each."""
     text = Text()
     text.append("gold              ", style="bold")
     text.append(row.gold if row.gold is not None else MISSING)
