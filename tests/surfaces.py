@@ -76,7 +76,8 @@ async def _tui_texts(
     app = make_app(dirs)
     table_rows: dict[str, list[str]] = {}
     views: dict[str, tuple[str, str]] = {}
-    async with app.run_test(size=(220, 50)) as pilot:
+    # Wide enough for every column of the runs table (they drop by priority when narrower).
+    async with app.run_test(size=(320, 50)) as pilot:
         with contextlib.suppress(WorkerFailed):
             await app.workers.wait_for_complete()
         await pilot.pause()

@@ -60,6 +60,7 @@ def show_text(data: Mapping[str, Any]) -> str:
         f"data: {run['data'] or DASH}",
         f"metric rows: {data['metric_rows']}",
     ]
+    lines += _health(data.get("health"))  # health first: it decides how the rest is read
     kind = data.get("run_kind")
     if kind:
         lines.append(f"kind: {kind['label']} (evidence: {'; '.join(kind['evidence'])})")
@@ -71,7 +72,6 @@ def show_text(data: Mapping[str, Any]) -> str:
             f"task metric {m['split']}/{m['metric']}: {sig(m['first']['value'], 4)} → "
             f"{sig(m['final']['value'], 4)} (step {m['final']['step']}){best}"
         )
-    lines += _health(data.get("health"))
     training = data.get("training") or {}
     lines += _curve("train loss", training.get("train_loss"))
     lines += _curve("eval loss", training.get("eval_loss"))

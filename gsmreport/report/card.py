@@ -20,6 +20,7 @@ import yaml
 
 from gsmreport.analysis.evaluation import EvalSummary, FilterScore
 from gsmreport.core.runs import RunRecord
+from gsmreport.gsm8k.answers import LM_EVAL_FILTERS
 
 HUB_DATASET = "openai/gsm8k"
 LOCAL_DATASET = "gsm8k-format"  # not a Hub id on purpose: we cannot vouch for local files
@@ -116,7 +117,9 @@ def model_index(record: RunRecord, evals: list[EvalSummary]) -> list[dict[str, A
         {
             "task": {"type": "text-generation", "name": "Text Generation"},
             "dataset": dataset_entry(e.meta),
-            "metrics": [metric_entry(s) for s in e.scores],
+            # lm-eval's two scores only: model-index entries are compared with published
+            # lm-eval numbers, and numeric-match is ours (it stays in the card's text).
+            "metrics": [metric_entry(s) for s in e.scores if s.filter in LM_EVAL_FILTERS],
         }
         for e in evals
         if e.scores

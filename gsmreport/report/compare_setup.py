@@ -19,6 +19,7 @@ from gsmreport.core.fmt import duration, pct, usd
 from gsmreport.report.chart_specs import HEIGHT, WIDTH, X_TICKS, with_rows
 from gsmreport.report.charts import Chart, render_chart
 from gsmreport.report.compare_charts import _colour, _thin
+from gsmreport.report.compare_task import gsm8k_evaluated
 
 NOT_RECORDED = "not recorded"
 RUN_COLUMNS = (
@@ -172,9 +173,12 @@ def problems_note(setups: Sequence[tuple[str, EvalSetup | None]]) -> str:
 def setup_context(runs: Sequence[RunData]) -> dict[str, Any]:
     """The template keys of the set-up blocks (compare.*.j2)."""
     setups = [(r.id, eval_setup(r.analysis)) for r in runs]
+    columns, rows = RUN_COLUMNS, [run_row(r) for r in runs]
+    if not gsm8k_evaluated(runs):  # no exact match column where no run has a GSM8K evaluation
+        columns, rows = columns[:-1], [row[:-1] for row in rows]
     return {
-        "run_columns": RUN_COLUMNS,
-        "run_rows": [run_row(r) for r in runs],
+        "run_columns": columns,
+        "run_rows": rows,
         "eval_columns": EVAL_COLUMNS,
         "eval_rows": eval_rows(setups),
         "prompt_texts": prompt_texts(setups),
