@@ -31,6 +31,7 @@ from gsmreport.gsm8k.scoring import counts_and_metrics, sample_row
 from gsmreport.ingest.files import SourceError, read_text
 from gsmreport.ingest.schema import empty_frame
 from gsmreport.ingest.source import ImportedEval, SourceData
+from gsmreport.ingest.tabular import jsonl_records
 
 SOURCE: Final = "predictions"
 REQUIRED: Final = ("question", "gold", "response")
@@ -65,20 +66,10 @@ _MAX_NAMED = 5  # line numbers named in one warning
 
 
 def _jsonl(path: Path, text: str) -> list[dict[str, Any]]:
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SourceError(f"{path}: line {number} is not JSON ({exc.msg})") from exc
-        if not isinstance(record, dict):
-            raise SourceError(
-                f"{path}: line {number} is a JSON {type(record).__name__}, not an object"
-            )
-        records.append(record)
-    return records
+    try:
+        return jsonl_records(text)
+    except ValueError as exc:
+        raise SourceError(f"{path}: {exc}") from exc
 
 
 def _json(path: Path, text: str) -> list[dict[str, Any]]:

@@ -92,7 +92,9 @@ def _read_jsonl(text: str) -> pl.DataFrame:
         return _read_jsonl_stdlib(text)
 
 
-def _read_jsonl_stdlib(text: str) -> pl.DataFrame:
+def jsonl_records(text: str) -> list[dict[str, Any]]:
+    """The objects of a JSON-lines text (blank lines skipped, bare NaN/Infinity accepted);
+    ValueError naming the line for one that is not a JSON object."""
     records: list[dict[str, Any]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -106,6 +108,11 @@ def _read_jsonl_stdlib(text: str) -> pl.DataFrame:
         if not isinstance(record, dict):
             raise ValueError(f"line {number}: a JSON {type(record).__name__}, not an object")
         records.append(record)
+    return records
+
+
+def _read_jsonl_stdlib(text: str) -> pl.DataFrame:
+    records = jsonl_records(text)
     columns = dict.fromkeys(key for record in records for key in record)
     return pl.DataFrame({name: _column([r.get(name) for r in records]) for name in columns})
 

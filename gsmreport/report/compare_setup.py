@@ -173,7 +173,8 @@ def problems_note(setups: Sequence[tuple[str, EvalSetup | None]]) -> str:
 def setup_context(runs: Sequence[RunData]) -> dict[str, Any]:
     """The template keys of the set-up blocks (compare.*.j2)."""
     setups = [(r.id, eval_setup(r.analysis)) for r in runs]
-    columns, rows = RUN_COLUMNS, [run_row(r) for r in runs]
+    columns: tuple[str, ...] = RUN_COLUMNS
+    rows: list[tuple[str, ...]] = [run_row(r) for r in runs]
     if not gsm8k_evaluated(runs):  # no exact match column where no run has a GSM8K evaluation
         columns, rows = columns[:-1], [row[:-1] for row in rows]
     return {
