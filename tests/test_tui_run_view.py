@@ -119,6 +119,12 @@ class TestWandbRun:
             # The run's own start and end (W&B's start record + its runtime), not the import's.
             overview = plain(app, "#run-overview")
             assert "2024-11-26" in overview
+            # A classifier: its kind with the evidence, and its own task metrics on the cards
+            # where token accuracy and exact match would both read "—".
+            assert "detected: sequence classification" in overview
+            cards = plain(app, "#run-headline")
+            assert "eval/accuracy, final" in cards and "0.9287 (best 0.9302 @ 400)" in cards
+            assert "exact match" not in cards
 
     @async_test
     async def test_regex_filter_and_escape(self, raja: tuple[Dirs, str]) -> None:

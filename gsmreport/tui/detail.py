@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from gsmreport.core.fmt import sig
+
 if TYPE_CHECKING:
     from gsmreport.pipeline import FailureCount, FilterScore, RunAnalysis, RunSeries
 
@@ -97,6 +99,23 @@ def extras(analysis: RunAnalysis, evals: tuple[EvalView, ...] | None = None) -> 
         panels=panels,
         finals=finals,
     )
+
+
+def task_cards(analysis: RunAnalysis, limit: int = 2) -> tuple[tuple[str, str], ...]:
+    """The run's own task metrics (analysis.task_metrics) as (card title, value): the final
+    value, and the best with its step where the metric has a direction."""
+    cards = []
+    for m in analysis.task_metrics[:limit]:
+        value = sig(m.final.value, 4)
+        if m.best is not None and m.best.step != m.final.step:
+            value += f" (best {sig(m.best.value, 4)} @ {m.best.step})"
+        cards.append((f"{m.split}/{m.metric}, final", value))
+    return tuple(cards)
+
+
+def kind_line(analysis: RunAnalysis) -> str:
+    kind = analysis.run_kind
+    return f"{kind.label} — {'; '.join(kind.evidence)}" if kind.evidence else kind.label
 
 
 def top_failures(failures: Sequence[FailureCount], limit: int = 3) -> str:

@@ -29,6 +29,10 @@ REPORT_FILES = ("report.md", "report.html", "report.pdf")
 class RunDetail:
     record: RunRecord
     summary: RunSummary  # the run's headline: runtime, device-hours and cost included
+    # From the full analysis, once the run view has read it (empty before): the detected
+    # kind with its evidence, and the run's own task metrics as (title, value) cards.
+    kind: str = ""
+    task_cards: tuple[tuple[str, str], ...] = ()
 
     @property
     def runtime_s(self) -> float | None:

@@ -33,7 +33,7 @@ from gsmreport.core.redact import redacted
 from gsmreport.gsm8k.answers import FILTERS
 from gsmreport.tui.cells import MISSING, fmt_duration, fmt_em, fmt_float, fmt_pct, fmt_time
 from gsmreport.tui.console_log import console_path, tail
-from gsmreport.tui.detail import RunExtras, extras, top_failures
+from gsmreport.tui.detail import RunExtras, extras, kind_line, task_cards, top_failures
 from gsmreport.tui.loading import RunDetail, load_detail, report_paths
 from gsmreport.tui.messages import OpenReport, OpenSamples
 from gsmreport.tui.screens.base import HostedScreen
@@ -67,7 +67,7 @@ def overview(d: RunDetail) -> Table:
     source = [("source", f"{r.source.kind}: {r.source.path}")] if r.source else []
     return _pairs(
         [
-            ("kind", r.kind),
+            ("kind", f"{r.kind}; detected: {d.kind}" if d.kind else r.kind),
             ("status", f"{r.status}: {why}" if why else r.status),
             *source,
             ("model", r.model or MISSING),
@@ -132,12 +132,18 @@ def headline(d: RunDetail) -> Columns:
     """The six figures a person looks for first, one small card each."""
     s = d.summary
     em = fmt_em(s) + (f"  (n = {s.n_eval})" if s.n_eval else "")
+    scores = [
+        _card("token accuracy (final)", fmt_pct(s.token_acc_final, fraction=True)),
+        _card("exact match, 95% CI", em),
+    ]
+    if s.em is None and s.token_acc_final is None and d.task_cards:
+        # A classifier, a reward model, DPO…: its own task metrics instead of two empty cards.
+        scores = [_card(title, value) for title, value in d.task_cards]
     return Columns(
         [
             _card("final train loss", fmt_float(s.final_loss)),
             _card("loss drop", fmt_pct(s.loss_drop_pct, fraction=False)),
-            _card("token accuracy (final)", fmt_pct(s.token_acc_final, fraction=True)),
-            _card("exact match, 95% CI", em),
+            *scores,
             _card(*cost_card(d)),
             _card("runtime", fmt_duration(d.runtime_s)),
         ]
@@ -324,7 +330,12 @@ class RunScreen(HostedScreen):
         analysis = pipeline.analyse(self.dirs, self.run_id)
         try:
             # The cards from the very analysis the charts come from: the log is parsed once.
-            detail = RunDetail(record=analysis.record, summary=analysis.headline())
+            detail = RunDetail(
+                record=analysis.record,
+                summary=analysis.headline(),
+                kind=kind_line(analysis),
+                task_cards=task_cards(analysis),
+            )
         except (GsmReportError, KeyError, TypeError, ValueError, OSError):
             detail = load_detail(self.dirs, self.run_id)  # a broken results file: run.yaml's
         before, shown = self._stamps or {}, self.extras
