@@ -19,7 +19,6 @@ from gsmreport.analysis.smoothing import MIN_SMOOTH_POINTS
 from gsmreport.analysis.stats import wilson_interval
 from gsmreport.analysis.training import (
     TOKEN_ACCURACY_LABEL,
-    ema,
     summarize_curve,
     summarize_training,
 )
@@ -32,11 +31,6 @@ from tests.run_fixtures import EVAL, TRAIN, write_eval, write_metrics_jsonl
 def frame(tmp_path: Path) -> pl.DataFrame:
     write_metrics_jsonl(tmp_path)
     return ingest_run(tmp_path, "r")
-
-
-def test_ema_definition() -> None:
-    assert ema([1.0, 0.0, 0.0], alpha=0.5) == [1.0, 0.5, 0.25]
-    assert ema([]) == []
 
 
 def test_train_loss_figures_carry_their_steps(frame: pl.DataFrame) -> None:
@@ -89,11 +83,6 @@ def test_empty_frame_has_no_training_figures() -> None:
     summary = summarize_training(frame_from_rows([]))
     assert summary.train_loss is None and summary.eval_loss is None and summary.gap is None
     assert summary.token_accuracy == ()
-
-
-def test_bad_alpha_refused() -> None:
-    with pytest.raises(ValueError, match="alpha"):
-        ema([1.0, 2.0], alpha=0.0)
 
 
 def test_eval_scores_with_wilson_interval(tmp_path: Path) -> None:

@@ -12,8 +12,6 @@ import polars as pl
 
 from gsmreport.analysis.smoothing import SMOOTHING_METHOD, smooth
 
-# `ema` below is a plain per-point EMA; reports, charts and the TUI use analysis.smoothing.
-EMA_ALPHA = 0.1
 TOKEN_ACCURACY_LABEL = "mean token accuracy (TRL, over loss-masked tokens)"
 
 
@@ -90,15 +88,6 @@ def series(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
         .select("step", "value")
         .sort("step")
     )
-
-
-def ema(values: list[float], alpha: float = EMA_ALPHA) -> list[float]:
-    """Plain EMA started at the first value (no bias correction): s = a·x + (1 − a)·s."""
-    if not 0 < alpha <= 1:  # also refuses NaN
-        raise ValueError(f"EMA alpha must be in (0, 1], got {alpha}")
-    # adjust=False is that recursion; polars' default (adjust=True) would reweight the start.
-    smoothed = pl.Series(values, dtype=pl.Float64).ewm_mean(alpha=alpha, adjust=False)
-    return smoothed.to_list()
 
 
 def _drop_pct(first: float, final: float) -> float | None:
