@@ -433,8 +433,8 @@ def test_two_process_ddp_training_on_cpu(
     events = [
         json.loads(line) for line in (dirs.runs / "ddp" / "metrics.jsonl").read_text().splitlines()
     ]
-    train_steps = [e["step"] for e in events if "loss" in e["logs"]]
-    eval_steps = [e["step"] for e in events if "eval_loss" in e["logs"]]
+    train_steps = [e["step"] for e in events if "loss" in e.get("logs", {})]
+    eval_steps = [e["step"] for e in events if "eval_loss" in e.get("logs", {})]
     assert train_steps == sorted(set(train_steps)) and eval_steps == sorted(set(eval_steps))
     # each optimizer step saw 2 x 4 examples: the data was split between the ranks
     assert record.model_extra is not None

@@ -78,7 +78,7 @@ def test_smoke_study_trains_evaluates_and_compares(
         results = store.evals_dir(rid) / store.eval_ids(rid)[0] / "results.json"
         assert json.loads(results.read_text())["n"] == 20
     lines = (store.path(lora.id) / "metrics.jsonl").read_text().splitlines()
-    losses = [e["logs"]["loss"] for e in map(json.loads, lines) if "loss" in e["logs"]]
+    losses = [e["logs"]["loss"] for e in map(json.loads, lines) if "loss" in e.get("logs", {})]
     assert len(losses) == 20 and all(math.isfinite(x) for x in losses)
     # Every adapter was trained: LoRA's B matrices start at zero.
     from safetensors.torch import load_file
