@@ -78,16 +78,29 @@ def loss_overlay_spec(
         if curve.loss
         for x, y in _thin(curve.x, _smoothed(curve))
     ]
+    return overlay_spec(rows, run_ids, x_title, "training loss, smoothed")
+
+
+def overlay_spec(
+    rows: list[dict[str, Any]],
+    run_ids: Sequence[str],
+    x_title: str,
+    y_title: str,
+    *,
+    points: bool = False,
+) -> dict[str, Any] | None:
+    """One line per run on one axis, from rows {x, loss, run}; None when there are none.
+    `points`: mark each reading (sparse curves such as eval loss)."""
     if not rows:
         return None
-    shown = {c.run_id for c in curves if c.loss}
+    shown = {row["run"] for row in rows}
     columns = 2 if max(len(r) for r in shown) <= 30 else 1
     chart = (
         alt.Chart(alt.Data(values=rows[:1]))  # the rows go in after validation: with_rows()
-        .mark_line(strokeWidth=1.8)
+        .mark_line(strokeWidth=1.8, point=True if points else alt.Undefined)
         .encode(
             x=alt.X("x:Q", title=x_title, axis=alt.Axis(tickCount=X_TICKS, labelOverlap=True)),
-            y=alt.Y("loss:Q", title="training loss, smoothed", scale=alt.Scale(zero=False)),
+            y=alt.Y("loss:Q", title=y_title, scale=alt.Scale(zero=False)),
             # Below the plot: run ids are long, and a one-row legend truncates them.
             color=alt.Color(
                 "run:N",

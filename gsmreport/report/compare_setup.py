@@ -10,15 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import altair as alt
 import polars as pl
 
 from gsmreport.analysis.compare_runs import RunData
 from gsmreport.analysis.run_setup import EvalSetup, TrainingSetup, eval_setup, training_setup
 from gsmreport.core.fmt import duration, pct, usd
-from gsmreport.report.chart_specs import HEIGHT, WIDTH, X_TICKS, with_rows
 from gsmreport.report.charts import Chart, render_chart
-from gsmreport.report.compare_charts import _colour, _thin
+from gsmreport.report.compare_charts import _thin, overlay_spec
 from gsmreport.report.compare_task import gsm8k_evaluated
 
 NOT_RECORDED = "not recorded"
@@ -199,28 +197,8 @@ def eval_loss_chart(runs: Sequence[RunData]) -> Chart | None:
             xs = [float(x) for x in frame.get_column("step")]
             ys = frame.get_column("value").to_list()
             rows += [{"x": x, "loss": y, "run": run.id} for x, y in _thin(xs, ys)]
-    if not rows:
+    spec = overlay_spec(rows, [r.id for r in runs], "optimizer step", "eval loss", points=True)
+    if spec is None:
         return None
-    ids = [r.id for r in runs]
-    shown = {row["run"] for row in rows}
-    columns = 2 if max(len(r) for r in shown) <= 30 else 1
-    chart = (
-        alt.Chart(alt.Data(values=rows[:1]))
-        .mark_line(strokeWidth=1.8, point=True)
-        .encode(
-            x=alt.X(
-                "x:Q", title="optimizer step", axis=alt.Axis(tickCount=X_TICKS, labelOverlap=True)
-            ),
-            y=alt.Y("loss:Q", title="eval loss", scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "run:N",
-                title=None,
-                scale=_colour(ids, shown),
-                legend=alt.Legend(orient="bottom", columns=columns, labelLimit=WIDTH),
-            ),
-        )
-        .properties(width=WIDTH, height=HEIGHT)
-    )
-    spec = with_rows(chart.to_dict(), rows)
     title = "Eval loss of each run (as logged)"
     return render_chart("eval_loss", title, spec, "Eval loss per logged evaluation step.")
