@@ -10,7 +10,7 @@ The check reads no run.yaml and imports nothing heavy; `force` renders regardles
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from gsmreport.core.errors import GsmReportError
-from gsmreport.report.freshness import EVAL_INPUTS, INPUTS, FreshnessCheck
-
-RUN_INPUTS = INPUTS
+from gsmreport.report.freshness import FreshnessCheck
 
 Status = Literal["rendered", "up to date", "error"]
 
@@ -56,21 +54,6 @@ class BatchResult:
     files: tuple[Path, ...] = ()
     error: str | None = None
     exit_code: int = 0  # of the error, so a single-run render exits as it always did
-
-
-def report_inputs(run_dir: Path) -> Iterator[Path]:
-    for name in RUN_INPUTS:
-        if (run_dir / name).is_file():
-            yield run_dir / name
-    evals = run_dir / "evals"
-    if evals.is_dir():
-        for name in EVAL_INPUTS:
-            yield from (p for p in evals.rglob(name) if p.is_file())
-
-
-def is_stale(run_dir: Path, out_dir: Path, options: RenderOptions) -> bool:
-    check = FreshnessCheck.for_templates(options.templates)
-    return not check.up_to_date(run_dir, out_dir, options.outputs())
 
 
 def render_task(task: RenderTask) -> BatchResult:
