@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from gsmreport.analysis.run import analyse_run, run_runtime
-from gsmreport.analysis.training import Point
+from gsmreport.analysis.series_stats import Point
 from gsmreport.core.runs import RunRecord
 from tests.run_fixtures import make_train_run, write_eval
 

@@ -20,8 +20,8 @@ import yaml
 
 from gsmreport import pipeline
 from gsmreport.analysis.run_kind import detect_kind
-from gsmreport.analysis.task_metrics import all_series, direction, task_metrics
-from gsmreport.analysis.training import Point
+from gsmreport.analysis.series_stats import Point, all_series
+from gsmreport.analysis.task_metrics import direction, task_metrics
 from gsmreport.core.runs import RunStore
 from gsmreport.core.settings import Dirs
 from gsmreport.ingest.schema import canonical, empty_frame

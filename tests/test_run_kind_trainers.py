@@ -12,8 +12,8 @@ import pytest
 
 from gsmreport import pipeline
 from gsmreport.analysis.run_kind import detect_kind
-from gsmreport.analysis.task_metrics import all_series, task_metrics
-from gsmreport.analysis.training import Point
+from gsmreport.analysis.series_stats import Point, all_series
+from gsmreport.analysis.task_metrics import task_metrics
 from gsmreport.core.settings import Dirs
 from gsmreport.ingest import trainer_state
 from tests.trainer_logs import (

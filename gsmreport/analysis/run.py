@@ -58,16 +58,22 @@ from gsmreport.analysis.health import Health, check_health
 from gsmreport.analysis.power import resolvable_two_samples
 from gsmreport.analysis.run_kind import RunKind, detect_kind
 from gsmreport.analysis.series import RunSeries, run_series
+from gsmreport.analysis.series_stats import (
+    Point,
+    SeriesStats,
+    all_series,
+    final_point,
+    index_series,
+)
 from gsmreport.analysis.summary import RunSummary
 from gsmreport.analysis.system import SystemUsage, system_usage
-from gsmreport.analysis.task_metrics import SeriesStats, TaskMetric, all_series, task_metrics
+from gsmreport.analysis.task_metrics import TaskMetric, task_metrics
 from gsmreport.analysis.training import (
     CurveSummary,
-    Point,
     ThroughputFigures,
     TokenAccuracy,
     TrainingSummary,
-    last_point,
+    drop_pct,
     summarize_curve,
     summarize_training,
     throughput,
@@ -158,7 +164,7 @@ class RunAnalysis:
 
     @cached_property
     def training(self) -> TrainingSummary | None:
-        return summarize_training(self.frame) if self.frame.height else None
+        return summarize_training(self.frame, self.series_index) if self.frame.height else None
 
     @cached_property
     def health(self) -> Health:
@@ -173,22 +179,22 @@ class RunAnalysis:
 
     @cached_property
     def throughput(self) -> ThroughputFigures | None:
-        return throughput(self.frame) if self.frame.height else None
+        return throughput(self.frame, self.series_index) if self.frame.height else None
 
-    # The headline's training figures: from the training summary when it was computed (a
-    # report), else by the very functions it uses, so that listing runs does not pay for it.
+    # The training figures without the rest of the training summary: from it when it was
+    # computed (a report), else by the very functions it uses, on the same series statistics.
     @cached_property
     def train_loss(self) -> CurveSummary | None:
         if "training" in self.__dict__:
             return self.training.train_loss if self.training else None
-        return summarize_curve(self.frame, "train", "loss") if self.frame.height else None
+        return summarize_curve(self.frame, "train", "loss", self.series_index)
 
     @cached_property
     def train_token_accuracy(self) -> TokenAccuracy | None:
         if "training" in self.__dict__:
             found = self.training.token_accuracy if self.training else ()
             return next((a for a in found if a.split == "train"), None)
-        return token_accuracy(self.frame, "train") if self.frame.height else None
+        return token_accuracy(self.frame, "train", self.series_index)
 
     @cached_property
     def panels(self) -> RunSeries:
@@ -204,14 +210,13 @@ class RunAnalysis:
     def steps(self) -> int | None:
         """How far training got: the highest step of any training row (loss, learning rate,
         the trainer's final summary), None for a run with no training rows (an evaluation)."""
-        if not self.frame.height:
-            return None
-        last = self.frame.filter(pl.col("split") == "train").get_column("step").max()
-        return int(last) if isinstance(last, int | float) else None
+        return max((s.last_step for s in self.series if s.split == "train"), default=None)
 
     @cached_property
     def runtime(self) -> Runtime | None:
-        return run_runtime(self.record, lambda: last_point(self.frame, "train", "runtime_s"))
+        return run_runtime(
+            self.record, lambda: final_point(self.series_index, "train", "runtime_s")
+        )
 
     @cached_property
     def run_date(self) -> RunDate | None:
@@ -283,13 +288,22 @@ class RunAnalysis:
         """What kind of run this is, with the evidence (analysis.run_kind)."""
         n_evaluations = len(eval_folders(self.run_dir))
         return detect_kind(
-            self.frame, self.record.config, run_kind=self.record.kind, n_evaluations=n_evaluations
+            self.frame,
+            self.record.config,
+            run_kind=self.record.kind,
+            n_evaluations=n_evaluations,
+            logged=self.series_index.keys(),
         )
 
     @cached_property
     def series(self) -> tuple[SeriesStats, ...]:
-        """Every logged (split, metric) with count and first/min/max/final."""
+        """Every logged (split, metric) with count and first/min/max/final: the one place
+        the end points of every curve are decided (analysis.series_stats)."""
         return all_series(self.frame)
+
+    @cached_property
+    def series_index(self) -> dict[tuple[str, str], SeriesStats]:
+        return index_series(self.series)
 
     @cached_property
     def task_metrics(self) -> tuple[TaskMetric, ...]:
@@ -304,7 +318,11 @@ class RunAnalysis:
 
     def headline(self) -> RunSummary:
         """What the runs table, `gsmreport runs` and the gates show."""
-        loss, train_acc = self.train_loss, self.train_token_accuracy
+        # The loss's end points straight from the series statistics the training summary
+        # reads too: the smoothed curve, which only the report shows, is not computed here.
+        loss = self.series_index.get(("train", "loss"))
+        first, final = (loss.first, loss.final) if loss else (None, None)
+        train_acc = self.train_token_accuracy
         em, cost, runtime = self.exact_match, self.cost, self.runtime
         r = self.record
         return RunSummary(
@@ -315,8 +333,8 @@ class RunAnalysis:
             method=r.method,
             data=r.data,
             created_at=r.created_at,
-            final_loss=loss.final.value if loss else None,
-            loss_drop_pct=loss.drop_pct if loss else None,
+            final_loss=final.value if final else None,
+            loss_drop_pct=drop_pct(first.value, final.value) if first and final else None,
             token_acc_final=train_acc.final.value if train_acc else None,
             em=em.em if em else None,
             em_low=em.low if em else None,

@@ -25,7 +25,7 @@ own (it is the base checkpoint's, e.g. a classifier trained on a `BloomForCausal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,16 +90,18 @@ class _Facts:
         *,
         run_kind: str,
         n_evaluations: int,
+        logged: Iterable[tuple[str, str]] | None = None,
     ) -> None:
-        # Lazy: filter, projection and unique in one pass (about half the eager time).
-        logged = (
-            frame.lazy()
-            .filter(pl.col("split") != SYSTEM_SPLIT)
-            .select("split", "metric")
-            .unique()
-            .collect()
-        )
-        self.series = {(s, m) for s, m in logged.iter_rows()}
+        if logged is None:  # lazy: filter, projection and unique in one pass
+            logged = (
+                frame.lazy()
+                .filter(pl.col("split") != SYSTEM_SPLIT)
+                .select("split", "metric")
+                .unique()
+                .collect()
+                .iter_rows()
+            )
+        self.series = {(s, m) for s, m in logged if s != SYSTEM_SPLIT}
         self.metrics = {m for _, m in self.series}
         self.train_rows = any(s == "train" for s, _ in self.series)
         self.config = _config_index(config)
@@ -280,10 +282,13 @@ def detect_kind(
     *,
     run_kind: str = "imported",
     n_evaluations: int = 0,
+    logged: Iterable[tuple[str, str]] | None = None,
 ) -> RunKind:
     """The run's kind by the first rule of KINDS with evidence; `run_kind` is run.yaml's kind
-    (train | eval | imported), `n_evaluations` how many evaluations the run folder holds."""
-    facts = _Facts(frame, config, run_kind=run_kind, n_evaluations=n_evaluations)
+    (train | eval | imported), `n_evaluations` how many evaluations the run folder holds,
+    `logged` the table's (split, metric) pairs when the caller has them (else read from
+    `frame`)."""
+    facts = _Facts(frame, config, run_kind=run_kind, n_evaluations=n_evaluations, logged=logged)
     # LLaMA-Factory's `stage` names the trainer itself: it outranks what the keys suggest
     # (its reward-model log writes `accuracy`, read as DPO's rewards/accuracies).
     staged = _STAGES.get(facts.stage() or "")

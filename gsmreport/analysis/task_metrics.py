@@ -1,8 +1,8 @@
 """Every logged series in one table, and the run's own task metrics with first/best/final.
 
-`all_series`: one row per (split, metric) of the metrics table (system metrics included),
-with count, non-finite count and first/min/max/final over the finite values, so no logged
-metric is unreachable from the report.
+`all_series` (analysis.series_stats): one row per (split, metric) of the metrics table
+(system metrics included), with count, non-finite count and first/min/max/final over the
+finite values, so no logged metric is unreachable from the report.
 
 `task_metrics`: what the run itself measured about its task: every eval/test series except
 the trainer's bookkeeping (runtime, throughput, token counts), the eval loss and the token
@@ -19,9 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-import polars as pl
-
-from gsmreport.analysis.training import Point
+from gsmreport.analysis.series_stats import Point, SeriesStats
 
 TOKEN_ACCURACY = "mean_token_accuracy"
 
@@ -56,19 +54,6 @@ _TRAIN_TASK = re.compile(
     r"^(rewards/(chosen|rejected|margins|accuracies)|rewards/.+/(mean|std)|reward|reward_std|"
     r"kl|accuracy|margin|mean_reward|wer|cer|objective/\w+)$"
 )
-_SPLIT_ORDER = {"eval": 0, "test": 1, "train": 2, "system": 3}
-
-
-@dataclass(frozen=True)
-class SeriesStats:
-    split: str
-    metric: str
-    count: int  # rows, non-finite included
-    non_finite: int
-    first: Point | None  # None when no value is finite
-    min: Point | None
-    max: Point | None
-    final: Point | None
 
 
 @dataclass(frozen=True)
@@ -88,48 +73,6 @@ def direction(metric: str) -> Direction | None:
     if _REWARD_MEAN.match(metric) or _HIGHER.search(metric):
         return "higher"
     return "lower" if _LOWER.search(metric) else None
-
-
-def all_series(frame: pl.DataFrame) -> tuple[SeriesStats, ...]:
-    """Every (split, metric) of the table, eval/test first, then train, then system."""
-    if frame.height == 0:
-        return ()
-    finite = pl.col("value").is_finite()
-    value, step = pl.col("value").filter(finite), pl.col("step").filter(finite)
-    grouped = (
-        frame.sort("step", maintain_order=True)
-        .group_by("split", "metric")
-        .agg(
-            pl.len().alias("count"),
-            (~finite).sum().alias("non_finite"),
-            value.first().alias("first"),
-            step.first().alias("first_step"),
-            value.min().alias("min"),
-            step.gather(value.arg_min()).first().alias("min_step"),
-            value.max().alias("max"),
-            step.gather(value.arg_max()).first().alias("max_step"),
-            value.last().alias("final"),
-            step.last().alias("final_step"),
-        )
-    )
-    out = [
-        SeriesStats(
-            split=row["split"],
-            metric=row["metric"],
-            count=row["count"],
-            non_finite=row["non_finite"],
-            first=_point(row["first"], row["first_step"]),
-            min=_point(row["min"], row["min_step"]),
-            max=_point(row["max"], row["max_step"]),
-            final=_point(row["final"], row["final_step"]),
-        )
-        for row in grouped.iter_rows(named=True)
-    ]
-    return tuple(sorted(out, key=lambda s: (_SPLIT_ORDER.get(s.split, 4), s.split, s.metric)))
-
-
-def _point(value: float | None, step: int | None) -> Point | None:
-    return None if value is None or step is None else Point(float(value), int(step))
 
 
 def is_task_metric(split: str, metric: str) -> bool:

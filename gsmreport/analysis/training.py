@@ -10,15 +10,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from gsmreport.analysis.smoothing import SMOOTHING_METHOD, smooth
+from gsmreport.analysis.series_stats import (
+    Point,
+    SeriesIndex,
+    SeriesStats,
+    final_point,
+    series_index,
+)
+from gsmreport.analysis.smoothing import MIN_SMOOTH_POINTS, SMOOTHING_METHOD, smooth
 
 TOKEN_ACCURACY_LABEL = "mean token accuracy (TRL, over loss-masked tokens)"
-
-
-@dataclass(frozen=True)
-class Point:
-    value: float
-    step: int
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def series(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
     )
 
 
-def _drop_pct(first: float, final: float) -> float | None:
+def drop_pct(first: float, final: float) -> float | None:
+    """How much a curve fell from its first to its final value, in % of the first."""
     return (first - final) / first * 100 if first else None
 
 
@@ -99,101 +101,111 @@ def _extremes(steps: list[int], values: list[float]) -> tuple[Point, Point, Poin
     return Point(values[0], steps[0]), Point(values[-1], steps[-1]), Point(values[low], steps[low])
 
 
-def summarize_curve(frame: pl.DataFrame, split: str, metric: str) -> CurveSummary | None:
-    data = series(frame, split, metric)
-    finite = data.filter(pl.col("value").is_finite())
-    if finite.height == 0:
+def _stats_of(
+    frame: pl.DataFrame, split: str, metric: str, stats: SeriesIndex | None
+) -> SeriesStats | None:
+    """One series' end points: from `stats` when the caller holds them (one grouped query
+    for every series of the run), else from that series' rows alone."""
+    if stats is None:
+        one = frame.filter((pl.col("split") == split) & (pl.col("metric") == metric))
+        stats = series_index(one)
+    return stats.get((split, metric))
+
+
+def summarize_curve(
+    frame: pl.DataFrame, split: str, metric: str, stats: SeriesIndex | None = None
+) -> CurveSummary | None:
+    """First, final and minimum (analysis.series_stats, the one place they are decided) and
+    the smoothed curve's, which only this reads the series' values for."""
+    stat = _stats_of(frame, split, metric, stats)
+    if stat is None or stat.first is None or stat.final is None or stat.min is None:
         return None
-    steps = finite.get_column("step").to_list()
-    values = finite.get_column("value").to_list()
-    first, final, low = _extremes(steps, values)
-    smoothed = smooth(steps, values)
+    smoothed = None
+    if stat.finite >= MIN_SMOOTH_POINTS:
+        finite = series(frame, split, metric).filter(pl.col("value").is_finite())
+        steps = finite.get_column("step").to_list()
+        smoothed = smooth(steps, finite.get_column("value").to_list())
     e_first = e_final = e_low = None
     if smoothed is not None:
         e_first, e_final, e_low = _extremes(steps, list(smoothed.values))
     return CurveSummary(
         split=split,
         metric=metric,
-        n_points=finite.height,
-        non_finite=data.height - finite.height,
-        first=first,
-        final=final,
-        min=low,
-        drop_pct=_drop_pct(first.value, final.value),
+        n_points=stat.finite,
+        non_finite=stat.non_finite,
+        first=stat.first,
+        final=stat.final,
+        min=stat.min,
+        drop_pct=drop_pct(stat.first.value, stat.final.value),
         ema_first=e_first,
         ema_final=e_final,
         ema_min=e_low,
-        ema_drop_pct=_drop_pct(e_first.value, e_final.value) if e_first and e_final else None,
+        ema_drop_pct=drop_pct(e_first.value, e_final.value) if e_first and e_final else None,
         smooth_half_life=smoothed.half_life_steps if smoothed else None,
     )
 
 
-def last_point(frame: pl.DataFrame, split: str, metric: str) -> Point | None:
-    """The last finite value of one series, with its step."""
-    data = series(frame, split, metric).filter(pl.col("value").is_finite())
-    if data.height == 0:
-        return None
-    return Point(float(data.get_column("value")[-1]), int(data.get_column("step")[-1]))
-
-
-def token_accuracy(frame: pl.DataFrame, split: str) -> TokenAccuracy | None:
-    curve = summarize_curve(frame, split, "mean_token_accuracy")
-    if curve is None:
+def token_accuracy(
+    frame: pl.DataFrame, split: str, stats: SeriesIndex | None = None
+) -> TokenAccuracy | None:
+    stat = _stats_of(frame, split, "mean_token_accuracy", stats)
+    if stat is None or stat.first is None or stat.final is None:
         return None
     return TokenAccuracy(
         split=split,
         label=TOKEN_ACCURACY_LABEL,
-        first=curve.first,
-        final=curve.final,
-        delta_points=(curve.final.value - curve.first.value) * 100,
+        first=stat.first,
+        final=stat.final,
+        delta_points=(stat.final.value - stat.first.value) * 100,
     )
 
 
-def non_finite_counts(frame: pl.DataFrame) -> dict[str, int]:
+def non_finite_counts(stats: SeriesIndex) -> dict[str, int]:
     """`split/metric` -> how many logged values were NaN or infinite."""
-    bad = frame.filter(~pl.col("value").is_finite())
-    counts = bad.group_by("split", "metric").len().sort("split", "metric")
-    return {f"{s}/{m}": int(n) for s, m, n in counts.iter_rows()}
+    return {f"{s}/{m}": stats[s, m].non_finite for s, m in sorted(stats) if stats[s, m].non_finite}
 
 
-def summarize_training(frame: pl.DataFrame) -> TrainingSummary:
-    train = summarize_curve(frame, "train", "loss")
-    evaluation = summarize_curve(frame, "eval", "loss")
+def summarize_training(frame: pl.DataFrame, stats: SeriesIndex | None = None) -> TrainingSummary:
+    index = series_index(frame) if stats is None else stats
+    train = summarize_curve(frame, "train", "loss", index)
+    evaluation = summarize_curve(frame, "eval", "loss", index)
     gap = (
         Gap(train.final, evaluation.final, evaluation.final.value - train.final.value)
         if train and evaluation
         else None
     )
-    accuracies = tuple(a for a in (token_accuracy(frame, s) for s in ("train", "eval")) if a)
+    accuracies = tuple(a for a in (token_accuracy(frame, s, index) for s in ("train", "eval")) if a)
     return TrainingSummary(
         smoothing=SMOOTHING_METHOD,
         train_loss=train,
         eval_loss=evaluation,
         gap=gap,
         token_accuracy=accuracies,
-        throughput=throughput(frame),
-        non_finite=non_finite_counts(frame),
+        throughput=throughput(frame, index),
+        non_finite=non_finite_counts(index),
     )
 
 
-def throughput(frame: pl.DataFrame) -> ThroughputFigures:
+def throughput(frame: pl.DataFrame, stats: SeriesIndex | None = None) -> ThroughputFigures:
     """Training throughput from the trainer's final summary rows, each with its step.
 
     Tokens/s is taken as logged when the trainer logged it; otherwise it is derived from TRL's
     cumulative num_tokens over the runtime (which includes evaluation and saving time, so it
     is a lower bound on the training speed) and labelled as derived.
     """
-    runtime = last_point(frame, "train", "runtime_s")
-    tokens = last_point(frame, "train", "num_tokens")
-    logged = last_point(frame, "train", "tokens_per_second")
+    index = series_index(frame) if stats is None else stats
+    runtime = final_point(index, "train", "runtime_s")
+    tokens = final_point(index, "train", "num_tokens")
+    logged = final_point(index, "train", "tokens_per_second")
     tps = logged
     tps_source = "logged" if logged is not None else None
     if logged is None and runtime is not None and tokens is not None and runtime.value > 0:
         tps = Point(tokens.value / runtime.value, runtime.step)
         tps_source = "num_tokens / runtime_s"
-    counted = _token_rows(frame)
+    # Only a log with num_tokens pays for the query of its rows.
+    counted = _token_rows(frame) if tokens is not None else None
     per_step = None
-    if counted.height >= 2:
+    if counted is not None and counted.height >= 2:
         (s0, n0, w0), (s1, n1, w1) = counted.row(0), counted.row(-1)
         per_step = (n1 - n0) / (s1 - s0) if s1 > s0 else None
         # No runtime (a run stopped before its summary): the tokens counted between the first
@@ -202,14 +214,14 @@ def throughput(frame: pl.DataFrame) -> ThroughputFigures:
             tps = Point((n1 - n0) / (w1 - w0), int(s1))
             tps_source = "Δnum_tokens / Δwall_time"
     return ThroughputFigures(
-        samples_per_second=last_point(frame, "train", "samples_per_second"),
+        samples_per_second=final_point(index, "train", "samples_per_second"),
         tokens_per_second=tps,
         tokens_per_second_source=tps_source,
         runtime_s=runtime,
         num_tokens=tokens,
-        steps_per_second=last_point(frame, "train", "steps_per_second"),
-        train_loss_avg=last_point(frame, "train", "train_loss_avg"),
-        num_tokens_rows=counted.height,
+        steps_per_second=final_point(index, "train", "steps_per_second"),
+        train_loss_avg=final_point(index, "train", "train_loss_avg"),
+        num_tokens_rows=counted.height if counted is not None else 0,
         tokens_per_step=per_step,
     )
 

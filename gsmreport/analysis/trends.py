@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from gsmreport.analysis.series_stats import Point
 from gsmreport.analysis.smoothing import smooth
 from gsmreport.analysis.stats import linear_fit
-from gsmreport.analysis.training import Point, series
+from gsmreport.analysis.training import series
 
 MIN_TREND_POINTS = 5
 MIN_EVAL_POINTS = 3
