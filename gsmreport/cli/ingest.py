@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from gsmreport.cli.base import Jobs, app, default_jobs, dirs_of
+from gsmreport.core.polars_threads import one_thread_per_process
 from gsmreport.core.settings import Dirs
 
 
@@ -98,13 +99,16 @@ def ingest(
             typer.echo(f"  warning: {warning}", err=True)
 
     if sources or tracking_uri is not None:
+        n_jobs = default_jobs(jobs)
+        if n_jobs > 1:  # a process per core: a second polars thread in each only spins
+            one_thread_per_process()
         pipeline.import_logs(
             dirs,
             sources,
             name=name,
             recursive=recursive,
             mapping=parse_mapping(mapping) if mapping else None,
-            jobs=default_jobs(jobs),
+            jobs=n_jobs,
             on_outcome=show,
             tracking_uri=tracking_uri,
             experiment=experiment,

@@ -26,13 +26,13 @@ from pydantic import ValidationError
 
 from gsmreport.core.errors import GsmReportError, UsageError
 from gsmreport.core.fsutil import dump_yaml
+from gsmreport.core.polars_threads import POLARS_THREADS
 from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
 from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.run import PARQUET, parquet_bytes
 from gsmreport.ingest.source import ImportedEval, SourceData
 
-_POLARS_THREADS = "POLARS_MAX_THREADS"
 CONSOLE_LOG = Path("logs") / "console.log"
 # What a worker needs for the common sources, imported once by the fork server.
 _WORKER_MODULES = (
@@ -338,8 +338,8 @@ def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
     """
     size = max(1, len(planned) // (jobs * 16))
     chunks = deque(planned[i : i + size] for i in range(0, len(planned), size))
-    saved = os.environ.get(_POLARS_THREADS)
-    os.environ[_POLARS_THREADS] = "1"  # inherited by the workers as they are started
+    saved = os.environ.get(POLARS_THREADS)
+    os.environ[POLARS_THREADS] = "1"  # inherited by the workers as they are started
     try:
         with ProcessPoolExecutor(jobs - 1, mp_context=_worker_context()) as pool:
             pending: set[Future[list[Outcome]]] = set()
@@ -359,9 +359,9 @@ def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
                 yield from future.result()
     finally:
         if saved is None:
-            os.environ.pop(_POLARS_THREADS, None)
+            os.environ.pop(POLARS_THREADS, None)
         else:
-            os.environ[_POLARS_THREADS] = saved
+            os.environ[POLARS_THREADS] = saved
 
 
 def import_paths(
