@@ -152,6 +152,28 @@ def test_raja_is_a_sequence_classifier_with_its_test_split(imported: Dirs) -> No
     assert {(m["split"], m["metric"]) for m in written["task_metrics"]} == set(rows)
 
 
+def test_card_of_a_classifier_names_its_kind_not_gsm8k(imported: Dirs, tmp_path: Path) -> None:
+    """The model card of raja's classifier: no gsm8k tag, a classification pipeline, the
+    detected kind with its evidence, and its own final eval accuracy instead of 'not
+    measured'."""
+    out = tmp_path / "card"
+    paths = pipeline.render(imported, "raja", card=True, out=out)
+    assert paths.card is not None
+    text = paths.card.read_text()
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert "gsm8k" not in meta["tags"] and "text-classification" in meta["tags"]
+    assert meta["pipeline_tag"] == "text-classification" and "model-index" not in meta
+    assert (
+        "| Kind | sequence classification (detected from the logs: PEFT task_type=SEQ_CLS" in text
+    )
+    final = pipeline.analyse(imported, "raja").frame.filter(
+        (pl.col("split") == "eval") & (pl.col("metric") == "accuracy")
+    )
+    row = f"| eval | accuracy | {_sig(final['value'][-1], final['step'][-1])} | {final.height} |"
+    assert row in text and "Task accuracy: not measured" not in text
+    assert "token accuracy describe" not in text  # raja logged no token accuracy
+
+
 def test_every_logged_series_is_in_the_report(imported: Dirs) -> None:
     analysis = pipeline.analyse(imported, "raja")
     md = _report(imported, "raja")

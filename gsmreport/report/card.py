@@ -69,14 +69,44 @@ def method_label(record: RunRecord) -> str:
     return _METHODS.get(record.method or "", record.method or "not recorded")
 
 
-def tags(record: RunRecord) -> list[str]:
-    out = ["gsmreport", "gsm8k"]
+# The detected kind (analysis.run_kind) as the Hub's pipeline tag: a classification head,
+# reward models included, is text-classification; every causal-LM kind is text-generation.
+# A seq2seq run (ASR, translation) and a run of no detected kind get none: no guess.
+_PIPELINES = {"sequence-classification": "text-classification"}
+_PIPELINES |= {"reward-model": "text-classification"}
+_PIPELINES |= dict.fromkeys(
+    ("sft", "causal-lm", "pretraining", "dpo", "grpo", "evaluation-only"), "text-generation"
+)
+# Kinds that are a tag of their own (TRL's cards tag the trainer: sft, dpo, grpo, …).
+_KIND_TAGS = {"dpo": "dpo", "grpo": "grpo", "reward-model": "reward-trainer", "sft": "sft"}
+_KIND_TAGS |= {"sequence-classification": "text-classification", "seq2seq": "seq2seq"}
+
+
+def about_gsm8k(record: RunRecord, evals: list[EvalSummary]) -> bool:
+    """A GSM8K run: evaluated by gsmreport (GSM8K-format problems) or trained on GSM8K."""
+    return bool(evals) or "gsm8k" in str(record.data or "").lower()
+
+
+def pipeline_tag(kind: str | None) -> str | None:
+    """The Hub pipeline of a run of this detected kind; None: not stated (see _PIPELINES)."""
+    return _PIPELINES.get(kind or "")
+
+
+def tags(
+    record: RunRecord, evals: list[EvalSummary] | None = None, kind: str | None = None
+) -> list[str]:
+    out = ["gsmreport"]
+    if about_gsm8k(record, evals or []):
+        out.append("gsm8k")
     if record.method == "lora":
         out += ["lora", "peft"]
     elif record.method == "full":
         out.append("full-fine-tune")
     if record.kind == "train":  # our own training job is TRL's SFTTrainer
         out += ["trl", "sft"]
+    extra = _KIND_TAGS.get(kind or "")
+    if extra and extra not in out:
+        out.append(extra)
     return out
 
 
@@ -127,7 +157,10 @@ def model_index(record: RunRecord, evals: list[EvalSummary]) -> list[dict[str, A
     return [{"name": record.id, "results": results}] if results else None
 
 
-def card_metadata(record: RunRecord, evals: list[EvalSummary]) -> dict[str, Any]:
+def card_metadata(
+    record: RunRecord, evals: list[EvalSummary], kind: str | None = None
+) -> dict[str, Any]:
+    """The card's YAML front matter; `kind` is the detected run kind (analysis.run_kind)."""
     meta: dict[str, Any] = {}
     base = base_model(record)
     if base:
@@ -135,8 +168,11 @@ def card_metadata(record: RunRecord, evals: list[EvalSummary]) -> dict[str, Any]
     library = library_name(record)
     if library:
         meta["library_name"] = library
-    meta["pipeline_tag"] = "text-generation"
-    meta["tags"] = tags(record)
+    # No kind given (a caller without the run's logs): gsmreport's own runs generate text.
+    pipeline = "text-generation" if kind is None else pipeline_tag(kind)
+    if pipeline:
+        meta["pipeline_tag"] = pipeline
+    meta["tags"] = tags(record, evals, kind)
     if hub_subset(record.data) is not None:
         meta["datasets"] = [HUB_DATASET]  # trained on it; local training files are not named
     index = model_index(record, evals)
@@ -150,9 +186,11 @@ def front_matter(meta: Mapping[str, Any]) -> str:
     return f"---\n{body}---\n\n"
 
 
-def card_context(record: RunRecord, evals: list[EvalSummary]) -> dict[str, Any]:
+def card_context(
+    record: RunRecord, evals: list[EvalSummary], kind: str | None = None
+) -> dict[str, Any]:
     """What card.md.j2 needs beyond the report context."""
-    meta = card_metadata(record, evals)
+    meta = card_metadata(record, evals, kind)
     return {
         "metadata": meta,
         "trained": trained(record),

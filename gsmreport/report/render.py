@@ -190,7 +190,7 @@ def _render_into(
     card_path = None
     if card:
         card_path = out_dir / "README.md"
-        extra = card_context(record, evals)
+        extra = card_context(record, evals, analysis.run_kind.kind)
         body = render_template("md", templates, context | {"card": extra}, "card.md.j2")
         atomic_write_text(card_path, front_matter(extra["metadata"]) + body)
     return ReportPaths(
