@@ -27,6 +27,7 @@ from gsmreport.core.runs import RunRecord, RunStore
 from gsmreport.core.settings import Dirs
 from gsmreport.datasets.synthetic import generate, write_gsm8k_folder
 from gsmreport.jobs.tiny_model import build_tiny_model
+from gsmreport.jobs.train import planned_steps
 
 pytestmark = pytest.mark.slow
 
@@ -145,6 +146,31 @@ def test_each_data_family_trains(
     system = table.filter(pl.col("split") == "system")
     assert {"cpu", "proc.memory.rssMB"} <= set(system.get_column("metric").to_list())
     assert system.get_column("step").min() == 0 and system.get_column("step").max() == 4
+
+
+def test_announced_steps_are_the_trainers_own(
+    tmp_path: Path, dirs: Dirs, tiny: tuple[Path, Path]
+) -> None:
+    """The start line (the TUI's progress total) gives the Trainer's max_steps, whatever TRL
+    did to the examples first: here it drops the ones truncation masked fully, so 36
+    examples at batch 8 make 3 batches an epoch, and 1.5 epochs ceil(4.5) = 5 steps, where
+    the example count alone says 8."""
+    lines: list[str] = []
+    training = {"max_steps": -1, "epochs": 1.5, "batch_size": 8}
+    cfg = _config(tmp_path / "c.yaml", tiny[0], _family_data(tmp_path, "alpaca"), training=training)
+    record = pipeline.train(dirs, cfg, run_id="planned", on_line=lines.append)
+    assert record.status == "completed", record.error
+    state = json.loads((dirs.runs / "planned" / "trainer_state.json").read_text())
+    [start] = [line for line in lines if line.startswith("[gsmreport] training ")]
+    assert start.endswith(f", {state['max_steps']} steps") and state["global_step"] > 0
+    assert state["max_steps"] < planned_steps(36, 8, 1, 1, 1.5, -1)
+
+
+def test_planned_steps_round_per_epoch_as_the_trainer_does() -> None:
+    assert planned_steps(360, 16, 1, 1, 15, -1) == 345  # 23 batches x 15, not ceil(337.5)
+    assert planned_steps(36, 8, 2, 1, 1.5, -1) == 5  # 5 batches -> 3 updates an epoch
+    assert planned_steps(360, 16, 1, 2, 1, -1) == 12  # 23 batches dealt to 2 processes
+    assert planned_steps(360, 16, 1, 1, 15, 40) == 40  # max_steps wins
 
 
 def test_cosine_with_min_lr_stays_above_the_floor_and_8bit_falls_back(

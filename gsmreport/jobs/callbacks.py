@@ -73,6 +73,22 @@ class MetricsJsonlCallback(TrainerCallback):
         print("[gsmreport] " + "  ".join(parts), flush=True)
 
 
+class StartLineCallback(TrainerCallback):
+    """Announces the run with the Trainer's own planned steps (`state.max_steps`, known once
+    training begins), the figure the TUI's progress bar reads. An estimate made beforehand
+    from the example count can be off: TRL drops examples whose labels truncation masked
+    fully, and packing changes what a batch is."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line  # with a `{steps}` field
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: Any
+    ) -> None:
+        if state.is_world_process_zero:
+            print(self.line.format(steps=state.max_steps), flush=True)
+
+
 class CheckpointLineCallback(TrainerCallback):
     """Says when a checkpoint is on disk: from then on an interrupted run can be resumed."""
 

@@ -115,15 +115,32 @@ def _logging(run_dir: Path, cfg: TrainConfig) -> list[str]:
     return report
 
 
-def _sft_config(
-    run_dir: Path, cfg: TrainConfig, m: Machine, n_train: int, has_val: bool
-) -> tuple[Any, int]:
-    """Every TrainingSettings knob as SFTConfig arguments; also returns the planned steps."""
+def planned_steps(
+    n_train: int, batch_size: int, grad_accum: int, world: int, epochs: float, max_steps: int
+) -> int:
+    """The optimizer steps the HF Trainer will run, by its own rule (Trainer.
+    set_initial_training_values): each process's dataloader has ceil(ceil(n / batch) / world)
+    batches (accelerate deals whole batches out to the processes, evened up), an epoch
+    ceil(batches / grad_accum) updates, and the run ceil(epochs × that).
+    Rounding per epoch, not over the whole run: 360 examples, batch 16, 15 epochs is 23 × 15
+    = 345 steps, not ceil(337.5) = 338.
+
+    Made before the Trainer exists, for the default evaluation cadence only: TRL may then
+    drop examples (fully masked after truncation) and packing changes the count, so the
+    announced step count is the Trainer's own (callbacks.StartLineCallback)."""
+    if max_steps > 0:
+        return max_steps
+    batches = math.ceil(math.ceil(n_train / batch_size) / max(world, 1))
+    per_epoch = max(math.ceil(batches / grad_accum), 1)
+    return math.ceil(epochs * per_epoch)
+
+
+def _sft_config(run_dir: Path, cfg: TrainConfig, m: Machine, n_train: int, has_val: bool) -> Any:
+    """Every TrainingSettings knob as SFTConfig arguments."""
     from trl import SFTConfig  # type: ignore[attr-defined]
 
     t = cfg.training
-    per_step = t.batch_size * t.grad_accum * world_size()
-    total = t.max_steps if t.max_steps > 0 else math.ceil(n_train / per_step * t.epochs)
+    total = planned_steps(n_train, t.batch_size, t.grad_accum, world_size(), t.epochs, t.max_steps)
     eval_steps = t.eval_steps or (t.save_steps if t.load_best_model_at_end else None)
     eval_steps = eval_steps or max(1, total // 5)
     names = {f.name for f in dataclasses.fields(SFTConfig)}
@@ -173,7 +190,7 @@ def _sft_config(
         dataloader_num_workers=0,
         **extra,
     )
-    return args, total
+    return args
 
 
 def _model(cfg: TrainConfig, m: Machine) -> tuple[Any, Any]:
@@ -286,6 +303,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     from gsmreport.jobs.callbacks import (
         CheckpointLineCallback,
         MetricsJsonlCallback,
+        StartLineCallback,
         SystemMetricsCallback,
     )
 
@@ -301,7 +319,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     chat = bool(getattr(tokenizer, "chat_template", None))
     train_ds = Dataset.from_list([to_record(e, chat) for e in train_ex])
     val_ds = Dataset.from_list([to_record(e, chat) for e in val_ex]) if val_ex else None
-    args, total = _sft_config(run_dir, cfg, m, len(train_ex), val_ds is not None)
+    args = _sft_config(run_dir, cfg, m, len(train_ex), val_ds is not None)
 
     checkpoint, wall_offset = None, 0.0
     if resume:
@@ -317,6 +335,13 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
         SystemMetricsCallback(run_dir / "metrics.jsonl", wall_offset=wall_offset),
         CheckpointLineCallback(),
     ]
+    if main:
+        line = (
+            f"[gsmreport] training {cfg.method} on {len(train_ex)} examples ({len(val_ex)} held "
+            f"out, {'chat template' if chat else 'plain prompts'}), {{steps}} steps"
+            + (f", resuming from {checkpoint.name}" if checkpoint else "")
+        )
+        callbacks.append(StartLineCallback(line))
     if t.early_stopping_patience is not None and val_ds is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
     model, peft_config = _model(cfg, m)
@@ -333,13 +358,6 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     # prints the same values as one readable line (and keeps them in metrics.jsonl).
     trainer.remove_callback(PrinterCallback)
     logging.getLogger("transformers.trainer").addFilter(TiedKeysFilter(tied_parameter_names(model)))
-    if main:
-        print(
-            f"[gsmreport] training {cfg.method} on {len(train_ex)} examples ({len(val_ex)} held "
-            f"out, {'chat template' if chat else 'plain prompts'}), {total} steps"
-            + (f", resuming from {checkpoint.name}" if checkpoint else ""),
-            flush=True,
-        )
     started = time.monotonic()
     try:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
