@@ -147,6 +147,7 @@ def test_raja_is_a_sequence_classifier_with_its_test_split(imported: Dirs) -> No
     # Not a GSM8K run: no exact-match sections, and the overview names the kind.
     assert "## Task accuracy" not in md and "### Failure categories" not in md
     assert "| Kind (detected) | sequence classification — evidence: PEFT task_type=SEQ_CLS" in md
+    assert "| Cost per accuracy point | not measured (no GSM8K evaluation: " in md
     written = json.loads((imported.reports / "raja" / "analysis.json").read_text())
     assert written["run_kind"]["kind"] == "sequence-classification"
     assert {(m["split"], m["metric"]) for m in written["task_metrics"]} == set(rows)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gsmreport.analysis.breakdown import INSTRUCTION_KEYWORDS, TOPIC_KEYWORDS
+from gsmreport.analysis.cost import Cost
 from gsmreport.analysis.eval_sections import outlier_sections
 from gsmreport.analysis.run import RunAnalysis
 from gsmreport.analysis.task_metrics import BEST_RULE
@@ -81,8 +82,23 @@ def overview(analysis: RunAnalysis) -> dict[str, Any]:
         "cost_usd": None if cost is None else cost.usd,
         "cost_source": cost_source,
         "cost_per_point": list(analysis.point_costs),
+        "cost_per_point_missing": _why_no_point_cost(analysis, cost),
         "run_date": analysis.run_date,  # beside an estimated cost (analysis.dates)
     }
+
+
+def _why_no_point_cost(analysis: RunAnalysis, cost: Cost | None) -> str | None:
+    """Why the overview states no cost per accuracy point (None: it states one), in the
+    words both the Markdown and the HTML report print."""
+    if analysis.point_costs:
+        return None
+    if cost is not None and cost.usd == 0:
+        return "not stated (the run cost $0, so every point would cost $0)"
+    if not analysis.evaluations:
+        return "not measured (no GSM8K evaluation: cost per point is stated for exact match only)"
+    if cost is None:
+        return "not measured (no cost: the runtime or the price per device-hour is not known)"
+    return "not measured (needs both a cost and an exact match)"
 
 
 def _charts(charts: Mapping[str, Chart]) -> dict[str, dict[str, Any]]:
@@ -134,7 +150,9 @@ def build_context(analysis: RunAnalysis, charts: Mapping[str, Chart]) -> dict[st
     findings = training_findings(training, curve, analysis.health) if training else []
     for section in evals:
         findings += eval_findings(section)
-    findings += cost_findings(info["cost"], info["cost_per_point"], analysis.run_date)
+    findings += cost_findings(
+        info["cost"], info["cost_per_point"], analysis.run_date, bool(analysis.evaluations)
+    )
     used = outlier_sections(evals)
     return {
         "run": record,

@@ -192,8 +192,13 @@ def eval_findings(section: EvalSection) -> list[str]:
 
 
 def cost_findings(
-    run: Cost | None, per_point: Sequence[PointCost], run_date: RunDate | None = None
+    run: Cost | None,
+    per_point: Sequence[PointCost],
+    run_date: RunDate | None = None,
+    evaluated: bool = True,
 ) -> list[str]:
+    """The cost in words; `evaluated`: the run has a GSM8K evaluation, so a cost per point of
+    exact match is a figure it could have."""
     if run is None:
         return []
     hours = (
@@ -214,7 +219,7 @@ def cost_findings(
             f"{hours}; at {usd(run.price_per_device_hour)}/device-hour ({run.source}) that is "
             f"{usd(run.usd)}."
         ]
-    if run.usd == 0:
+    if run.usd == 0 and evaluated:
         out.append("No cost per point of exact match is stated: at $0 every point costs $0.")
     for p in per_point:
         out.append(
