@@ -8,6 +8,7 @@ on a CPU. No mocks: each test reads what the run folder holds afterwards.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 import yaml
 
 from gsmreport import pipeline
+from gsmreport.analysis.run_setup import training_setup
 from gsmreport.core.config import TrainConfig, load_yaml_model
 from gsmreport.core.errors import ConfigError, UsageError
 from gsmreport.core.runs import RunRecord, RunStore
@@ -140,6 +142,17 @@ def test_each_data_family_trains(
     assert sum(line.startswith("[gsmreport] step") for line in lines) >= 4
     assert not any(line.startswith("{'") or "Writing model shards" in line for line in lines)
     assert _steps(dirs.runs / f"f-{family}", "loss") == [1, 2, 3, 4]
+    # The trainable parameters are the saved adapter's tensors, and the comparison's setup
+    # table reads them from run.yaml.
+    from safetensors import safe_open
+
+    adapter = dirs.runs / f"f-{family}" / "model" / "adapter_model.safetensors"
+    with safe_open(str(adapter), "pt") as tensors:
+        saved = sum(math.prod(tensors.get_slice(k).get_shape()) for k in tensors.keys())  # noqa: SIM118
+    extra = record.model_extra or {}
+    assert extra["trainable_params"] == saved and extra["total_params"] > saved
+    setup = training_setup(pipeline.analyse(dirs, f"f-{family}"))
+    assert setup is not None and setup.trainable_params == saved
     assert record.data and family in record.data
     # The machine's memory and CPU during training, as system rows beside the log's.
     table = pl.read_parquet(dirs.runs / f"f-{family}" / "metrics.parquet")

@@ -115,6 +115,18 @@ def _logging(run_dir: Path, cfg: TrainConfig) -> list[str]:
     return report
 
 
+def parameter_counts(model: Any) -> tuple[int, int]:
+    """(trainable, all) parameters of the model as trained: PEFT's own count for an adapter
+    (it counts a 4-bit weight's packed halves as the parameters they hold), else requires_grad
+    over every parameter (a full fine-tune trains them all)."""
+    counted = getattr(model, "get_nb_trainable_parameters", None)
+    if callable(counted):
+        trainable, total = counted()
+        return int(trainable), int(total)
+    params = list(model.parameters())
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
 def planned_steps(
     n_train: int, batch_size: int, grad_accum: int, world: int, epochs: float, max_steps: int
 ) -> int:
@@ -357,6 +369,7 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
     # With tqdm off the Trainer prints every log as a raw dict; MetricsJsonlCallback already
     # prints the same values as one readable line (and keeps them in metrics.jsonl).
     trainer.remove_callback(PrinterCallback)
+    trainable, total_params = parameter_counts(trainer.model)
     logging.getLogger("transformers.trainer").addFilter(TiedKeysFilter(tied_parameter_names(model)))
     started = time.monotonic()
     try:
@@ -374,6 +387,8 @@ def _train(run_dir: Path, cfg: TrainConfig, m: Machine, resume: bool) -> dict[st
         **_price(cfg, m.hw),
         "n_train": len(train_ex),
         "n_val": len(val_ex),
+        "trainable_params": trainable,
+        "total_params": total_params,
         "total_steps": state.global_step,
         "stopped_early": 0 < state.global_step < state.max_steps,
         "best_step": state.best_global_step,
