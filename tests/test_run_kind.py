@@ -20,6 +20,7 @@ import yaml
 
 from gsmreport import pipeline
 from gsmreport.analysis.run_kind import detect_kind
+from gsmreport.analysis.run_setup import training_setup
 from gsmreport.analysis.series_stats import Point, all_series
 from gsmreport.analysis.task_metrics import direction, task_metrics
 from gsmreport.core.runs import RunStore
@@ -148,6 +149,11 @@ def test_raja_is_a_sequence_classifier_with_its_test_split(imported: Dirs) -> No
     assert "## Task accuracy" not in md and "### Failure categories" not in md
     assert "| Kind (detected) | sequence classification — evidence: PEFT task_type=SEQ_CLS" in md
     assert "| Cost per accuracy point | not measured (no GSM8K evaluation: " in md
+    # How far it trained, one figure on every surface: the last loss is logged at step 450,
+    # the run went on to 498; the comparison's Runs table once said 450 where `runs` said 498.
+    setup = training_setup(analysis)
+    [row] = [r for r in pipeline.summaries(imported) if r.id == "raja"]
+    assert setup is not None and setup.steps == row.steps == summary["train/global_step"]
     written = json.loads((imported.reports / "raja" / "analysis.json").read_text())
     assert written["run_kind"]["kind"] == "sequence-classification"
     assert {(m["split"], m["metric"]) for m in written["task_metrics"]} == set(rows)

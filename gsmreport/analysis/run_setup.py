@@ -90,7 +90,7 @@ class TrainingSetup:
     lora_targets: tuple[str, ...] | None
     trainable_params: float | None
     total_params: float | None
-    steps: int | None  # the last optimizer step with a logged training loss
+    steps: int | None  # how far training got: RunAnalysis.steps, as the runs table shows it
     sources: dict[str, str]
 
     @property
@@ -118,7 +118,6 @@ def training_setup(analysis: RunAnalysis) -> TrainingSetup | None:
     targets = found.get("lora_targets")
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
-    loss = analysis.train_loss
     return TrainingSetup(
         optimizer=str(found["optimizer"]) if "optimizer" in found else None,
         scheduler=str(found["scheduler"]) if "scheduler" in found else None,
@@ -132,7 +131,7 @@ def training_setup(analysis: RunAnalysis) -> TrainingSetup | None:
         lora_targets=tuple(str(t) for t in targets) if isinstance(targets, list) else None,
         trainable_params=_number(found.get("trainable")),
         total_params=_number(found.get("total_params")),
-        steps=int(loss.final.step) if loss is not None else None,
+        steps=analysis.steps,  # the runs table's figure (RunAnalysis.steps), not a second one
         sources=sources,
     )
 
