@@ -269,6 +269,10 @@ def test_early_stopping_stops_before_max_steps_and_keeps_the_best_checkpoint(
     saved = load_file(str(dirs.runs / "es" / "model" / "model.safetensors"))
     kept = load_file(str(best / "model.safetensors"))
     assert all(saved[k].equal(kept[k]) for k in kept)  # the run's model is the best one
+    # A full fine-tune trains every parameter: the saved model's tensors, the tied lm_head
+    # counted once in both.
+    size = sum(t.numel() for t in saved.values())
+    assert extra["trainable_params"] == extra["total_params"] == size
     # Loading the best checkpoint finds lm_head.weight "missing" (tied to the embeddings,
     # stored once): the Trainer's warning about it is dropped; nothing else is.
     log = (dirs.runs / "es" / "logs" / "stdout.log").read_text(encoding="utf-8")

@@ -118,13 +118,17 @@ def _logging(run_dir: Path, cfg: TrainConfig) -> list[str]:
 def parameter_counts(model: Any) -> tuple[int, int]:
     """(trainable, all) parameters of the model as trained: PEFT's own count for an adapter
     (it counts a 4-bit weight's packed halves as the parameters they hold), else requires_grad
-    over every parameter (a full fine-tune trains them all)."""
+    over every parameter (a full fine-tune trains them all). Counted before training wraps
+    the model; a parameter DeepSpeed ZeRO-3 has already partitioned holds its size in
+    `ds_numel` (its own numel() is then 0), as PEFT's count also reads it."""
     counted = getattr(model, "get_nb_trainable_parameters", None)
     if callable(counted):
         trainable, total = counted()
         return int(trainable), int(total)
-    params = list(model.parameters())
-    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+    sizes = [
+        (getattr(p, "ds_numel", None) or p.numel(), p.requires_grad) for p in model.parameters()
+    ]
+    return sum(n for n, grad in sizes if grad), sum(n for n, _ in sizes)
 
 
 def planned_steps(
