@@ -25,6 +25,13 @@ def test_invalid_ids_refused(bad: str) -> None:
 def test_slugify() -> None:
     assert slugify("google/gemma-2-2b-it") == "google-gemma-2-2b-it"
     assert slugify("///") == "run"
+    long = "YuZh98+finetune-gsm8k__results_first-round_extracted__run2_r16_seed43"
+    # Too long: the first word and whole words from the end, which tell a sweep's runs apart.
+    assert slugify(long, 40) == "yuzh98-round-extracted-run2-r16-seed43"
+    assert (
+        slugify(long, 80) == "yuzh98-finetune-gsm8k-results-first-round-extracted-run2-r16-seed43"
+    )
+    assert slugify("a" * 50, 10) == "a" * 10  # one word: cut
 
 
 def test_status_transitions_and_atomic_yaml(tmp_path: Path) -> None:

@@ -47,9 +47,22 @@ def validate_run_id(run_id: str) -> str:
 
 
 def slugify(text: str, max_len: int = 40) -> str:
-    """Turn a model or config name into something usable inside a run id."""
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return (slug or "run")[:max_len].strip("-") or "run"
+    """Turn a model or config name into something usable inside a run id.
+
+    A name too long keeps its first word and as many whole words from its end as fit: the
+    end is what tells sibling runs apart (`…_run2_r16_seed43`), and cutting the tail off
+    gave every run of a sweep the same id but for a `-2`, `-3` suffix."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "run"
+    if len(slug) <= max_len:
+        return slug
+    words = slug.split("-")
+    head, tail = words[0], words[1:]
+    kept: list[str] = []
+    while tail and len(head) + len("-".join([tail[-1], *kept])) + 1 <= max_len:
+        kept.insert(0, tail.pop())
+    if not kept:  # not even one end word fits beside the first: the plain cut
+        return slug[:max_len].strip("-") or "run"
+    return "-".join([head, *kept])
 
 
 def now_iso() -> str:
