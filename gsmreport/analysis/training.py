@@ -91,6 +91,18 @@ def series(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
     )
 
 
+def finite_series(frame: pl.DataFrame, split: str, metric: str, *extra: str) -> pl.DataFrame:
+    """(step, `extra` columns, value) of one metric's finite values, sorted by step: the
+    points every chart draws and every smoothed or fitted figure is computed from."""
+    return (
+        frame.filter(
+            (pl.col("split") == split) & (pl.col("metric") == metric) & pl.col("value").is_finite()
+        )
+        .select("step", *extra, "value")
+        .sort("step")
+    )
+
+
 def drop_pct(first: float, final: float) -> float | None:
     """How much a curve fell from its first to its final value, in % of the first."""
     return (first - final) / first * 100 if first else None
@@ -122,7 +134,7 @@ def summarize_curve(
         return None
     smoothed = None
     if stat.finite >= MIN_SMOOTH_POINTS:
-        finite = series(frame, split, metric).filter(pl.col("value").is_finite())
+        finite = finite_series(frame, split, metric)
         steps = finite.get_column("step").to_list()
         smoothed = smooth(steps, finite.get_column("value").to_list())
     e_first = e_final = e_low = None

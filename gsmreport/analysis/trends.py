@@ -17,7 +17,7 @@ import polars as pl
 from gsmreport.analysis.series_stats import Point
 from gsmreport.analysis.smoothing import smooth
 from gsmreport.analysis.stats import linear_fit
-from gsmreport.analysis.training import series
+from gsmreport.analysis.training import finite_series
 
 MIN_TREND_POINTS = 5
 MIN_EVAL_POINTS = 3
@@ -110,7 +110,7 @@ class Overfit:
 
 
 def _finite(frame: pl.DataFrame, split: str, metric: str) -> tuple[list[int], list[float]]:
-    data = series(frame, split, metric).filter(pl.col("value").is_finite())
+    data = finite_series(frame, split, metric)
     return data.get_column("step").to_list(), data.get_column("value").to_list()
 
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from gsmreport.analysis.breakdown import MAX_STEP_BUCKET, UNKNOWN_STEPS, Bucket
 from gsmreport.analysis.smoothing import smooth
-from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, series
+from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, finite_series
 from gsmreport.core.decimate import MAX_POINTS, minmax_decimate
 
 WIDTH, HEIGHT = 560, 260
@@ -36,7 +36,7 @@ Rows = list[dict[str, Any]]
 
 
 def finite(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
-    return series(frame, split, metric).filter(pl.col("value").is_finite())
+    return finite_series(frame, split, metric)
 
 
 def points(

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from gsmreport import __version__
 from gsmreport.analysis.compare_runs import RunData, load_run
 from gsmreport.analysis.smoothing import SMOOTHING_METHOD
-from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
+from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, finite_series
 from gsmreport.core.fmt import num, pct
 from gsmreport.core.fsutil import atomic_write_bytes
 from gsmreport.core.runs import RunStore
@@ -42,14 +40,7 @@ from gsmreport.report.render import generated_at, write_documents
 def _loss_curves(runs: Sequence[RunData]) -> tuple[list[LossCurve], str]:
     """Finite training losses per run, against the epoch when every run logged one (runs with
     different batch sizes line up by epoch, not by step), else against the optimizer step."""
-    frames = [
-        r.frame.filter(
-            (pl.col("split") == "train")
-            & (pl.col("metric") == "loss")
-            & pl.col("value").is_finite()
-        ).sort("step")
-        for r in runs
-    ]
+    frames = [finite_series(r.frame, "train", "loss", "epoch") for r in runs]
     by_epoch = all(f.height and f.get_column("epoch").null_count() == 0 for f in frames if f.height)
     by_epoch = by_epoch and any(f.height for f in frames)
     column = "epoch" if by_epoch else "step"

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
-
 from gsmreport.analysis.compare_runs import RunData
 from gsmreport.analysis.run_setup import EvalSetup, TrainingSetup, eval_setup, training_setup
+from gsmreport.analysis.training import finite_series
 from gsmreport.core.fmt import duration, pct, usd
 from gsmreport.report.charts import Chart, render_chart
 from gsmreport.report.compare_charts import _thin, overlay_spec
@@ -190,9 +189,7 @@ def eval_loss_chart(runs: Sequence[RunData]) -> Chart | None:
     logged one. Against the optimizer step, as the runs logged it."""
     rows: list[dict[str, Any]] = []
     for run in runs:
-        frame = run.frame.filter(
-            (pl.col("split") == "eval") & (pl.col("metric") == "loss") & pl.col("value").is_finite()
-        ).sort("step")
+        frame = finite_series(run.frame, "eval", "loss")
         if frame.height:
             xs = [float(x) for x in frame.get_column("step")]
             ys = frame.get_column("value").to_list()
