@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from gsmreport.analysis.series_stats import all_series
 from gsmreport.analysis.system import SYSTEM_SPLIT
 
 LABELS: dict[str, str] = {
@@ -92,15 +93,8 @@ class _Facts:
         n_evaluations: int,
         logged: Iterable[tuple[str, str]] | None = None,
     ) -> None:
-        if logged is None:  # lazy: filter, projection and unique in one pass
-            logged = (
-                frame.lazy()
-                .filter(pl.col("split") != SYSTEM_SPLIT)
-                .select("split", "metric")
-                .unique()
-                .collect()
-                .iter_rows()
-            )
+        if logged is None:  # the series the run's analysis lists (analysis.series_stats)
+            logged = ((s.split, s.metric) for s in all_series(frame))
         self.series = {(s, m) for s, m in logged if s != SYSTEM_SPLIT}
         self.metrics = {m for _, m in self.series}
         self.train_rows = any(s == "train" for s, _ in self.series)
@@ -286,8 +280,8 @@ def detect_kind(
 ) -> RunKind:
     """The run's kind by the first rule of KINDS with evidence; `run_kind` is run.yaml's kind
     (train | eval | imported), `n_evaluations` how many evaluations the run folder holds,
-    `logged` the table's (split, metric) pairs when the caller has them (else read from
-    `frame`)."""
+    `logged` the table's (split, metric) pairs when the caller has them (RunAnalysis's
+    series statistics; else they are computed from `frame`)."""
     facts = _Facts(frame, config, run_kind=run_kind, n_evaluations=n_evaluations, logged=logged)
     # LLaMA-Factory's `stage` names the trainer itself: it outranks what the keys suggest
     # (its reward-model log writes `accuracy`, read as DPO's rewards/accuracies).

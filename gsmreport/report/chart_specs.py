@@ -35,10 +35,6 @@ _COLORS = {
 Rows = list[dict[str, Any]]
 
 
-def finite(frame: pl.DataFrame, split: str, metric: str) -> pl.DataFrame:
-    return finite_series(frame, split, metric)
-
-
 def points(
     data: pl.DataFrame, label: str, values: list[float] | None = None, limit: int = MAX_POINTS
 ) -> Rows:
@@ -131,7 +127,7 @@ def _layered_skeleton(
 
 
 def loss_spec(frame: pl.DataFrame) -> dict[str, Any] | None:
-    train, evaluation = finite(frame, "train", "loss"), finite(frame, "eval", "loss")
+    train, evaluation = finite_series(frame, "train", "loss"), finite_series(frame, "eval", "loss")
     if train.height == 0 and evaluation.height == 0:
         return None
     rows = points(train, "train loss")
@@ -146,7 +142,7 @@ def loss_spec(frame: pl.DataFrame) -> dict[str, Any] | None:
 
 def learning_rate_spec(frame: pl.DataFrame) -> dict[str, Any] | None:
     """The schedule as the trainer logged it: it explains bends in the loss (warm-up, decay)."""
-    data = finite(frame, "train", "learning_rate")
+    data = finite_series(frame, "train", "learning_rate")
     if data.height == 0:
         return None
     # Short: the schedule's shape is the message, and the page keeps room for the loss.
@@ -154,8 +150,8 @@ def learning_rate_spec(frame: pl.DataFrame) -> dict[str, Any] | None:
 
 
 def token_accuracy_spec(frame: pl.DataFrame) -> dict[str, Any] | None:
-    train = finite(frame, "train", "mean_token_accuracy")
-    evaluation = finite(frame, "eval", "mean_token_accuracy")
+    train = finite_series(frame, "train", "mean_token_accuracy")
+    evaluation = finite_series(frame, "eval", "mean_token_accuracy")
     if train.height == 0 and evaluation.height == 0:
         return None
     rows = points(train, "train") + points(evaluation, "eval")

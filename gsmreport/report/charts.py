@@ -18,10 +18,9 @@ import vl_convert as vlc
 
 from gsmreport.analysis.breakdown import Bucket
 from gsmreport.analysis.smoothing import MIN_SMOOTH_POINTS, smooth
-from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL
+from gsmreport.analysis.training import TOKEN_ACCURACY_LABEL, finite_series
 from gsmreport.core.decimate import MAX_POINTS
 from gsmreport.report.chart_specs import (
-    finite,
     learning_rate_spec,
     loss_spec,
     step_accuracy_spec,
@@ -53,7 +52,7 @@ def render_chart(name: str, title: str, spec: dict[str, Any], caption: str = "")
 
 def _thinned(frame: pl.DataFrame, metrics: Sequence[tuple[str, str]]) -> str:
     """The caption's note on decimation, when any drawn series had more points than drawn."""
-    longest = max((finite(frame, split, m).height for split, m in metrics), default=0)
+    longest = max((finite_series(frame, split, m).height for split, m in metrics), default=0)
     if longest <= MAX_POINTS:
         return ""
     return (
@@ -64,11 +63,11 @@ def _thinned(frame: pl.DataFrame, metrics: Sequence[tuple[str, str]]) -> str:
 
 
 def _missing(frame: pl.DataFrame, split: str, metric: str, what: str) -> str:
-    return "" if finite(frame, split, metric).height else f" {what}: not measured."
+    return "" if finite_series(frame, split, metric).height else f" {what}: not measured."
 
 
 def _smoothing_note(frame: pl.DataFrame) -> str:
-    train = finite(frame, "train", "loss")
+    train = finite_series(frame, "train", "loss")
     smoothed = smooth(train.get_column("step").to_list(), train.get_column("value").to_list())
     if smoothed is None:
         return f" No smoothed line: fewer than {MIN_SMOOTH_POINTS} training-loss points."
@@ -86,7 +85,7 @@ def training_charts(frame: pl.DataFrame) -> dict[str, Chart]:
         caption = (
             "Training loss as logged at each step (solid) and the eval loss (dashed, with"
             " points)."
-            + (_smoothing_note(frame) if finite(frame, "train", "loss").height else "")
+            + (_smoothing_note(frame) if finite_series(frame, "train", "loss").height else "")
             + _missing(frame, "train", "loss", "Training loss")
             + _missing(frame, "eval", "loss", "Eval loss")
             + _thinned(frame, [("train", "loss"), ("eval", "loss")])
