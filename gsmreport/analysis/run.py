@@ -83,6 +83,7 @@ from gsmreport.analysis.trends import LearningCurve, learning_curve
 from gsmreport.core.errors import GsmReportError
 from gsmreport.core.runs import RunRecord
 from gsmreport.ingest.console import read_console
+from gsmreport.ingest.schema import SeriesLayout
 
 
 @dataclass(frozen=True)
@@ -153,10 +154,17 @@ class RunAnalysis:
     (evaluations with their failure categories, the learning-curve trend) are computed on
     first use and kept, so a caller that wants only the headline pays only for it."""
 
-    def __init__(self, run_dir: Path, record: RunRecord, frame: pl.DataFrame) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        record: RunRecord,
+        frame: pl.DataFrame,
+        layout: SeriesLayout | None = None,
+    ) -> None:
         self.run_dir = run_dir
         self.record = record
         self.frame = frame
+        self._layout = layout  # the frame's series per row, when its builder knew them
 
     @property
     def id(self) -> str:
@@ -299,7 +307,7 @@ class RunAnalysis:
     def series(self) -> tuple[SeriesStats, ...]:
         """Every logged (split, metric) with count and first/min/max/final: the one place
         the end points of every curve are decided (analysis.series_stats)."""
-        return all_series(self.frame)
+        return all_series(self.frame, self._layout)
 
     @cached_property
     def series_index(self) -> dict[tuple[str, str], SeriesStats]:
@@ -367,9 +375,15 @@ class RunAnalysis:
 
 
 def analyse_run(
-    run_dir: Path, record: RunRecord, *, rebuild: bool = False, frame: pl.DataFrame | None = None
+    run_dir: Path,
+    record: RunRecord,
+    *,
+    rebuild: bool = False,
+    frame: pl.DataFrame | None = None,
+    layout: SeriesLayout | None = None,
 ) -> RunAnalysis:
-    """The analysis of one run folder; `frame` when the caller already holds its metric rows."""
+    """The analysis of one run folder; `frame` when the caller already holds its metric rows,
+    with `layout` when it also knows each row's series (the importer's numpy build)."""
     if frame is None:
-        frame = metrics_frame(run_dir, record.id, rebuild=rebuild)
-    return RunAnalysis(run_dir, record, frame)
+        frame, layout = metrics_frame(run_dir, record.id, rebuild=rebuild), None
+    return RunAnalysis(run_dir, record, frame, layout)

@@ -3,8 +3,9 @@
 The one place a series' end points are decided: the report's training table, its "All logged
 series" table, the throughput figures, the task metrics and the headline that `runs`, the TUI
 and the gates show all read them from here, so no two surfaces can disagree about a run's
-final loss. One grouped query serves them all: every polars query costs ~0.1–0.3 ms of
-planning whatever the table's size, which is most of summarising a run at import.
+final loss. One vectorised numpy pass serves them all, over the rows grouped by series: a
+polars query costs ~0.1–0.3 ms of planning whatever the table's size, and at import, where
+the numpy build already knows each row's series (`SeriesLayout`), even the grouping is free.
 
 Non-finite values (NaN, ±inf) are counted but left out of first/min/max/final; a series whose
 values are all non-finite has no points at all.
@@ -15,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
+
+from gsmreport.ingest.schema import SeriesLayout
 
 
 @dataclass(frozen=True)
@@ -45,65 +49,117 @@ SeriesIndex = Mapping[tuple[str, str], SeriesStats]
 _SPLIT_ORDER = {"eval": 0, "test": 1, "train": 2, "system": 3}
 
 
-def all_series(frame: pl.DataFrame) -> tuple[SeriesStats, ...]:
-    """Every (split, metric) of the table, eval/test first, then train, then system."""
+def all_series(frame: pl.DataFrame, layout: SeriesLayout | None = None) -> tuple[SeriesStats, ...]:
+    """Every (split, metric) of the table, eval/test first, then train, then system.
+
+    `layout`: which series each row belongs to, when the caller built the table and knows
+    (the importer: its numpy build has the codes at hand); else read from the table."""
     if frame.height == 0:
         return ()
     steps = frame.get_column("step")
     if not steps.is_sorted():  # the stored table is sorted by step; a hand-built one may not be
         frame = frame.sort("step", maintain_order=True)
-    # Non-finite values become nulls once, so each aggregation skips them by itself
-    # (~0.4 ms less than filtering inside every aggregation, for a 12,000-row run).
-    value, step = pl.col("value"), pl.col("step")
-    finite_step = step.filter(value.is_not_null())
-    grouped = (
-        frame.lazy()
-        .select("split", "metric", "step", pl.when(value.is_finite()).then(value).alias("value"))
-        .group_by("split", "metric")
-        .agg(
-            pl.len().alias("count"),
-            value.null_count().alias("non_finite"),
-            value.drop_nulls().first().alias("first"),
-            finite_step.first().alias("first_step"),
-            value.min().alias("min"),
-            step.get(value.arg_min()).alias("min_step"),  # arg_min: the earliest on a tie
-            value.max().alias("max"),
-            step.get(value.arg_max()).alias("max_step"),
-            value.drop_nulls().last().alias("final"),
-            finite_step.last().alias("final_step"),
-            step.max().alias("last_step"),
+        layout = None  # its codes follow the unsorted rows
+    grouped = _grouped(frame, layout) if layout is not None else None
+    if grouped is None:  # no layout, or one that does not describe this table
+        grouped = _grouped(frame, None)
+    assert grouped is not None  # a layout read from the table always fits it
+    names, order, starts = grouped
+    step = frame.get_column("step").cast(pl.Int64).to_numpy()[order]
+    value = frame.get_column("value").cast(pl.Float64).to_numpy()[order]  # a null: NaN
+    return _sorted(_stats(names, starts, step, value))
+
+
+def _grouped(
+    frame: pl.DataFrame, layout: SeriesLayout | None
+) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray] | None:
+    """(each series' names, the rows grouped by series in step order, where each group
+    starts), from `layout` or else from the table itself; None when `layout` does not fit
+    the table (a row count or a series' names that differ: a stale layout)."""
+    if layout is None:
+        # Each row's series as the rank of its (split, metric) among the table's pairs.
+        ranks = frame.select(pl.struct("split", "metric").rank("dense")).to_series()
+        codes = ranks.to_numpy()
+    elif len(layout.codes) == frame.height:
+        codes = layout.codes
+    else:
+        return None
+    # A stable sort keeps step order within each series; on 16-bit codes numpy sorts by
+    # radix, ~3x faster than on int64.
+    narrow = codes.astype(np.int16) if len(codes) and int(codes.max()) < 2**15 else codes
+    order = np.argsort(narrow, kind="stable")
+    code = codes[order]
+    starts = np.flatnonzero(np.append(True, code[1:] != code[:-1]))
+    split, metric = frame.get_column("split"), frame.get_column("metric")
+    names = [(split[row], metric[row]) for row in order[starts].tolist()]
+    if layout is not None:
+        used = code[starts].tolist()
+        if used[0] < 0 or used[-1] >= len(layout.names):
+            return None
+        if names != [layout.names[c] for c in used]:
+            return None
+    return names, order, starts
+
+
+def _stats(
+    names: list[tuple[str, str]], starts: np.ndarray, step: np.ndarray, value: np.ndarray
+) -> list[SeriesStats]:
+    """The statistics of every series from its rows, grouped by series (each group from
+    `starts` on) and in step order within it. Vectorised over the series: a polars grouped
+    query costs ~1 ms of planning and aggregating per run, this ~0.1 ms."""
+    ends = np.append(starts[1:], len(step))
+    count = ends - starts
+    last_step = np.maximum.reduceat(step, starts)
+    finite = np.isfinite(value)
+    finite_count = np.add.reduceat(finite, starts)
+    fstep, fvalue = step[finite], value[finite]
+    # Per series, the index range of its finite rows (empty where it has none).
+    hi = np.cumsum(finite_count)
+    lo = hi - finite_count
+    has = finite_count > 0
+    at_min = _first_at(fvalue, lo, hi, has, np.minimum)
+    at_max = _first_at(fvalue, lo, hi, has, np.maximum)
+    # Each series' four points (first, min, max, final) gathered in one go: indexing numpy
+    # element by element costs more than all the arithmetic above. A series without finite
+    # values gets none (its clipped indices are never read).
+    at = np.stack([lo, at_min, at_max, hi - 1], axis=1).clip(0, max(len(fvalue) - 1, 0))
+    nothing = [[0.0] * 4] * len(names)
+    values = fvalue[at].tolist() if len(fvalue) else nothing
+    steps = fstep[at].tolist() if len(fvalue) else nothing
+    out = []
+    for (split, metric), n, n_finite, last, vs, ss in zip(
+        names, count.tolist(), finite_count.tolist(), last_step.tolist(), values, steps, strict=True
+    ):
+        first, low, high, final = (
+            (Point(v, int(s)) for v, s in zip(vs, ss, strict=True))
+            if n_finite
+            else (None, None, None, None)
         )
-        .collect()
-    )
-    out = [
-        SeriesStats(
-            split=split,
-            metric=metric,
-            count=count,
-            non_finite=non_finite,
-            first=_point(first, first_step),
-            min=_point(low, low_step),
-            max=_point(high, high_step),
-            final=_point(final, final_step),
-            last_step=int(last_step),
-        )
-        for (
-            split,
-            metric,
-            count,
-            non_finite,
-            first,
-            first_step,
-            low,
-            low_step,
-            high,
-            high_step,
-            final,
-            final_step,
-            last_step,
-        ) in grouped.iter_rows()
-    ]
-    return tuple(sorted(out, key=lambda s: (_SPLIT_ORDER.get(s.split, 4), s.split, s.metric)))
+        out.append(SeriesStats(split, metric, n, n - n_finite, first, low, high, final, last))
+    return out
+
+
+def _first_at(
+    value: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    has: np.ndarray,
+    extreme: np.ufunc,
+) -> np.ndarray:
+    """Per series, the index of the first row (earliest step) holding its extreme value."""
+    out = np.zeros(len(lo), dtype=np.int64)
+    if not has.any():
+        return out
+    starts = lo[has]
+    best = extreme.reduceat(value, starts)
+    per_row = np.repeat(best, hi[has] - starts)  # finite rows are contiguous per series
+    hits = np.flatnonzero(value == per_row)
+    out[has] = hits[np.searchsorted(hits, starts)]
+    return out
+
+
+def _sorted(stats: list[SeriesStats]) -> tuple[SeriesStats, ...]:
+    return tuple(sorted(stats, key=lambda s: (_SPLIT_ORDER.get(s.split, 4), s.split, s.metric)))
 
 
 def index_series(series: Iterable[SeriesStats]) -> dict[tuple[str, str], SeriesStats]:

@@ -17,6 +17,8 @@ from gsmreport.core.runs import RunRecord
 if TYPE_CHECKING:
     import polars as pl
 
+    from gsmreport.ingest.schema import SeriesLayout
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -49,23 +51,32 @@ class RunSummary:
     source: str | None = None  # what an imported run was read from (trainer_state, wandb, …)
 
 
-def summarize(run_dir: Path, record: RunRecord, frame: pl.DataFrame | None = None) -> RunSummary:
+def summarize(
+    run_dir: Path,
+    record: RunRecord,
+    frame: pl.DataFrame | None = None,
+    layout: SeriesLayout | None = None,
+) -> RunSummary:
     """The headline of the run's analysis; reads, never writes. `frame`: the run's metric
-    rows when the caller holds them (the importer), else read from metrics.parquet."""
+    rows when the caller holds them (the importer), else read from metrics.parquet; `layout`:
+    which series each of its rows belongs to, when the caller knows (series_stats)."""
     from gsmreport.analysis.run import analyse_run  # run.py imports RunSummary from here
 
-    return analyse_run(run_dir, record, frame=frame).headline()
+    return analyse_run(run_dir, record, frame=frame, layout=layout).headline()
 
 
 def summarize_safe(
-    run_dir: Path, record: RunRecord, frame: pl.DataFrame | None = None
+    run_dir: Path,
+    record: RunRecord,
+    frame: pl.DataFrame | None = None,
+    layout: SeriesLayout | None = None,
 ) -> RunSummary:
     """`summarize`, or the run.yaml fields alone when a results file is malformed.
 
     One broken evaluation file must not hide a run from the list.
     """
     try:
-        return summarize(run_dir, record, frame)
+        return summarize(run_dir, record, frame, layout)
     except (GsmReportError, KeyError, TypeError, ValueError, OSError):
         return RunSummary(
             id=record.id,

@@ -22,6 +22,8 @@ from gsmreport.core.runs import RunRecord
 if TYPE_CHECKING:
     import polars as pl
 
+    from gsmreport.ingest.schema import SeriesLayout
+
 CACHE = ".summary.json"
 _INPUTS = ("run.yaml", "metrics.parquet", "metrics.jsonl", "trainer_state.json")
 _FORMAT = 5  # bump when RunSummary or summarize() changes meaning (5: kind, scores, steps)
@@ -87,16 +89,19 @@ def cached_summary(run_dir: Path, record: RunRecord) -> RunSummary:
     return summary
 
 
-def cache_summary_of(run_dir: Path, record: RunRecord, frame: pl.DataFrame) -> RunSummary:
+def cache_summary_of(
+    run_dir: Path, record: RunRecord, frame: pl.DataFrame, layout: SeriesLayout | None = None
+) -> RunSummary:
     """Compute and cache the headline of a run just written whose metric rows the caller
-    holds (the importer): the very analysis `cached_summary` runs, without reading the table
-    back from metrics.parquet. `frame` must be what metrics.parquet now holds.
+        holds (the importer): the very analysis `cached_summary` runs, without reading the table
+        back from metrics.parquet. `frame` must be what metrics.parquet now holds; `layout`, its
+    rows' series when the reader's build knows them (series_stats groups by it).
 
-    Written in place, not through a temp file and a rename: the importer calls this on its
-    private folder before renaming it into the runs folder, and a damaged cache would only
-    be recomputed."""
+        Written in place, not through a temp file and a rename: the importer calls this on its
+        private folder before renaming it into the runs folder, and a damaged cache would only
+        be recomputed."""
     key = _key(input_stamps(run_dir))
-    summary = summarize_safe(run_dir, record, frame)
+    summary = summarize_safe(run_dir, record, frame, layout)
     with contextlib.suppress(OSError):
         data = {"key": key, "summary": dataclasses.asdict(summary)}
         (run_dir / CACHE).write_text(json.dumps(data))

@@ -273,7 +273,7 @@ def _write_run(job: Job, data: SourceData) -> bool:
         # Summarise now, on this worker, from the table in hand (reading metrics.parquet back
         # would cost as much again), so that listing many imported runs reads only small
         # caches. Before the rename: the files' mtimes, the cache's key, survive it.
-        cache_summary_of(tmp, record, frame)
+        cache_summary_of(tmp, record, frame, data.layout)
         _swap_in(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -47,6 +48,25 @@ _ALIASES = {
 _SPLIT_PREFIXES = (("eval_", "eval"), ("eval/", "eval"), ("test_", "test"), ("test/", "test"))
 
 _Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SeriesLayout:
+    """Which series each row of a metrics table belongs to: row i is `names[codes[i]]`,
+    a (split, metric) pair. The numpy build knows it for free; analysis.series_stats groups
+    by it instead of asking polars to group the table again."""
+
+    names: tuple[tuple[str, str], ...]
+    codes: np.ndarray  # int64, one per row
+
+
+class BuiltTable(NamedTuple):
+    """A metrics table built from a log history, the indices of the entries that gave it
+    rows, and its layout when the build knows it."""
+
+    frame: pl.DataFrame
+    rows: set[int]
+    layout: SeriesLayout | None = None
 
 
 def empty_frame() -> pl.DataFrame:
@@ -184,9 +204,7 @@ def _column_kind(values: list[Any]) -> str:
     return "mixed"
 
 
-def frame_from_logs(
-    logs: list[Any], *, source: str, run_id: str = ""
-) -> tuple[pl.DataFrame, set[int]] | None:
+def frame_from_logs(logs: list[Any], *, source: str, run_id: str = "") -> BuiltTable | None:
     """`rows_from_log` over every dict of `logs`, built column-wise; also the indices of the
     entries that produced at least one row.
 
@@ -211,14 +229,14 @@ def frame_from_logs(
         return None
     step_key = "step" if "step" in columns else "global_step" if "global_step" in columns else None
     if step_key is None or kinds[step_key] != "number":
-        return empty_frame(), set()
+        return BuiltTable(empty_frame(), set())
     metrics = {
         key: names
         for key, names in ((k, canonical(k)) for k in columns if kinds[k] == "number")
         if names is not None
     }
     if not metrics:
-        return empty_frame(), set()
+        return BuiltTable(empty_frame(), set())
     epoch = columns.get("epoch") if kinds.get("epoch") == "number" else None
     return _long_table(columns, step_key, epoch, metrics, n, source=source, run_id=run_id)
 
@@ -232,7 +250,7 @@ def _long_table(
     *,
     source: str,
     run_id: str,
-) -> tuple[pl.DataFrame, set[int]]:
+) -> BuiltTable:
     """The long table from number columns, in numpy: no per-value Python and one sort.
 
     np.nonzero over the (entry × key) presence matrix lists values entry by entry, key by key
@@ -283,7 +301,7 @@ def long_table_from_wide(
     *,
     source: str,
     run_id: str,
-) -> tuple[pl.DataFrame, set[int]]:
+) -> BuiltTable:
     """The long table from an all-Float64 frame of one row per log entry, whose `step` and
     `epoch` columns place each entry and whose `metrics` columns, (column, (split, metric)) in
     log key order, hold the values; also the indices of the entries that produced a row."""
@@ -309,7 +327,7 @@ def long_table_from_matrix(
     *,
     source: str,
     run_id: str,
-) -> tuple[pl.DataFrame, set[int]]:
+) -> BuiltTable:
     """`long_table_from_wide` on (entry × key) matrices of values and of presence, the keys
     given by column index.
 
@@ -336,7 +354,8 @@ def long_table_from_matrix(
     step_of, rank, entry, key_index = step_of[order], rank[order], entry[order], key_index[order]
     last = np.ones(len(step_of), dtype=bool)
     last[:-1] = (step_of[1:] != step_of[:-1]) | (rank[1:] != rank[:-1])
-    kept_rank = pl.Series(rank[last])
+    codes = rank[last]
+    kept_rank = pl.Series(codes)
     kept = int(last.sum())
     epoch_of = epochs[entry[last]]
     epoch_of = np.where(np.isfinite(epoch_of), epoch_of, np.nan)  # ±inf and NaN: no epoch
@@ -354,4 +373,5 @@ def long_table_from_matrix(
     )
     used = np.zeros(n, dtype=bool)
     used[entry] = True
-    return frame, set(np.flatnonzero(used).tolist())
+    layout = SeriesLayout(tuple(names), codes)
+    return BuiltTable(frame, set(np.flatnonzero(used).tolist()), layout)

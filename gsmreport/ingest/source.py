@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import polars as pl
 
+from gsmreport.ingest.schema import SeriesLayout
+
 SourceKind = Literal[
     "trainer_state",
     "wandb",
@@ -67,3 +69,7 @@ class SourceData:
     name: str | None = None  # the source's own run name, if it has one
     evals: list[ImportedEval] = field(default_factory=list)
     console: str | None = None  # the run's console output, kept as logs/console.log
+    # Which series each row of `frame` belongs to, when the reader's build knows it (the
+    # numpy build does): the headline summary at import then groups by it. A reader that
+    # changes `frame` afterwards must drop it (series_stats also checks that it fits).
+    layout: SeriesLayout | None = None
