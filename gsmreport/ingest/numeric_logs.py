@@ -92,9 +92,7 @@ def _matrices(
     return values, present
 
 
-def frame_from_numeric_logs(
-    logs: list[Any], *, source: str, run_id: str = ""
-) -> BuiltTable | None:
+def frame_from_numeric_logs(logs: list[Any], *, source: str, run_id: str = "") -> BuiltTable | None:
     """What `schema.frame_from_logs` returns for `logs`, or None when an entry is not a dict
     of numbers (the caller then takes that slower path)."""
     if not logs or set(map(type, logs)) != {dict}:

@@ -355,18 +355,25 @@ def long_table_from_matrix(
     last = np.ones(len(step_of), dtype=bool)
     last[:-1] = (step_of[1:] != step_of[:-1]) | (rank[1:] != rank[:-1])
     codes = rank[last]
-    kept_rank = pl.Series(codes)
     kept = int(last.sum())
     epoch_of = epochs[entry[last]]
     epoch_of = np.where(np.isfinite(epoch_of), epoch_of, np.nan)  # ±inf and NaN: no epoch
+    # Both name columns in one frame gather (a Series.gather goes through an expression:
+    # ~2.5x slower on a small run's table).
+    split, metric = pl.DataFrame(
+        [
+            pl.Series("split", [split for split, _ in names], dtype=pl.String),
+            pl.Series("metric", [m for _, m in names], dtype=pl.String),
+        ]
+    )[pl.Series(codes)]
     frame = pl.DataFrame(
         [
             pl.Series("run_id", [run_id], dtype=pl.String).new_from_index(0, kept),
             pl.Series("source", [source], dtype=pl.String).new_from_index(0, kept),
             pl.Series("step", step_of[last], dtype=pl.Int64),
             pl.Series("epoch", epoch_of, dtype=pl.Float64, nan_to_null=True),
-            pl.Series("split", [split for split, _ in names], dtype=pl.String).gather(kept_rank),
-            pl.Series("metric", [m for _, m in names], dtype=pl.String).gather(kept_rank),
+            split,
+            metric,
             pl.Series("value", matrix[entry[last], key_index[last]], dtype=pl.Float64),
             pl.Series("wall_time", [None], dtype=pl.Float64).new_from_index(0, kept),
         ]
