@@ -15,7 +15,15 @@
 # Prepare the folder on a machine with network, with the same Python version:
 #   pip download --dest wheels trl datasets typer pydantic pyyaml polars orjson jinja2 scipy
 # (it fetches their dependencies too: delete the torch and nvidia-* wheels, the GPU machine
-# has its own).
+# has its own). All of that is ~210 MB without torch, too much to carry to a lent machine
+# (64 MiB). The image this workplace lends (Python 3.12, with pandas, pyarrow, scipy, jinja2,
+# pyyaml, typer, rich, fsspec and xxhash already) lacks only these, 57 MB measured:
+#   pip download --dest wheels --no-deps --only-binary=:all: --python-version 3.12 \
+#     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+#     --platform manylinux_2_17_x86_64 trl datasets polars polars-runtime-32 orjson \
+#     pydantic pydantic-core annotated-types typing-inspection dill multiprocess
+# (pydantic and pydantic-core come as a matched pair: download them together). A wheels/
+# folder at the repo root is untracked and not ignored, so the device tool carries it.
 #
 # Usage: benchmarks/gpu.sh [--dry-run] [--wheels DIR]
 #   --dry-run    check the device and the packages, print the plan, run nothing (works on a
