@@ -9,6 +9,7 @@ is how the statistics were computed before.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -155,3 +156,29 @@ def test_a_layout_that_does_not_fit_the_table_is_not_used() -> None:
     short = SeriesLayout((("eval", "loss"), ("train", "loss")), np.array([1, 1]))
     assert all_series(frame, swapped) == truth
     assert all_series(frame, short) == truth
+
+
+def test_trainer_state_reader_hands_the_importer_a_layout_that_fits(tmp_path: Path) -> None:
+    """The importer's headline groups by the reader's layout: it must describe the very
+    table the reader returns (and so what metrics.parquet holds)."""
+    from gsmreport.ingest import trainer_state
+    from tests.run_fixtures import write_trainer_state
+
+    write_trainer_state(tmp_path / "out")
+    data = trainer_state.read(tmp_path / "out")
+    assert data.layout is not None
+    assert len(data.layout.codes) == data.frame.height
+    rows = data.frame.select("split", "metric").rows()
+    assert rows == [data.layout.names[code] for code in data.layout.codes.tolist()]
+    assert all_series(data.frame, data.layout) == _oracle(data.frame)
+
+
+def test_a_row_without_a_step_is_left_out() -> None:
+    frame = _table([(1, "train", "loss", 2.0), (2, "train", "loss", 1.0)])
+    with_null = pl.concat(
+        [frame, frame.head(1).with_columns(pl.lit(None).cast(pl.Int64).alias("step"))]
+    )
+    assert all_series(with_null) == all_series(frame)
+    assert (
+        all_series(with_null.head(1).with_columns(pl.lit(None).cast(pl.Int64).alias("step"))) == ()
+    )

@@ -57,7 +57,11 @@ def all_series(frame: pl.DataFrame, layout: SeriesLayout | None = None) -> tuple
     if frame.height == 0:
         return ()
     steps = frame.get_column("step")
-    if not steps.is_sorted():  # the stored table is sorted by step; a hand-built one may not be
+    if steps.null_count():  # a row without a step sits on no curve (none is stored so)
+        frame, layout = frame.filter(pl.col("step").is_not_null()), None
+        if frame.height == 0:
+            return ()
+    if not frame.get_column("step").is_sorted():  # stored tables are; a hand-built may not be
         frame = frame.sort("step", maintain_order=True)
         layout = None  # its codes follow the unsorted rows
     grouped = _grouped(frame, layout) if layout is not None else None
