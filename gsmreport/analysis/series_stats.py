@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -64,45 +65,46 @@ def all_series(frame: pl.DataFrame, layout: SeriesLayout | None = None) -> tuple
     if not frame.get_column("step").is_sorted():  # stored tables are; a hand-built may not be
         frame = frame.sort("step", maintain_order=True)
         layout = None  # its codes follow the unsorted rows
-    grouped = _grouped(frame, layout) if layout is not None else None
-    if grouped is None:  # no layout, or one that does not describe this table
-        grouped = _grouped(frame, None)
-    assert grouped is not None  # a layout read from the table always fits it
-    names, order, starts = grouped
-    step = frame.get_column("step").cast(pl.Int64).to_numpy()[order]
-    value = frame.get_column("value").cast(pl.Float64).to_numpy()[order]  # a null: NaN
-    return _sorted(_stats(names, starts, step, value))
+    groups = (_by_layout(frame, layout) if layout is not None else None) or _by_table(frame)
+    step = frame.get_column("step").cast(pl.Int64).to_numpy()[groups.order]
+    value = frame.get_column("value").cast(pl.Float64).to_numpy()[groups.order]  # null: NaN
+    return _sorted(_stats(groups.names, groups.starts, step, value))
 
 
-def _grouped(
-    frame: pl.DataFrame, layout: SeriesLayout | None
-) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray] | None:
-    """(each series' names, the rows grouped by series in step order, where each group
-    starts), from `layout` or else from the table itself; None when `layout` does not fit
-    the table (a row count or a series' names that differ: a stale layout)."""
-    if layout is None:
-        # Each row's series as the rank of its (split, metric) among the table's pairs.
-        ranks = frame.select(pl.struct("split", "metric").rank("dense")).to_series()
-        codes = ranks.to_numpy()
-    elif len(layout.codes) == frame.height:
-        codes = layout.codes
-    else:
+class _Groups(NamedTuple):
+    names: list[tuple[str, str]]  # each series' (split, metric), read from the table
+    order: np.ndarray  # the rows, grouped by series, in step order within each
+    starts: np.ndarray  # where each series' rows start in `order`
+    codes: list[int]  # each series' code
+
+
+def _by_table(frame: pl.DataFrame) -> _Groups:
+    """Each row's series as the rank of its (split, metric) among the table's pairs."""
+    ranks = frame.select(pl.struct("split", "metric").rank("dense")).to_series()
+    return _group(frame, ranks.to_numpy())
+
+
+def _by_layout(frame: pl.DataFrame, layout: SeriesLayout) -> _Groups | None:
+    """The grouping the table's builder gave; None when it does not fit the table: another
+    row count, or a series whose first row holds other names (a stale layout)."""
+    if len(layout.codes) != frame.height:
         return None
+    groups = _group(frame, layout.codes)
+    if groups.codes[0] < 0 or groups.codes[-1] >= len(layout.names):
+        return None
+    return groups if groups.names == [layout.names[c] for c in groups.codes] else None
+
+
+def _group(frame: pl.DataFrame, codes: np.ndarray) -> _Groups:
     # A stable sort keeps step order within each series; on 16-bit codes numpy sorts by
     # radix, ~3x faster than on int64.
-    narrow = codes.astype(np.int16) if len(codes) and int(codes.max()) < 2**15 else codes
+    narrow = codes.astype(np.int16) if int(codes.max()) < 2**15 else codes
     order = np.argsort(narrow, kind="stable")
     code = codes[order]
     starts = np.flatnonzero(np.append(True, code[1:] != code[:-1]))
     split, metric = frame.get_column("split"), frame.get_column("metric")
     names = [(split[row], metric[row]) for row in order[starts].tolist()]
-    if layout is not None:
-        used = code[starts].tolist()
-        if used[0] < 0 or used[-1] >= len(layout.names):
-            return None
-        if names != [layout.names[c] for c in used]:
-            return None
-    return names, order, starts
+    return _Groups(names, order, starts, code[starts].tolist())
 
 
 def _stats(
