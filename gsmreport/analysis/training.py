@@ -116,8 +116,8 @@ def _extremes(steps: list[int], values: list[float]) -> tuple[Point, Point, Poin
 def _stats_of(
     frame: pl.DataFrame, split: str, metric: str, stats: SeriesIndex | None
 ) -> SeriesStats | None:
-    """One series' end points: from `stats` when the caller holds them (one grouped query
-    for every series of the run), else from that series' rows alone."""
+    """One series' end points: from `stats` when the caller holds them (every series of the
+    run in one pass, analysis.series_stats), else from that series' rows alone."""
     if stats is None:
         one = frame.filter((pl.col("split") == split) & (pl.col("metric") == metric))
         stats = series_index(one)
