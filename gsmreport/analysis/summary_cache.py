@@ -102,13 +102,13 @@ def cache_summary_of(
     run_dir: Path, record: RunRecord, frame: pl.DataFrame, layout: SeriesLayout | None = None
 ) -> RunSummary:
     """Compute and cache the headline of a run just written whose metric rows the caller
-        holds (the importer): the very analysis `cached_summary` runs, without reading the table
-        back from metrics.parquet. `frame` must be what metrics.parquet now holds; `layout`, its
+    holds (the importer): the very analysis `cached_summary` runs, without reading the table
+    back from metrics.parquet. `frame` must be what metrics.parquet now holds; `layout`, its
     rows' series when the reader's build knows them (series_stats groups by it).
 
-        Written in place, not through a temp file and a rename: the importer calls this on its
-        private folder before renaming it into the runs folder, and a damaged cache would only
-        be recomputed."""
+    Written in place, not through a temp file and a rename: the importer calls this on its
+    private folder before renaming it into the runs folder, and a damaged cache would only
+    be recomputed."""
     key = _key(input_stamps(run_dir))
     summary = summarize_safe(run_dir, record, frame, layout)
     with contextlib.suppress(OSError):

@@ -58,16 +58,12 @@ def _shapes(logs: list[dict[str, Any]]) -> dict[tuple[str, ...], list[int]] | No
     return shapes
 
 
-class _NotPlain(Exception):
-    """A shape's values are not all ints and floats (a None, a bool, a string, …)."""
-
-
 def _matrices(
     logs: list[dict[str, Any]], shapes: dict[tuple[str, ...], list[int]], columns: list[str]
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(values, presence), entry × column, one numpy block per shape; None for an int beyond
-    float range. Raises _NotPlain when a value is anything but an int or a float: then a
-    key's presence is not the shape's alone (a None), or numpy would coerce it (a bool)."""
+    """(values, presence), entry × column, one numpy block per shape; None when a value is
+    anything but an int or a float (with a None a key's presence is not the shape's alone,
+    and numpy would coerce a bool), or an int beyond float range."""
     position = {key: j for j, key in enumerate(columns)}
     values = np.full((len(logs), len(columns)), np.nan)
     present = np.zeros(values.shape, dtype=bool)
@@ -80,7 +76,7 @@ def _matrices(
         entries = map(logs.__getitem__, rows)
         flat = list(chain.from_iterable(map(dict.values, entries)))
         if not set(map(type, flat)) <= _PLAIN:
-            raise _NotPlain
+            return None
         try:
             block = np.fromiter(flat, np.float64, len(flat))
         except OverflowError:  # an int beyond float range: the Python build makes it ±inf
@@ -107,10 +103,7 @@ def frame_from_numeric_logs(logs: list[Any], *, source: str, run_id: str = "") -
     if step_key is None or not metrics:
         return BuiltTable(empty_frame(), set()) if _value_types(logs) <= _NUMBERS else None
     epoch = "epoch" if "epoch" in columns else None
-    try:
-        matrices = _matrices(logs, shapes, columns) if shapes is not None else None
-    except _NotPlain:
-        matrices = None
+    matrices = _matrices(logs, shapes, columns) if shapes is not None else None
     if matrices is not None:
         position = {key: j for j, key in enumerate(columns)}
         return long_table_from_matrix(
