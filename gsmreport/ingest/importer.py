@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import threading
 import uuid
@@ -18,8 +17,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -28,21 +25,14 @@ from pydantic import ValidationError
 
 from gsmreport.core.errors import GsmReportError, UsageError
 from gsmreport.core.fsutil import dump_yaml
-from gsmreport.core.polars_threads import POLARS_THREADS
 from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
 from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.run import PARQUET, parquet_bytes
 from gsmreport.ingest.source import ImportedEval, SourceData
+from gsmreport.ingest.workers import one_polars_thread, start_worker_server, worker_context
 
 CONSOLE_LOG = Path("logs") / "console.log"
-# What a worker needs for the common sources, imported once by the fork server.
-_WORKER_MODULES = (
-    "gsmreport.ingest.importer",
-    "gsmreport.ingest.trainer_state",
-    "gsmreport.analysis.summary_cache",
-    "gsmreport.analysis.run",  # the headline's analysis: else each worker imports it anew
-)
 # Below this many sources, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 8
 
@@ -316,21 +306,6 @@ def run_job(job: Job) -> Outcome:
     )
 
 
-def _worker_context() -> BaseContext:
-    """Not fork: polars holds a thread pool, and forking a threaded process can hang.
-
-    A fork server imports the reader modules once, in a fresh single-threaded process (polars
-    starts its pool only at first use), and forks each worker from there: ~1.4 s less than
-    spawning two workers that each import Python, numpy and polars again. Spawn where there
-    is no fork server (Windows).
-    """
-    if "forkserver" not in get_all_start_methods():
-        return get_context("spawn")
-    context = get_context("forkserver")
-    context.set_forkserver_preload(list(_WORKER_MODULES))
-    return context
-
-
 def _run_chunk(chunk: list[Job]) -> list[Outcome]:
     return [run_job(job) for job in chunk]
 
@@ -350,47 +325,42 @@ def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
     """
     size = max(1, len(planned) // (jobs * 16))
     chunks = deque(planned[i : i + size] for i in range(0, len(planned), size))
-    saved = os.environ.get(POLARS_THREADS)
-    os.environ[POLARS_THREADS] = "1"  # inherited by the workers as they are started
-    try:
-        with ProcessPoolExecutor(jobs - 1, mp_context=_worker_context()) as pool:
-            pending: set[Future[list[Outcome]]] = set()
-            queued = 2 * (jobs - 1)  # two chunks queued per worker keeps them busy
+    with (
+        one_polars_thread(),  # inherited by the workers as they are started
+        ProcessPoolExecutor(jobs - 1, mp_context=worker_context()) as pool,
+    ):
+        pending: set[Future[list[Outcome]]] = set()
+        queued = 2 * (jobs - 1)  # two chunks queued per worker keeps them busy
 
-            def feed() -> None:
-                while chunks and len(pending) < queued:
-                    pending.add(pool.submit(_run_chunk, chunks.popleft()))
+        def feed() -> None:
+            while chunks and len(pending) < queued:
+                pending.add(pool.submit(_run_chunk, chunks.popleft()))
 
-            first = [chunks.popleft() for _ in range(min(queued, len(chunks) - 1))]
-            started: list[Future[list[Outcome]]] = []
+        first = [chunks.popleft() for _ in range(min(queued, len(chunks) - 1))]
+        started: list[Future[list[Outcome]]] = []
 
-            def start() -> None:
-                with contextlib.suppress(Exception):  # a pool that cannot start: see below
-                    started.extend(pool.submit(_run_chunk, chunk) for chunk in first)
+        def start() -> None:
+            with contextlib.suppress(Exception):  # a pool that cannot start: see below
+                started.extend(pool.submit(_run_chunk, chunk) for chunk in first)
 
-            starter = threading.Thread(target=start, name="gsmreport-start-workers")
-            starter.start()
-            while chunks and starter.is_alive():
-                yield from _run_chunk(chunks.popleft())
-            starter.join()
-            if len(started) < len(first):  # the pool could not start: the chunks run here
-                for chunk in first[len(started) :]:
-                    yield from _run_chunk(chunk)
-            pending.update(started)
-            feed()
-            while chunks:
-                yield from _run_chunk(chunks.popleft())
-                for future in [f for f in pending if f.done()]:
-                    pending.discard(future)
-                    yield from future.result()
-                feed()
-            for future in as_completed(pending):
+        starter = threading.Thread(target=start, name="gsmreport-start-workers")
+        starter.start()
+        while chunks and starter.is_alive():
+            yield from _run_chunk(chunks.popleft())
+        starter.join()
+        if len(started) < len(first):  # the pool could not start: the chunks run here
+            for chunk in first[len(started) :]:
+                yield from _run_chunk(chunk)
+        pending.update(started)
+        feed()
+        while chunks:
+            yield from _run_chunk(chunks.popleft())
+            for future in [f for f in pending if f.done()]:
+                pending.discard(future)
                 yield from future.result()
-    finally:
-        if saved is None:
-            os.environ.pop(POLARS_THREADS, None)
-        else:
-            os.environ[POLARS_THREADS] = saved
+            feed()
+        for future in as_completed(pending):
+            yield from future.result()
 
 
 def import_paths(
@@ -408,6 +378,9 @@ def import_paths(
     """Discover, plan and import every source under `paths`, and every MLflow run at
     `tracking_uri` (of `experiment`, which also filters mlruns/ folders among `paths`);
     never raises for one bad source."""
+    paths = list(paths)
+    if jobs > 1 and any(path.is_dir() for path in paths):  # a folder may hold many sources
+        start_worker_server()
     found: list[tuple[Path, Found]] = []
     outcomes: list[Outcome] = []
 
