@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from gsmreport.ingest.numeric_logs import frame_from_numeric_logs
 from gsmreport.ingest.schema import frame_from_logs, frame_from_rows, rows_from_log
-from gsmreport.ingest.trainer_state import _placeable
+from gsmreport.ingest.trainer_state import _placeable, _summary_candidates
 from tests.conftest import shared_data
 
 
@@ -129,3 +129,28 @@ def test_many_shapes_and_a_shape_with_nan() -> None:
     history += [{"epoch": 1.0, "step": 3, "loss": math.nan}, {"loss": 2.0, "step": 3}]
     _matches_the_python_build(history)  # 40+ shapes: past the limit
     _matches_the_python_build(history[-2:] * 3)  # two shapes, one key order each
+
+
+_KEYS = ["step", "loss", "eval_loss", "train_runtime", "train_loss", "epoch"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_KEYS), unique=True, min_size=1).map(
+            lambda keys: {k: (i if k == "step" else 0.5 * i) for i, k in enumerate(keys)}
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_summary_entries_found_by_shape_are_those_found_entry_by_entry(
+    history: list[dict[str, Any]],
+) -> None:
+    built = frame_from_numeric_logs(history, source="trainer_state")
+    assert built is not None
+    by_entry = _summary_candidates(history, None)
+    assert _summary_candidates(history, built.shapes) == by_entry
+    assert by_entry == [
+        i for i, e in enumerate(history) if {"train_runtime", "train_loss"} & set(e)
+    ]

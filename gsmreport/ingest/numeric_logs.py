@@ -106,7 +106,7 @@ def frame_from_numeric_logs(logs: list[Any], *, source: str, run_id: str = "") -
     matrices = _matrices(logs, shapes, columns) if shapes is not None else None
     if matrices is not None:
         position = {key: j for j, key in enumerate(columns)}
-        return long_table_from_matrix(
+        built = long_table_from_matrix(
             *matrices,
             position[step_key],
             position[epoch] if epoch is not None else None,
@@ -114,6 +114,7 @@ def frame_from_numeric_logs(logs: list[Any], *, source: str, run_id: str = "") -
             source=source,
             run_id=run_id,
         )
+        return built._replace(shapes=shapes)
     if not _value_types(logs) <= _NUMBERS:  # a bool or a string: polars would coerce it
         return None
     try:

@@ -62,11 +62,13 @@ class SeriesLayout:
 
 class BuiltTable(NamedTuple):
     """A metrics table built from a log history, the indices of the entries that gave it
-    rows, and its layout when the build knows it."""
+    rows, its layout when the build knows it, and the entries of each key shape (keys in
+    order) when the build grouped them so."""
 
     frame: pl.DataFrame
     rows: set[int]
     layout: SeriesLayout | None = None
+    shapes: dict[tuple[str, ...], list[int]] | None = None
 
 
 def empty_frame() -> pl.DataFrame:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import chain, compress
 from operator import not_
 from pathlib import Path
 from typing import Any, Final
@@ -99,17 +99,27 @@ def _collect_fast(history: list[Any], run_id: str) -> _History | None:
         built = frame_from_logs(history, source=SOURCE, run_id=run_id)
     if built is None:
         return None
-    frame, with_rows, layout = built
+    frame, with_rows, layout, shapes = built
     out = _History(frame=frame, skipped=len(history) - len(with_rows), layout=layout)
-    # The summary entries (one, as a rule) found by C-level maps rather than a Python loop
-    # over every entry: ~0.5 ms of a 2,000-entry history.
-    has_summary_keys = map(not_, map(_SUMMARY_KEYS.isdisjoint, history))
-    summaries = [i for i in compress(range(len(history)), has_summary_keys) if i in with_rows]
+    summaries = [i for i in _summary_candidates(history, shapes) if i in with_rows]
     out.step_entries = len(with_rows) - len(summaries)
     if summaries:
         out.summary_index = max(summaries)
         out.summary = history[out.summary_index]
     return out
+
+
+def _summary_candidates(
+    history: list[Any], shapes: dict[tuple[str, ...], list[int]] | None
+) -> list[int]:
+    """The indices of the entries holding a summary key (one, as a rule), in order. From the
+    build's key shapes when it grouped the entries so: a test per shape rather than per entry
+    (~0.35 ms of a 2,000-entry history); else by C-level maps over every entry."""
+    if shapes is not None:
+        found = (rows for shape, rows in shapes.items() if not _SUMMARY_KEYS.isdisjoint(shape))
+        return sorted(chain.from_iterable(found))
+    has_summary_keys = map(not_, map(_SUMMARY_KEYS.isdisjoint, history))
+    return list(compress(range(len(history)), has_summary_keys))
 
 
 def _collect_rows(history: list[Any], run_id: str) -> _History:
