@@ -13,12 +13,17 @@ num_tokens, entropy per step; eval entries every 100 steps; the final summary en
              split and metric names in pandas, one parquet file written per run, and each
              metric's first/last/min (the headline)
 
+Each of the three is timed --repeat times (default 3), interleaved (measured, floor, naive,
+then again), and the ratios are those of the medians: on a shared machine one sample of the
+same step drifts by 10 % or more from one minute to the next, and interleaving exposes the
+three steps to the same drift. Every sample is printed.
+
 Targets (issues 4 and 17): measured / floor <= 2x; naive / measured >= 5x; peak memory
 <= 1 GiB. Then the many-small-runs case (10,000 runs x 200 entries, a hyper-parameter sweep)
 prints the same lines, unless --no-sweep.
 Usage: python benchmarks/ingest.py [--runs 1000] [--entries 2000] [--jobs 2] [--keep DIR]
-                                   [--no-sweep | --only-sweep] [--sweep-runs 10000]
-                                   [--sweep-entries 200]
+                                   [--repeat 3] [--no-sweep | --only-sweep]
+                                   [--sweep-runs 10000] [--sweep-entries 200]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 
@@ -205,7 +211,9 @@ def measured(logs: Path, runs_dir: Path, jobs: int) -> tuple[float, float, int]:
 TRASH = ".bench-trash"  # outputs of earlier runs, deleted only after every timed step
 
 
-def run_case(runs: int, entries: int, jobs: int, keep: Path | None, scratch: Path) -> None:
+def run_case(
+    runs: int, entries: int, jobs: int, keep: Path | None, scratch: Path, repeat: int
+) -> None:
     """One case; its files go under `keep`, or under a new folder in `scratch`. Nothing is
     deleted here: see `_clear_later`."""
     root = keep or Path(tempfile.mkdtemp(prefix="gsmreport-bench-", dir=scratch))
@@ -216,24 +224,43 @@ def run_case(runs: int, entries: int, jobs: int, keep: Path | None, scratch: Pat
     else:
         verb = "generated"
         t_gen, flat = _timed(lambda: generate(root, runs, entries))
-    for output in (root / "runs", root / "naive"):
-        _clear_later(output)
     size_mb = sum(p.stat().st_size for p in (root / "logs").rglob("*.json")) / 1e6
     print(
-        f"{verb} {runs} trainer_state.json x {entries} entries ({size_mb:.0f} MB) in {t_gen:.0f} s"
+        f"{verb} {runs} trainer_state.json x {entries} entries ({size_mb:.0f} MB) in {t_gen:.0f} s",
+        flush=True,
     )
-    t_ingest, t_list, peak = measured(root / "logs", root / "runs", jobs)
-    t_ours = t_ingest + t_list
-    t_floor = floor(flat)
-    t_naive = naive(root / "logs", root / "naive")
-    print(f"case      {runs:,} runs x {entries:,} entries")
-    print(f"measured  gsmreport ingest + summaries (jobs={jobs})  {t_ours:8.2f} s")
+    samples: dict[str, list[float]] = {"ingest": [], "list": [], "floor": [], "naive": []}
+    peak = 0
+    for _ in range(repeat):
+        for output in (root / "runs", root / "naive"):
+            _clear_later(output)
+        t_ingest, t_list, peak_kib = measured(root / "logs", root / "runs", jobs)
+        peak = max(peak, peak_kib)
+        samples["ingest"].append(t_ingest)
+        samples["list"].append(t_list)
+        samples["floor"].append(floor(flat))
+        samples["naive"].append(naive(root / "logs", root / "naive"))
+    ours = [a + b for a, b in zip(samples["ingest"], samples["list"], strict=True)]
+    t_ours, t_floor, t_naive = (median(x) for x in (ours, samples["floor"], samples["naive"]))
+    t_ingest, t_list = median(samples["ingest"]), median(samples["list"])
+    print(f"case      {runs:,} runs x {entries:,} entries, median of {repeat}")
+    print(f"measured  gsmreport ingest + summaries (jobs={jobs})  {t_ours:8.2f} s  {_all(ours)}")
     print(f"  of which gsmreport ingest {t_ingest:6.2f} s, summaries of all runs {t_list:6.2f} s")
-    print(f"floor     polars.read_ndjson + unpivot, pre-flattened{t_floor:8.2f} s")
-    print(f"naive     json.load + pandas loop + parquet per run  {t_naive:8.2f} s")
+    print(
+        f"floor     polars.read_ndjson + unpivot, pre-flattened{t_floor:8.2f} s  "
+        f"{_all(samples['floor'])}"
+    )
+    print(
+        f"naive     json.load + pandas loop + parquet per run  {t_naive:8.2f} s  "
+        f"{_all(samples['naive'])}"
+    )
     print(f"ratio     measured / floor   {t_ours / t_floor:6.2f}x   (target <= 2x)")
     print(f"ratio     naive / measured   {t_naive / t_ours:6.2f}x   (target >= 5x)")
     print(f"peak RSS  largest process    {peak / 1024:8.0f} MiB   (target <= 1024 MiB)")
+
+
+def _all(seconds: list[float]) -> str:
+    return "(" + ", ".join(f"{s:.2f}" for s in seconds) + ")" if len(seconds) > 1 else ""
 
 
 def _clear_later(output: Path) -> None:
@@ -260,6 +287,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", type=Path, help="generate here and keep the files")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="time each step this many times (medians)"
+    )
     parser.add_argument("--no-sweep", action="store_true", help="skip the many-small-runs case")
     parser.add_argument("--sweep-runs", type=int, default=10_000)
     parser.add_argument("--sweep-entries", type=int, default=200)
@@ -268,8 +298,10 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_case:
-        run_case(args.runs, args.entries, args.jobs, args.keep, args.scratch)
+        run_case(args.runs, args.entries, args.jobs, args.keep, args.scratch, args.repeat)
         return
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     cases = [] if args.only_sweep else [(args.runs, args.entries, args.keep)]
     if not args.no_sweep:
         sweep_keep = args.keep / "sweep" if args.keep else None
@@ -286,7 +318,7 @@ def main() -> None:
             # peak (Linux folds the forking process's high-water mark into the child's).
             command = [sys.executable, __file__, "--one-case", "--runs", str(runs)]
             command += ["--entries", str(entries), "--jobs", str(args.jobs)]
-            command += ["--scratch", str(scratch)]
+            command += ["--scratch", str(scratch), "--repeat", str(args.repeat)]
             subprocess.run(command + (["--keep", str(keep)] if keep else []), check=True)
     finally:
         _empty_trash([keep for _, _, keep in cases if keep is not None])

@@ -10,15 +10,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from gsmreport import pipeline
 from gsmreport.analysis.summary import summarize
 from gsmreport.analysis.summary_cache import CACHE, cached_summary, peek_summary
 from gsmreport.core.runs import RunRecord, RunStore
 from gsmreport.core.settings import Dirs
+from gsmreport.ingest import importer
 from gsmreport.ingest.importer import import_paths
 from tests.run_fixtures import write_trainer_state
 
@@ -88,15 +91,26 @@ def test_listing_marks_a_running_run_whose_process_vanished(tmp_path: Path) -> N
     assert row.status == "interrupted"
 
 
-def test_parallel_import_equals_serial_import(tmp_path: Path) -> None:
+def _sources(root: Path, n: int) -> Path:
+    for i in range(n):
+        history = [{"step": s, "loss": 3.0 / s + i, "epoch": s / 5} for s in range(1, 6)]
+        write_trainer_state(root / f"run-{i:02d}", history)
+    return root
+
+
+def test_parallel_import_equals_serial_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """This process works beside the pool's workers: every source still becomes exactly one
     run, with the same table and headline as a one-process import gives."""
-    sources = tmp_path / "logs"
-    for i in range(20):
-        history = [{"step": s, "loss": 3.0 / s + i, "epoch": s / 5} for s in range(1, 6)]
-        write_trainer_state(sources / f"run-{i:02d}", history)
+    sources = _sources(tmp_path / "logs", 20)
     serial = import_paths(tmp_path / "serial", [sources], recursive=True, jobs=1)
+    # These runs are too quick to be worth a worker's start: say they are not, so that the
+    # workers do run them.
+    monkeypatch.setattr(importer, "_WORKER_START_S", 0.0)
+    spy = _Spy(monkeypatch)
     parallel = import_paths(tmp_path / "parallel", [sources], recursive=True, jobs=3)
+    assert spy.runs == 18  # all but the two this process times before it decides
     assert all(o.ok for o in serial + parallel)
     assert sorted(o.run_id or "" for o in parallel) == sorted(o.run_id or "" for o in serial)
     assert len({o.run_id for o in parallel}) == 20
@@ -111,3 +125,30 @@ def test_parallel_import_equals_serial_import(tmp_path: Path) -> None:
         # created_at is the import's own clock; every figure must agree
         same = [dataclasses.replace(h, created_at="") for h in headlines if h is not None]
         assert same[0] == same[1]
+
+
+class _Spy:
+    """Counts the jobs handed to the worker pool."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.runs = 0
+        real = importer._in_workers
+
+        def spy(planned: list[importer.Job], jobs: int) -> Iterator[importer.Outcome]:
+            self.runs += len(planned)
+            return real(planned, jobs)
+
+        monkeypatch.setattr(importer, "_in_workers", spy)
+
+
+def test_a_quick_import_stays_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty small runs take less than a worker takes to start: no worker is started, and
+    the outcome is the same."""
+    spy = _Spy(monkeypatch)
+    outcomes = import_paths(
+        tmp_path / "runs", [_sources(tmp_path / "logs", 20)], jobs=2, recursive=True
+    )
+    assert spy.runs == 0
+    assert len(outcomes) == 20 and all(o.ok for o in outcomes)
