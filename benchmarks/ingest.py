@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -179,10 +178,28 @@ def naive(logs: Path, out: Path) -> float:
     return seconds
 
 
+def _child(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Run `command` to its end: (wall seconds, its peak RSS in KiB, its stdout).
+
+    The peak is this child's own (os.wait4), its children's folded in by the kernel as they
+    exit; resource.RUSAGE_CHILDREN would give the largest of every child run so far, the
+    floor's gigabytes included."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, command, stdout)
+    return seconds, usage.ru_maxrss, stdout
+
+
 def measured(logs: Path, runs_dir: Path, jobs: int) -> tuple[float, float, int]:
     """The CLI in a child process, then the summary of every run.
 
-    Returns (ingest seconds, listing seconds, peak RSS KiB of the largest child)."""
+    Returns (ingest seconds, listing seconds, peak RSS KiB of the larger child)."""
     env = {**os.environ, "GSMREPORT_RUNS_DIR": str(runs_dir)}
     _settle()
     code = (
@@ -191,21 +208,19 @@ def measured(logs: Path, runs_dir: Path, jobs: int) -> tuple[float, float, int]:
         "assert all(r.final_loss is not None for r in rows), 'a run lost its loss';"
         "print(len(rows))"
     )
-    t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "gsmreport", "ingest", str(logs), "-r", "-j", str(jobs)],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    t1 = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True
-    )
-    t2 = time.perf_counter()
-    assert int(out.stdout.strip()) == len(list(logs.iterdir())), out.stdout
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return t1 - t0, t2 - t1, peak_kib
+    ingest = [sys.executable, "-m", "gsmreport", "ingest", str(logs), "-r", "-j", str(jobs)]
+    t_ingest, peak_ingest, _ = _child(ingest, env)
+    t_list, peak_list, out = _child([sys.executable, "-c", code], env)
+    assert int(out.strip()) == len(list(logs.iterdir())), out
+    return t_ingest, t_list, max(peak_ingest, peak_list)
+
+
+def in_own_process(step: str, *paths: Path) -> float:
+    """floor or naive, timed inside a fresh process: this one stays small (a child forked
+    from a large process starts with its memory counted) and no step inherits another's
+    heap."""
+    command = [sys.executable, __file__, "--step", step, *map(str, paths)]
+    return float(_child(command)[2].strip())
 
 
 TRASH = ".bench-trash"  # outputs of earlier runs, deleted only after every timed step
@@ -238,8 +253,8 @@ def run_case(
         peak = max(peak, peak_kib)
         samples["ingest"].append(t_ingest)
         samples["list"].append(t_list)
-        samples["floor"].append(floor(flat))
-        samples["naive"].append(naive(root / "logs", root / "naive"))
+        samples["floor"].append(in_own_process("floor", flat))
+        samples["naive"].append(in_own_process("naive", root / "logs", root / "naive"))
     ours = [a + b for a, b in zip(samples["ingest"], samples["list"], strict=True)]
     t_ours, t_floor, t_naive = (median(x) for x in (ours, samples["floor"], samples["naive"]))
     t_ingest, t_list = median(samples["ingest"]), median(samples["list"])
@@ -296,7 +311,12 @@ def main() -> None:
     parser.add_argument("--only-sweep", action="store_true", help="the sweep case alone")
     parser.add_argument("--one-case", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=("floor", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.step is not None:  # one timed step, in a process of its own: prints its seconds
+        print(floor(*args.paths) if args.step == "floor" else naive(*args.paths))
+        return
     if args.one_case:
         run_case(args.runs, args.entries, args.jobs, args.keep, args.scratch, args.repeat)
         return
@@ -313,9 +333,9 @@ def main() -> None:
         for i, (runs, entries, keep) in enumerate(cases):
             if i:
                 print(flush=True)
-            # Each case in a fresh process: the floor leaves this process gigabytes large,
-            # and a child started from a large process reports the parent's RSS as its own
-            # peak (Linux folds the forking process's high-water mark into the child's).
+            # Each case in a fresh process, as each timed step (see in_own_process): a child
+            # started from a large process reports the parent's RSS as its own peak (Linux
+            # folds the forking process's high-water mark into the child's).
             command = [sys.executable, __file__, "--one-case", "--runs", str(runs)]
             command += ["--entries", str(entries), "--jobs", str(args.jobs)]
             command += ["--scratch", str(scratch), "--repeat", str(args.repeat)]
