@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from gsmreport.core.errors import GsmReportError, UsageError
 from gsmreport.core.fsutil import dump_yaml
 from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
-from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources
+from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources, source_keys
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.run import PARQUET, parquet_bytes
 from gsmreport.ingest.source import ImportedEval, SourceData
@@ -76,6 +76,7 @@ class Job:
     found: Found
     run_id: str
     given_path: Path
+    source_key: str  # found.key, worked out once by plan
     mapping: dict[str, str] | None = None
     attach_to_existing: bool = False  # lm-eval results added to a run that was not imported
 
@@ -149,8 +150,8 @@ def plan(
     index = _index(store)
     taken = set(index.kinds)
     jobs: list[Job] = []
-    for given, item in found:
-        key = item.key
+    keys = source_keys([item for _, item in found])
+    for (given, item), key in zip(found, keys, strict=True):
         attach = False
         if name is not None:
             run_id = validate_run_id(name)
@@ -167,7 +168,7 @@ def plan(
         else:
             run_id = _fresh_id(slugify(default_name(item), 56), taken)
         taken.add(run_id)
-        jobs.append(Job(store.root, item, run_id, given, mapping, attach))
+        jobs.append(Job(store.root, item, run_id, given, key, mapping, attach))
     return jobs
 
 
@@ -201,7 +202,7 @@ def _record(job: Job, data: SourceData, previous: RunRecord | None) -> RunRecord
         runtime_s=data.runtime_s,
         started_at=data.started_at,
         finished_at=data.finished_at,
-        source=SourceInfo(path=job.found.key, kind=data.kind, read=str(data.path)),
+        source=SourceInfo(path=job.source_key, kind=data.kind, read=str(data.path)),
         warnings=list(data.warnings),
         config=data.config,
         **kept,

@@ -12,6 +12,7 @@ history is kept (the run's `data.metrics` holds only the latest value of each).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -56,12 +57,19 @@ def store_path(uri: str) -> Path:
     return Path(uri)
 
 
-def is_file_store(folder: Path) -> bool:
-    """An `mlruns/` folder: experiment folders whose meta.yaml names an artifact location."""
+def is_file_store(folder: Path, subfolders: Iterable[str] | None = None) -> bool:
+    """An `mlruns/` folder: experiment folders whose meta.yaml names an artifact location.
+    `subfolders`: the names of its folders, when the caller has listed it already."""
     try:
+        metas = (
+            folder.glob("*/meta.yaml")
+            if subfolders is None
+            else (folder / name / "meta.yaml" for name in subfolders)
+        )
         return any(
             "artifact_location:" in meta.read_text(errors="replace")
-            for meta in folder.glob("*/meta.yaml")
+            for meta in metas
+            if meta.is_file()
         )
     except OSError:
         return False
