@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,3 +67,17 @@ def test_a_users_setting_is_restored_here() -> None:
     seen = _probe({**os.environ, "POLARS_MAX_THREADS": "3"})
     assert seen["here"] == "3"
     assert seen["worker"] == "1"  # as before: an import's workers run one thread each
+
+
+def test_chunks_hand_out_every_job_once_in_order_and_shrink_to_one() -> None:
+    from gsmreport.ingest.importer import _Chunks
+
+    jobs: list[Any] = list(range(1000))  # any items will do
+    chunks = _Chunks(jobs, 2)
+    taken: list[list[Any]] = []
+    while chunks:
+        taken.append(chunks.take())
+    assert [job for chunk in taken for job in chunk] == jobs
+    sizes = [len(chunk) for chunk in taken]
+    assert sizes == sorted(sizes, reverse=True)  # never larger than the one before
+    assert sizes[0] == 1000 // 16 and sizes[-8:] == [1] * 8
