@@ -378,8 +378,9 @@ def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
     per-frame threading only adds contention, while one process per core scales.
 
     This process is one of them: it has imported the readers already, and works through
-    chunks while the fork server starts the other `jobs - 1` (about a second of imports),
-    which take chunks as they come free (see _Chunks for their sizes).
+    chunks while the fork server starts the other `jobs - 1` (~0.5 s of imports, begun
+    before discovery for a large import), which take chunks as they come free (see _Chunks
+    for their sizes).
 
     The first submissions go from a thread: submitting starts the workers, and that blocks
     until the fork server has imported the readers (~0.5 s), time this process spends on
