@@ -32,11 +32,11 @@ def tree(tmp_path: Path) -> Path:
 
 def test_a_recursive_search_finds_each_run_once_in_name_order(tree: Path) -> None:
     found = discover(tree, recursive=True)
-    errors = [str(item) for item in found if not isinstance(item, Found)]
-    assert errors == [f"{tree / 'empty'}: no log gsmreport can read in this folder"]
+    assert all(isinstance(item, Found) for item in found)
     paths = [item.path.relative_to(tree).as_posix() for item in found if isinstance(item, Found)]
     # Loose files of a folder first, then its subfolders by name; hidden and symlinked
-    # folders are not entered (a symlink would import its target twice).
+    # folders are not entered (a symlink would import its target twice), and folders with
+    # nothing to read (`empty`) are passed over, as `notes.txt` is.
     assert paths == [
         "copy__trainer_state.json",
         "nested/deeper/run-c",
@@ -76,3 +76,12 @@ def test_source_keys_are_the_found_keys(tree: Path, tmp_path: Path) -> None:
     items = found + given
     assert source_keys(items) == [item.key for item in items]
     assert source_keys(given)[2] == str((tree / "run-a").resolve())  # a symlink: its target
+
+
+def test_a_tree_with_nothing_to_read_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "loss.png").write_bytes(b"\x89PNG")
+    [error] = discover(tmp_path, recursive=True)
+    assert str(error) == f"{tmp_path}: no log gsmreport can read in this folder"
+    [error] = discover(tmp_path)
+    assert str(error).endswith("(use --recursive to search its subfolders)")

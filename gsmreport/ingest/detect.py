@@ -328,7 +328,19 @@ def discover(
     path: Path, *, recursive: bool = False, mapped: bool = False, experiment: str | None = None
 ) -> list[Found | SourceError]:
     """Every source under one user-given path; per-item SourceErrors instead of raising,
-    so one bad file never hides the good ones beside it."""
+    so one bad file never hides the good ones beside it. A path with nothing to read is one
+    error; a subfolder found by the recursive search with nothing in it (plots, a README
+    folder) is passed over, as a file that is not a log is."""
+    found = _search(path, recursive=recursive, mapped=mapped, experiment=experiment)
+    if not found:
+        hint = "" if recursive else " (use --recursive to search its subfolders)"
+        return [SourceError(f"{path}: no log gsmreport can read in this folder{hint}")]
+    return found
+
+
+def _search(
+    path: Path, *, recursive: bool, mapped: bool, experiment: str | None
+) -> list[Found | SourceError]:
     if not path.exists() and not path.is_symlink():
         return [SourceError(f"{path}: no such file or folder")]
     if path.is_file():
@@ -352,10 +364,7 @@ def discover(
         for entry in listing:
             if entry.is_dir and not entry.name.startswith("."):
                 sub = path / entry.name
-                found.extend(discover(sub, recursive=True, mapped=mapped, experiment=experiment))
-    if not found:
-        hint = "" if recursive else " (use --recursive to search its subfolders)"
-        return [SourceError(f"{path}: no log gsmreport can read in this folder{hint}")]
+                found.extend(_search(sub, recursive=True, mapped=mapped, experiment=experiment))
     return found
 
 
