@@ -51,8 +51,11 @@ class Found:
         """What makes a source the same source next time: its path (and first event file)."""
         if self.mlflow is not None:
             return f"{self.mlflow.uri}#{self.mlflow.run_id}"
-        base = str(self.path.resolve())
-        return f"{base}#{self.files[0].name}" if self.files else base
+        return self.key_at(str(self.path.resolve()))
+
+    def key_at(self, resolved: str) -> str:
+        """`key`, given this path resolved (source_keys resolves many at once)."""
+        return f"{resolved}#{self.files[0].name}" if self.files else resolved
 
 
 def source_keys(items: Sequence[Found]) -> list[str]:
@@ -69,8 +72,7 @@ def source_keys(items: Sequence[Found]) -> list[str]:
         parent = parents.get(path.parent)
         if parent is None:
             parent = parents[path.parent] = str(path.parent.resolve())
-        base = os.path.join(parent, path.name)
-        keys.append(f"{base}#{item.files[0].name}" if item.files else base)
+        keys.append(item.key_at(os.path.join(parent, path.name)))
     return keys
 
 
@@ -258,12 +260,9 @@ def mlflow_sources(uri: str, path: Path, experiment: str | None = None) -> list[
     return [Found("mlflow", path, mlflow=ref) for ref in runs]
 
 
-def detect_folder(folder: Path, *, experiment: str | None = None) -> list[Found]:
-    """The sources a folder *is*, without searching below it; [] when it is none of them."""
-    return _detect_listed(folder, _listing(folder), experiment)
-
-
 def _detect_listed(folder: Path, listing: list[_Entry], experiment: str | None) -> list[Found]:
+    """The sources a folder *is*, from its listing, without searching below it; [] when it
+    is none of them."""
     names = {e.name for e in listing}
     # What `*/meta.yaml` would match: folders, symlinked ones too, not hidden ones.
     subfolders = [e.name for e in listing if (e.is_dir or e.is_symlink) and e.name[0] != "."]
@@ -403,7 +402,6 @@ __all__ = [
     "Found",
     "default_name",
     "detect_file",
-    "detect_folder",
     "discover",
     "mlflow_sources",
     "source_keys",
