@@ -28,12 +28,13 @@ from pydantic import ValidationError
 
 from gsmreport.core.errors import GsmReportError, UsageError
 from gsmreport.core.fsutil import dump_yaml
+from gsmreport.core.polars_threads import one_polars_thread
 from gsmreport.core.runs import Hardware, RunRecord, RunStore, SourceInfo, slugify, validate_run_id
 from gsmreport.ingest.detect import Found, default_name, discover, mlflow_sources, source_keys
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.run import PARQUET, parquet_bytes
 from gsmreport.ingest.source import ImportedEval, SourceData
-from gsmreport.ingest.workers import one_polars_thread, start_worker_server, worker_context
+from gsmreport.ingest.workers import start_worker_server, worker_context
 
 CONSOLE_LOG = Path("logs") / "console.log"
 # Below this many sources, starting worker processes costs more than it saves.

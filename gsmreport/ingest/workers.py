@@ -6,13 +6,10 @@ fork server preloads the importer, and needs nothing of this module but what it 
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 
-from gsmreport.core.polars_threads import POLARS_THREADS
+from gsmreport.core.polars_threads import one_polars_thread
 
 # What a worker needs for the common sources, imported once by the fork server.
 WORKER_MODULES = (
@@ -55,18 +52,3 @@ def start_worker_server() -> None:
 
     with one_polars_thread():  # the server's environment is its workers'
         forkserver.ensure_running()
-
-
-@contextlib.contextmanager
-def one_polars_thread() -> Iterator[None]:
-    """POLARS_MAX_THREADS=1 in the processes started inside the block (polars reads it at
-    import): each worker builds small tables, where a second thread per process only spins."""
-    saved = os.environ.get(POLARS_THREADS)
-    os.environ[POLARS_THREADS] = "1"
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(POLARS_THREADS, None)
-        else:
-            os.environ[POLARS_THREADS] = saved
