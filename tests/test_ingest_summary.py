@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -134,9 +135,9 @@ class _Spy:
         self.runs = 0
         real = importer._in_workers
 
-        def spy(planned: list[importer.Job], jobs: int) -> Iterator[importer.Outcome]:
+        def spy(planned: list[importer.Job], *args: Any) -> Iterator[importer.Outcome]:
             self.runs += len(planned)
-            return real(planned, jobs)
+            return real(planned, *args)
 
         monkeypatch.setattr(importer, "_in_workers", spy)
 

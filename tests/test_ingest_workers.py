@@ -1,4 +1,5 @@
-"""The fork server of a parallel import starts early, with one polars thread per worker."""
+"""The workers of a parallel import start early, with one polars thread each: forked from
+the importing process where that is safe, else from a fork server started early."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from gsmreport.ingest.workers import worker_context
 
 pytestmark = pytest.mark.skipif(
     worker_context().get_start_method() != "forkserver" or not Path("/proc").is_dir(),
-    reason="needs a fork server (not on Windows) and /proc to see its process",
+    reason="needs a fork server (not on Windows) and /proc (Linux) to see its processes",
 )
 
 # In a fresh interpreter: start the server, list this process's children at once, then ask
@@ -81,3 +83,99 @@ def test_chunks_hand_out_every_job_once_in_order_and_shrink_to_one() -> None:
     sizes = [len(chunk) for chunk in taken]
     assert sizes == sorted(sizes, reverse=True)  # never larger than the one before
     assert sizes[0] == 1000 // 16 and sizes[-8:] == [1] * 8
+
+
+# In a fresh interpreter set up as the CLI is for `ingest -j 2` (POLARS_MAX_THREADS=1, polars
+# and numpy imported): may it fork, then after each thing that makes forking unsafe?
+_FORK_PROBE = """
+import json, os, threading
+import numpy, polars as pl
+from gsmreport.ingest.workers import can_fork_here
+seen = {"imported": can_fork_here()}
+os.environ["POLARS_MAX_THREADS"] = "2"
+seen["other polars threads"] = can_fork_here()
+os.environ["POLARS_MAX_THREADS"] = "1"
+stop = threading.Event()
+thread = threading.Thread(target=stop.wait)
+thread.start()
+seen["python thread"] = can_fork_here()
+stop.set(); thread.join()
+pl.DataFrame({"a": range(1000)}).sort("a")
+seen["after a query"] = can_fork_here()
+print(json.dumps(seen))
+"""
+
+
+def test_forking_here_is_allowed_only_before_any_query_or_thread() -> None:
+    env = {**os.environ, "POLARS_MAX_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", _FORK_PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == {
+        "imported": True,  # fails if polars or numpy start threads of a kind not vetted
+        "other polars threads": False,
+        "python thread": False,
+        "after a query": False,  # its compute pool is running
+    }
+
+
+# In a fresh interpreter: 70 runs imported on two processes, the worker forked from this one.
+# Patches made before the fork are the worker's too: each job notes the process it ran in.
+_FORKED_IMPORT = """
+import json, os, sys
+from pathlib import Path
+from gsmreport.ingest import importer
+
+logs, runs, pids = (Path(p) for p in sys.argv[1:4])
+real_job, real_fork = importer.run_job, importer.forked_workers
+forked = []
+
+def job(j):
+    with pids.open("a") as handle:
+        handle.write(f"{os.getpid()}\\n")
+    return real_job(j)
+
+def fork(processes):
+    pool = real_fork(processes)
+    forked.append(pool is not None)
+    return pool
+
+importer.run_job, importer.forked_workers = job, fork
+outcomes = importer.import_paths(runs, [logs], recursive=True, jobs=2)
+print(json.dumps({"forked": forked, "ok": sum(o.ok for o in outcomes), "parent": os.getpid()}))
+"""
+
+
+def test_an_import_on_workers_forked_here_equals_one_on_a_single_process(
+    tmp_path: Path,
+) -> None:
+    import polars as pl
+
+    from gsmreport.analysis.summary_cache import peek_summary
+    from gsmreport.ingest.importer import import_paths
+    from tests.run_fixtures import write_trainer_state
+
+    logs = tmp_path / "logs"
+    for i in range(70):  # past _EARLY_START_FROM: the workers start before discovery
+        history = [{"step": s, "loss": 3.0 / s + i, "epoch": s / 5} for s in range(1, 6)]
+        write_trainer_state(logs / f"run-{i:02d}", history)
+    serial = import_paths(tmp_path / "serial", [logs], recursive=True, jobs=1)
+    pids = tmp_path / "pids.txt"
+    env = {**os.environ, "POLARS_MAX_THREADS": "1"}
+    command = [sys.executable, "-c", _FORKED_IMPORT, str(logs), str(tmp_path / "forked"), str(pids)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    seen = json.loads(out.stdout)
+    assert seen["forked"] == [True] and seen["ok"] == 70
+    ran_in = pids.read_text().split()
+    assert len(ran_in) == 70 and len(set(ran_in)) == 2  # this process and the forked worker
+    assert str(seen["parent"]) in ran_in
+    for outcome in serial:
+        assert outcome.run_id is not None
+        one, other = (tmp_path / d / outcome.run_id for d in ("serial", "forked"))
+        assert pl.read_parquet(one / "metrics.parquet").equals(
+            pl.read_parquet(other / "metrics.parquet")
+        )
+        headlines = [peek_summary(one), peek_summary(other)]
+        assert headlines[0] is not None and headlines[1] is not None
+        # created_at is the import's own clock; every figure must agree
+        assert replace(headlines[0], created_at="") == replace(headlines[1], created_at="")

@@ -34,7 +34,7 @@ from gsmreport.ingest.detect import Found, default_name, discover, mlflow_source
 from gsmreport.ingest.files import SourceError
 from gsmreport.ingest.run import PARQUET, parquet_bytes
 from gsmreport.ingest.source import ImportedEval, SourceData
-from gsmreport.ingest.workers import start_worker_server, worker_context
+from gsmreport.ingest.workers import forked_workers, start_worker_server, worker_context
 
 CONSOLE_LOG = Path("logs") / "console.log"
 # Below this many sources, starting worker processes costs more than it saves.
@@ -43,10 +43,10 @@ _PARALLEL_FROM = 8
 # imports, then a fork): ~0.5 s here. 20 runs of 2,000 entries took 0.98 s on two
 # processes and 0.72 s on one; 100 took 1.35 s and 1.45 s.
 _WORKER_START_S = 0.5
-# Given folders with this many entries in all start the fork server before discovery, to
-# have the workers ready sooner (1,000 runs: 6.17 -> 5.94 s); with fewer, the runs would
-# likely be done here before a worker is ready, and a server starting beside this process
-# only slows it (20 runs: 0.77 -> 0.83 s).
+# Given folders with this many entries in all start the workers before discovery (forked
+# from here, else the fork server), to have them ready sooner (1,000 runs: 6.17 -> 5.94 s
+# with the server); with fewer, the runs would likely be done here before a worker is ready,
+# and a server starting beside this process only slows it (20 runs: 0.77 -> 0.83 s).
 _EARLY_START_FROM = 64
 
 
@@ -336,10 +336,27 @@ def _looks_large(paths: list[Path]) -> bool:
     return False
 
 
-def _parallel(planned: list[Job], jobs: int) -> Iterator[Outcome]:
-    """The first two jobs here, the second timed (the first pays for this process's lazy
-    imports: ~0.1 s against ~0.01 s); the rest on `jobs` processes when at that pace they
-    would outlast a worker's start, else here too."""
+def _early_workers(paths: list[Path], jobs: int) -> ProcessPoolExecutor | None:
+    """For an import that looks large: its workers forked now, or the fork server started
+    (then None, and the workers come later)."""
+    if jobs < 2 or not _looks_large(paths):
+        return None
+    pool = forked_workers(jobs - 1)
+    if pool is None:
+        start_worker_server()  # its imports overlap discovery and planning
+    return pool
+
+
+def _parallel(
+    planned: list[Job], jobs: int, pool: ProcessPoolExecutor | None = None
+) -> Iterator[Outcome]:
+    """On the workers already forked, when there are; else the first two jobs here, the
+    second timed (the first pays for this process's lazy imports: ~0.1 s against ~0.01 s),
+    and the rest on `jobs` processes when at that pace they would outlast a worker's start,
+    else here too."""
+    if pool is not None:
+        yield from _in_workers(planned, jobs, pool)
+        return
     yield run_job(planned[0])
     start = time.perf_counter()
     second = run_job(planned[1])
@@ -374,9 +391,12 @@ class _Chunks:
         return [self._left.popleft() for _ in range(size)]
 
 
-def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
+def _in_workers(
+    planned: list[Job], jobs: int, started: ProcessPoolExecutor | None = None
+) -> Iterator[Outcome]:
     """Run jobs on `jobs` processes, one polars thread each: each run's table is small, so
-    per-frame threading only adds contention, while one process per core scales.
+    per-frame threading only adds contention, while one process per core scales. The
+    `jobs - 1` workers are `started`'s, else from the fork server.
 
     This process is one of them: it has imported the readers already, and works through
     chunks while the fork server starts the other `jobs - 1` (~0.5 s of imports, begun
@@ -390,7 +410,7 @@ def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
     chunks = _Chunks(planned, jobs)
     with (
         one_polars_thread(),  # inherited by the workers as they are started
-        ProcessPoolExecutor(jobs - 1, mp_context=worker_context()) as pool,
+        started or ProcessPoolExecutor(jobs - 1, mp_context=worker_context()) as pool,
     ):
         pending: set[Future[list[Outcome]]] = set()
         queued = 2 * (jobs - 1)  # two chunks queued per worker keeps them busy
@@ -400,21 +420,21 @@ def _in_workers(planned: list[Job], jobs: int) -> Iterator[Outcome]:
                 pending.add(pool.submit(_run_chunk, chunks.take()))
 
         first = [chunks.take() for _ in range(queued) if chunks.left > 1]
-        started: list[Future[list[Outcome]]] = []
+        submitted: list[Future[list[Outcome]]] = []
 
         def start() -> None:
             with contextlib.suppress(Exception):  # a pool that cannot start: see below
-                started.extend(pool.submit(_run_chunk, chunk) for chunk in first)
+                submitted.extend(pool.submit(_run_chunk, chunk) for chunk in first)
 
         starter = threading.Thread(target=start, name="gsmreport-start-workers")
         starter.start()
         while chunks and starter.is_alive():
             yield from _run_chunk(chunks.take())
         starter.join()
-        if len(started) < len(first):  # the pool could not start: the chunks run here
-            for chunk in first[len(started) :]:
+        if len(submitted) < len(first):  # the pool could not start: the chunks run here
+            for chunk in first[len(submitted) :]:
                 yield from _run_chunk(chunk)
-        pending.update(started)
+        pending.update(submitted)
         feed()
         while chunks:
             yield from _run_chunk(chunks.take())
@@ -442,9 +462,6 @@ def import_paths(
     `tracking_uri` (of `experiment`, which also filters mlruns/ folders among `paths`);
     never raises for one bad source."""
     paths = list(paths)
-    if jobs > 1 and _looks_large(paths):
-        start_worker_server()  # its imports overlap discovery and planning
-    found: list[tuple[Path, Found]] = []
     outcomes: list[Outcome] = []
 
     def report(outcome: Outcome) -> None:
@@ -452,26 +469,31 @@ def import_paths(
         if on_outcome is not None:
             on_outcome(outcome)
 
-    for given in paths:
-        mapped = mapping is not None
-        for item in discover(given, recursive=recursive, mapped=mapped, experiment=experiment):
-            if isinstance(item, SourceError):
-                report(Outcome(given, error=str(item)))
-            else:
-                found.append((given, item))
-    if tracking_uri is not None:
-        from gsmreport.ingest.mlflow_run import store_path
+    with contextlib.ExitStack() as stack:
+        pool = _early_workers(paths, jobs)
+        if pool is not None:
+            stack.enter_context(pool)  # shut down however the import ends, used or not
+        found: list[tuple[Path, Found]] = []
+        for given in paths:
+            mapped = mapping is not None
+            for item in discover(given, recursive=recursive, mapped=mapped, experiment=experiment):
+                if isinstance(item, SourceError):
+                    report(Outcome(given, error=str(item)))
+                else:
+                    found.append((given, item))
+        if tracking_uri is not None:
+            from gsmreport.ingest.mlflow_run import store_path
 
-        where = store_path(tracking_uri)
-        try:
-            found.extend((where, f) for f in mlflow_sources(tracking_uri, where, experiment))
-        except SourceError as err:
-            report(Outcome(where, error=str(err)))
-    planned = plan(RunStore(runs_root), found, name=name, mapping=mapping)
-    if jobs > 1 and len(planned) >= _PARALLEL_FROM:
-        for outcome in _parallel(planned, jobs):
-            report(outcome)
-    else:
-        for job in planned:
-            report(run_job(job))
+            where = store_path(tracking_uri)
+            try:
+                found.extend((where, f) for f in mlflow_sources(tracking_uri, where, experiment))
+            except SourceError as err:
+                report(Outcome(where, error=str(err)))
+        planned = plan(RunStore(runs_root), found, name=name, mapping=mapping)
+        if jobs > 1 and len(planned) >= _PARALLEL_FROM:
+            for outcome in _parallel(planned, jobs, pool):
+                report(outcome)
+        else:
+            for job in planned:
+                report(run_job(job))
     return outcomes
