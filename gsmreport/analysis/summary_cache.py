@@ -35,13 +35,16 @@ _SUMMARY_FIELDS = dataclasses.fields(RunSummary)
 def input_stamps(run_dir: Path) -> dict[str, int]:
     """mtime (ns) of every file a run's summary reads: what a watcher compares between polls."""
     stamps: dict[str, int] = {}
+    # os.stat on joined strings: through pathlib, the joins cost as much as the stats
+    # (listing 1,000 runs stats 6,000 paths).
+    folder = os.fspath(run_dir)
     for name in _INPUTS:
         try:
-            stamps[name] = (run_dir / name).stat().st_mtime_ns
+            stamps[name] = os.stat(os.path.join(folder, name)).st_mtime_ns
         except OSError:
             continue
     evals = run_dir / "evals"
-    if evals.is_dir():
+    if os.path.isdir(os.path.join(folder, "evals")):
         # samples.jsonl too: exact match is rescored from it (analysis.run).
         for pattern in ("*/results.json", "*/samples.jsonl", "*/eval.yaml"):
             for path in evals.glob(pattern):

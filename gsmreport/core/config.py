@@ -15,7 +15,9 @@ PromptStyle = Literal["zero-shot", "one-shot", "5-shot", "8-shot"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Validators are built at first use, not at import: most commands (`runs`, `ingest`,
+    # `render`) import these models through the CLI and never validate one (~20 ms).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class DataConfig(_Strict):
