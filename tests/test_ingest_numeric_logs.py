@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from gsmreport.ingest.numeric_logs import frame_from_numeric_logs
+from gsmreport.ingest.numeric_logs import _shapes, frame_from_numeric_logs
 from gsmreport.ingest.schema import frame_from_logs, frame_from_rows, rows_from_log
 from gsmreport.ingest.trainer_state import _placeable, _summary_candidates
 from tests.conftest import shared_data
@@ -122,6 +122,29 @@ def test_any_number_history_matches_the_python_build(history: list[dict[str, Any
 def test_history_without_none_matches_the_python_build(history: list[dict[str, Any]]) -> None:
     """No None: numpy gathers one block per entry shape (or polars past 32 shapes)."""
     _matches_the_python_build(history)
+
+
+def _shapes_entry_by_entry(history: list[dict[str, Any]]) -> list[tuple[Any, list[int]]]:
+    """The oracle: each entry's key tuple looked up in turn, first-seen shape first."""
+    shapes: dict[tuple[str, ...], list[int]] = {}
+    for index, entry in enumerate(history):
+        shapes.setdefault(tuple(entry), []).append(index)
+    return list(shapes.items())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(_keys, st.just(1.0), max_size=4), min_size=1, max_size=40))
+def test_entries_grouped_by_size_first_give_the_same_shapes_in_the_same_order(
+    history: list[dict[str, Any]],
+) -> None:
+    """Same-size entries with other keys, or the same keys in another order, are told apart;
+    the shapes come in first-seen order (the table's columns are read from it)."""
+    grouped = _shapes(history)
+    expected = _shapes_entry_by_entry(history)
+    if len(expected) > 32:
+        assert grouped is None
+    else:
+        assert grouped is not None and list(grouped.items()) == expected
 
 
 def test_many_shapes_and_a_shape_with_nan() -> None:

@@ -46,16 +46,41 @@ def _value_types(logs: list[dict[str, Any]]) -> set[type]:
 
 
 def _shapes(logs: list[dict[str, Any]]) -> dict[tuple[str, ...], list[int]] | None:
-    """Entry indices by key tuple, first-seen shape first; None past _MAX_SHAPES."""
+    """Entry indices by key tuple, first-seen shape first; None past _MAX_SHAPES.
+
+    Entries are grouped by their number of keys first (C-level), and a group whose entries
+    all list the keys of its first, in its order, is one shape: one comparison of the
+    group's keys, flattened, against the first's repeated (~0.4 ms for 2,000 entries
+    against ~0.6 ms for a key tuple and a lookup per entry). A group that mixes shapes of
+    one size is sorted out entry by entry."""
+    lengths = np.fromiter(map(len, logs), np.int64, len(logs))
+    order = np.argsort(lengths, kind="stable")  # each size's entries, in log order
+    size = lengths[order]
+    bounds = np.flatnonzero(size[1:] != size[:-1]) + 1
     shapes: dict[tuple[str, ...], list[int]] = {}
-    for index, shape in enumerate(map(tuple, logs)):
+    for rows in np.split(order, bounds):
+        indices: list[int] = rows.tolist()
+        group = list(map(logs.__getitem__, indices))
+        first = tuple(group[0])
+        if list(chain.from_iterable(group)) == list(first) * len(group):
+            shapes[first] = indices
+        else:
+            _by_key_tuple(group, indices, shapes)
+        if len(shapes) > _MAX_SHAPES:
+            return None
+    # First-seen order, as the entries list them: the caller reads its columns from it.
+    return dict(sorted(shapes.items(), key=lambda item: item[1][0]))
+
+
+def _by_key_tuple(
+    group: list[dict[str, Any]], indices: list[int], shapes: dict[tuple[str, ...], list[int]]
+) -> None:
+    """Add `group`'s entries (at `indices` in the log) to `shapes`, by key tuple."""
+    for index, shape in zip(indices, map(tuple, group), strict=True):
         rows = shapes.get(shape)
         if rows is None:
-            if len(shapes) == _MAX_SHAPES:
-                return None
             rows = shapes[shape] = []
         rows.append(index)
-    return shapes
 
 
 def _matrices(
