@@ -122,7 +122,7 @@ def test_forking_here_is_allowed_only_before_any_query_or_thread() -> None:
 # In a fresh interpreter: 70 runs imported on two processes, the worker forked from this one.
 # Patches made before the fork are the worker's too: each job notes the process it ran in.
 _FORKED_IMPORT = """
-import json, os, sys
+import gc, json, os, sys
 from pathlib import Path
 from gsmreport.ingest import importer
 
@@ -132,7 +132,7 @@ forked = []
 
 def job(j):
     with pids.open("a") as handle:
-        handle.write(f"{os.getpid()}\\n")
+        handle.write(f"{os.getpid()} {gc.get_freeze_count()}\\n")
     return real_job(j)
 
 def fork(processes):
@@ -142,7 +142,9 @@ def fork(processes):
 
 importer.run_job, importer.forked_workers = job, fork
 outcomes = importer.import_paths(runs, [logs], recursive=True, jobs=2)
-print(json.dumps({"forked": forked, "ok": sum(o.ok for o in outcomes), "parent": os.getpid()}))
+frozen = gc.get_freeze_count()
+print(json.dumps({"forked": forked, "ok": sum(o.ok for o in outcomes), "parent": os.getpid(),
+                  "frozen after": frozen}))
 """
 
 
@@ -166,9 +168,13 @@ def test_an_import_on_workers_forked_here_equals_one_on_a_single_process(
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     seen = json.loads(out.stdout)
     assert seen["forked"] == [True] and seen["ok"] == 70
-    ran_in = pids.read_text().split()
-    assert len(ran_in) == 70 and len(set(ran_in)) == 2  # this process and the forked worker
-    assert str(seen["parent"]) in ran_in
+    ran_in = dict(line.split() for line in pids.read_text().splitlines())  # pid: frozen objects
+    assert len(pids.read_text().splitlines()) == 70
+    assert len(ran_in) == 2 and str(seen["parent"]) in ran_in  # this process and the worker
+    [worker] = set(ran_in) - {str(seen["parent"])}
+    # The worker's collections leave the objects it was forked with alone; here, after the
+    # fork, they are collected again.
+    assert int(ran_in[worker]) > 10_000 and seen["frozen after"] == 0
     for outcome in serial:
         assert outcome.run_id is not None
         one, other = (tmp_path / d / outcome.run_id for d in ("serial", "forked"))
