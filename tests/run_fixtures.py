@@ -194,3 +194,24 @@ def make_train_run(root: Path, run_id: str = "demo-run") -> tuple[Path, RunRecor
 
 
 NAN, INF = math.nan, math.inf
+
+
+def assert_same_runs(run_ids: list[str | None], one: Path, other: Path) -> None:
+    """Each run imported under both runs folders has the same metrics table and headline
+    (created_at aside: the import's own clock)."""
+    import dataclasses
+
+    import polars as pl
+
+    from gsmreport.analysis.summary_cache import peek_summary
+
+    for run_id in run_ids:
+        assert run_id is not None
+        here, there = one / run_id, other / run_id
+        assert pl.read_parquet(here / "metrics.parquet").equals(
+            pl.read_parquet(there / "metrics.parquet")
+        )
+        headlines = [peek_summary(here), peek_summary(there)]
+        assert headlines[0] is not None and headlines[1] is not None
+        same = [dataclasses.replace(h, created_at="") for h in headlines if h is not None]
+        assert same[0] == same[1]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import shutil
 import socket
@@ -14,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 
 from gsmreport import pipeline
@@ -24,7 +22,7 @@ from gsmreport.core.runs import RunRecord, RunStore
 from gsmreport.core.settings import Dirs
 from gsmreport.ingest import importer
 from gsmreport.ingest.importer import import_paths
-from tests.run_fixtures import write_trainer_state
+from tests.run_fixtures import assert_same_runs, write_trainer_state
 
 
 def test_cached_headline_equals_the_one_read_back_from_disk(tmp_path: Path) -> None:
@@ -115,17 +113,7 @@ def test_parallel_import_equals_serial_import(
     assert all(o.ok for o in serial + parallel)
     assert sorted(o.run_id or "" for o in parallel) == sorted(o.run_id or "" for o in serial)
     assert len({o.run_id for o in parallel}) == 20
-    for outcome in serial:
-        assert outcome.run_id is not None
-        one, other = (tmp_path / d / outcome.run_id for d in ("serial", "parallel"))
-        assert pl.read_parquet(one / "metrics.parquet").equals(
-            pl.read_parquet(other / "metrics.parquet")
-        )
-        headlines = [peek_summary(one), peek_summary(other)]
-        assert headlines[0] is not None and headlines[1] is not None
-        # created_at is the import's own clock; every figure must agree
-        same = [dataclasses.replace(h, created_at="") for h in headlines if h is not None]
-        assert same[0] == same[1]
+    assert_same_runs([o.run_id for o in serial], tmp_path / "serial", tmp_path / "parallel")
 
 
 class _Spy:

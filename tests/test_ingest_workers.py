@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -151,11 +150,8 @@ print(json.dumps({"forked": forked, "ok": sum(o.ok for o in outcomes), "parent":
 def test_an_import_on_workers_forked_here_equals_one_on_a_single_process(
     tmp_path: Path,
 ) -> None:
-    import polars as pl
-
-    from gsmreport.analysis.summary_cache import peek_summary
     from gsmreport.ingest.importer import import_paths
-    from tests.run_fixtures import write_trainer_state
+    from tests.run_fixtures import assert_same_runs, write_trainer_state
 
     logs = tmp_path / "logs"
     for i in range(70):  # past _EARLY_START_FROM: the workers start before discovery
@@ -175,13 +171,4 @@ def test_an_import_on_workers_forked_here_equals_one_on_a_single_process(
     # The worker's collections leave the objects it was forked with alone; here, after the
     # fork, they are collected again.
     assert int(ran_in[worker]) > 10_000 and seen["frozen after"] == 0
-    for outcome in serial:
-        assert outcome.run_id is not None
-        one, other = (tmp_path / d / outcome.run_id for d in ("serial", "forked"))
-        assert pl.read_parquet(one / "metrics.parquet").equals(
-            pl.read_parquet(other / "metrics.parquet")
-        )
-        headlines = [peek_summary(one), peek_summary(other)]
-        assert headlines[0] is not None and headlines[1] is not None
-        # created_at is the import's own clock; every figure must agree
-        assert replace(headlines[0], created_at="") == replace(headlines[1], created_at="")
+    assert_same_runs([o.run_id for o in serial], tmp_path / "serial", tmp_path / "forked")
