@@ -44,7 +44,7 @@ def input_stamps(run_dir: Path) -> dict[str, int]:
         except OSError:
             continue
     evals = run_dir / "evals"
-    if os.path.isdir(os.path.join(folder, "evals")):
+    if os.path.isdir(evals):
         # samples.jsonl too: exact match is rescored from it (analysis.run).
         for pattern in ("*/results.json", "*/samples.jsonl", "*/eval.yaml"):
             for path in evals.glob(pattern):
