@@ -405,7 +405,8 @@ def _in_workers(
 
     The first submissions go from a thread: submitting starts the workers, and that blocks
     until the fork server has imported the readers (~0.5 s), time this process spends on
-    its own chunks instead. It touches only the chunks set aside for it.
+    its own chunks instead. It touches only the chunks set aside for it. (Workers forked
+    already, `started`, take the submissions at once: the thread ends straight away.)
     """
     chunks = _Chunks(planned, jobs)
     with (
